@@ -1,0 +1,100 @@
+/**
+ * Where artifacts go: backup ids, the folder template (`layout`) and the base-name template
+ * (`name`), and the file extensions for format, compression and encryption (SPEC §3).
+ */
+import { LifeboatError } from '../core/errors.js';
+
+export const DEFAULT_LAYOUT = '{job}/{yyyy}/{MM}/{dd}/{id}';
+export const CATALOG_PREFIX = '.lifeboat/';
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** "20261122T023000Z", from UTC. */
+export function backupId(at: Date): string {
+  return (
+    `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}` +
+    `T${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}Z`
+  );
+}
+
+const ID_PATTERN = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(?:-(\d+))?$/;
+
+export function isBackupId(text: string): boolean {
+  return ID_PATTERN.test(text);
+}
+
+/** The instant an id names (its second, ignoring a collision suffix). */
+export function idTime(id: string): Date {
+  const m = ID_PATTERN.exec(id);
+  if (!m) throw new LifeboatError('usage', `parse backup id "${id}": expected e.g. 20261122T023000Z or latest`);
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+}
+
+/** The id after `id` for a second collision: 20261122T023000Z → 20261122T023000Z-2 → …-3. */
+export function nextIdSuffix(id: string): string {
+  const m = /^(.*Z)(?:-(\d+))?$/.exec(id)!;
+  return `${m[1]}-${Number(m[2] ?? 1) + 1}`;
+}
+
+/** Makes a database name safe as one path segment: keeps [A-Za-z0-9._-], %-encodes the rest. */
+export function safeSegment(text: string): string {
+  const safe = [...Buffer.from(text, 'utf8')]
+    .map((b) => (/[A-Za-z0-9._-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('');
+  // "." and ".." are not usable as names.
+  return safe.replace(/^\.{1,2}$/, (d) => d.replace(/\./g, '%2E'));
+}
+
+export interface TemplateValues {
+  job: string;
+  id: string;
+  at: Date;
+  db?: string;
+}
+
+const TOKENS = new Set(['job', 'db', 'id', 'yyyy', 'MM', 'dd', 'HH', 'mm', 'ss']);
+
+export function validateTemplate(template: string, where: string): void {
+  for (const [, token] of template.matchAll(/\{([^}]*)\}/g)) {
+    if (!TOKENS.has(token!)) {
+      throw new LifeboatError('config', `${where}: unknown token {${token}} (tokens: ${[...TOKENS].map((t) => `{${t}}`).join(' ')})`);
+    }
+  }
+}
+
+export function renderTemplate(template: string, v: TemplateValues): string {
+  const at = v.at;
+  const values: Record<string, string> = {
+    job: safeSegment(v.job),
+    db: v.db === undefined ? '' : safeSegment(v.db),
+    id: v.id,
+    yyyy: String(at.getUTCFullYear()),
+    MM: pad(at.getUTCMonth() + 1),
+    dd: pad(at.getUTCDate()),
+    HH: pad(at.getUTCHours()),
+    mm: pad(at.getUTCMinutes()),
+    ss: pad(at.getUTCSeconds()),
+  };
+  return template.replace(/\{([^}]*)\}/g, (_m, token: string) => values[token] ?? '');
+}
+
+/** The part of a layout before its first token: every artifact of the job lives under it. */
+export function staticPrefix(layout: string, job: string): string {
+  const rendered = layout.replace(/\{job\}/g, safeSegment(job));
+  const cut = rendered.indexOf('{');
+  const head = cut < 0 ? rendered : rendered.slice(0, cut);
+  return head.slice(0, head.lastIndexOf('/') + 1);
+}
+
+export function extensionFor(format: 'plain' | 'custom', compression: 'zstd' | 'gzip' | 'none', encrypted = false): string {
+  return `${format === 'custom' ? '.dump' : '.sql'}${compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : ''}${encrypted ? '.age' : ''}`;
+}
+
+export function manifestKey(job: string, id: string): string {
+  return `${CATALOG_PREFIX}${safeSegment(job)}/${id}.json`;
+}
+
+/** Artifact keys from a folder + base name, normalised ("a//b/" → "a/b"). */
+export function joinKey(folder: string, file: string): string {
+  return [...folder.split('/'), file].filter((p) => p !== '').join('/');
+}

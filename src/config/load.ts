@@ -1,0 +1,74 @@
+/**
+ * Reads, expands and validates lifeboat.yaml. The one place that turns a file plus the environment
+ * into a typed Config; every problem becomes a one-line LifeboatError naming the field's path.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { LifeboatError } from '../core/errors.js';
+import type { Redactor } from '../core/redact.js';
+import { expandEnv } from './expand.js';
+import { configSchema, type Config } from './schema.js';
+
+export function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = 'required';
+  return `${path || 'config'}: ${message}`;
+}
+
+/** Validates an already-parsed (and expanded) config tree. */
+export function parseConfig(tree: unknown, source = 'config'): Config {
+  const result = configSchema.safeParse(tree ?? {});
+  if (!result.success) {
+    const first = result.error.issues[0];
+    throw new LifeboatError('config', `${source}: ${first ? formatIssue(first) : 'invalid'}`);
+  }
+  const config = result.data;
+  for (const [jobName, job] of Object.entries(config.jobs)) {
+    job.storages.forEach((s, i) => {
+      if (!config.storages[s]) {
+        throw new LifeboatError(
+          'config',
+          `${source}: jobs.${jobName}.storages[${i}]: no storage named "${s}" (have: ${Object.keys(config.storages).join(', ') || 'none'})`,
+        );
+      }
+    });
+  }
+  return config;
+}
+
+export function registerSecrets(config: Config, redactor: Redactor): void {
+  for (const storage of Object.values(config.storages)) {
+    if (storage.type === 's3') redactor.add(storage.secretAccessKey);
+  }
+  for (const job of Object.values(config.jobs)) {
+    if (job.source.type === 'postgres') redactor.addUrl(job.source.url);
+  }
+  const server = config.server as { token?: unknown } | undefined;
+  if (typeof server?.token === 'string') redactor.add(server.token);
+  for (const n of config.notify ?? []) if (typeof n.url === 'string') redactor.addUrl(n.url);
+}
+
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor: Redactor): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LifeboatError('config', `read config ${file}: ${code === 'ENOENT' ? 'no such file' : code}`, {
+      hint: 'pass --config FILE, set LIFEBOAT_CONFIG, or use --source/--to for a one-off backup',
+    });
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0]?.line;
+    throw new LifeboatError('config', `parse ${file}${line ? ` line ${line}` : ''}: ${e.message.split('\n')[0]}`);
+  }
+  const expanded = expandEnv(doc.toJS(), env);
+  const config = parseConfig(expanded.value, file);
+  registerSecrets(config, redactor);
+  return config;
+}

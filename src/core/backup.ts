@@ -1,0 +1,164 @@
+/**
+ * One backup run of one job: plan the source, write every artifact to every storage in one pass,
+ * then commit a manifest per storage — last, create-only. Anything that fails before the commit
+ * leaves no manifest, and the run removes the artifacts it had already written there.
+ */
+import type { Compression } from '../codecs/compression.js';
+import { extensionFor, backupId, joinKey, manifestKey, nextIdSuffix, renderTemplate, DEFAULT_LAYOUT } from '../catalog/layout.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type ArtifactRecord, type Manifest } from '../catalog/manifest.js';
+import { commitManifest } from '../catalog/catalog.js';
+import type { Source } from '../sources/source.js';
+import type { Storage } from '../storages/storage.js';
+import { LifeboatError, oneLine } from './errors.js';
+import { LIFEBOAT_VERSION } from './version.js';
+import { writeArtifact } from './write-artifact.js';
+
+export interface BackupJob {
+  name: string;
+  source: Source;
+  storages: Storage[];
+  compression: Compression;
+  layout?: string;
+  nameTemplate?: string;
+}
+
+export interface StorageOutcome {
+  storage: string;
+  ok: boolean;
+  error?: unknown;
+}
+
+export interface BackupResult {
+  manifest: Manifest;
+  outcomes: StorageOutcome[];
+}
+
+export interface BackupHooks {
+  signal?: AbortSignal;
+  now?: () => Date;
+  onArtifactStart?: (key: string, database?: string) => void;
+  onBytes?: (key: string, stored: number) => void;
+}
+
+async function freeId(storages: Storage[], job: string, at: Date): Promise<string> {
+  let id = backupId(at);
+  for (;;) {
+    const taken = await Promise.all(storages.map((s) => s.stat(manifestKey(job, id))));
+    if (taken.every((t) => t === undefined)) return id;
+    id = nextIdSuffix(id);
+  }
+}
+
+async function removeKeys(storage: Storage, keys: string[]): Promise<void> {
+  for (const key of keys) await storage.delete(key).catch(() => {});
+}
+
+/**
+ * Runs the backup. Resolves when at least one storage committed (check `outcomes` for the rest);
+ * rejects when none did, with the first cause.
+ */
+export async function runBackup(job: BackupJob, hooks: BackupHooks = {}): Promise<BackupResult> {
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(hooks.signal?.reason);
+  hooks.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const signal = controller.signal;
+  const now = hooks.now ?? (() => new Date());
+  const started = now();
+  const written = new Map<Storage, string[]>(job.storages.map((s) => [s, []]));
+  const failed = new Map<Storage, unknown>();
+  try {
+    const plan = await job.source.plan(signal);
+    const id = await freeId(job.storages, job.name, started);
+    const ext = extensionFor(plan.dumpFormat, job.compression.type);
+    const keys = plan.artifacts.map((a) => {
+      const values = { job: job.name, id, at: started, db: a.database };
+      const base = renderTemplate(job.nameTemplate ?? a.baseName, values);
+      return joinKey(renderTemplate(job.layout ?? DEFAULT_LAYOUT, values), base + ext);
+    });
+    const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+    if (dup) {
+      throw new LifeboatError('config', `plan backup of ${job.name}: two artifacts would be stored at ${dup}`, {
+        hint: 'add {db} to the name template',
+      });
+    }
+    for (const storage of job.storages) {
+      for (const key of keys) {
+        if (await storage.stat(key)) {
+          throw new LifeboatError('exists', `plan backup of ${job.name}: ${key} already exists in ${storage.name}`, {
+            hint: 'the layout puts two backups at one key; add {HH}{mm} or {id} to it',
+          });
+        }
+      }
+    }
+
+    const records: ArtifactRecord[] = [];
+    for (const [i, artifact] of plan.artifacts.entries()) {
+      const key = keys[i]!;
+      const live = job.storages.filter((s) => !failed.has(s));
+      hooks.onArtifactStart?.(key, artifact.database);
+      const dump = await artifact.open(signal);
+      const result = await writeArtifact(dump, {
+        key,
+        compression: job.compression,
+        storages: live,
+        signal,
+        onBytes: (n) => hooks.onBytes?.(key, n),
+      });
+      result.failures.forEach((err, j) => {
+        const storage = live[j]!;
+        if (err === undefined) written.get(storage)!.push(key, `${key}.sha256`);
+        else failed.set(storage, err);
+      });
+      if (failed.size === job.storages.length) throw failed.values().next().value;
+      records.push({
+        key,
+        role: artifact.role,
+        ...(artifact.database !== undefined ? { database: artifact.database } : {}),
+        size: result.size,
+        sha256: result.sha256,
+        ...(result.raw ? { raw: result.raw } : {}),
+        ...(artifact.tables?.() ? { tables: artifact.tables() } : {}),
+      });
+    }
+
+    const finished = now();
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      version: MANIFEST_VERSION,
+      id,
+      job: job.name,
+      source: plan.identity,
+      tool: plan.tool,
+      dumpFormat: plan.dumpFormat,
+      compression: { type: job.compression.type, ...(job.compression.level ? { level: job.compression.level } : {}) },
+      encryption: null,
+      artifacts: records,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - started.getTime(),
+      lifeboatVersion: LIFEBOAT_VERSION,
+    };
+    for (const storage of job.storages) {
+      if (failed.has(storage)) continue;
+      try {
+        await commitManifest(storage, manifest, signal);
+      } catch (err) {
+        failed.set(storage, err);
+      }
+    }
+    if (failed.size === job.storages.length) throw failed.values().next().value;
+    for (const [storage] of failed) await removeKeys(storage, written.get(storage)!);
+    return {
+      manifest,
+      outcomes: job.storages.map((s) => ({ storage: s.name, ok: !failed.has(s), error: failed.get(s) })),
+    };
+  } catch (err) {
+    controller.abort(err);
+    for (const [storage, keys] of written) await removeKeys(storage, keys);
+    throw err instanceof LifeboatError || signal.aborted === false
+      ? err
+      : new LifeboatError('aborted', `backup ${job.name}: ${oneLine(err)}`, { cause: err });
+  } finally {
+    hooks.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Restores a committed backup into a PostgreSQL server: checksums first (nothing is touched if any
+ * object is bad), then target checks (a non-empty database is refused unless --clean or --force),
+ * then globals and databases in order, each through psql (ON_ERROR_STOP) or pg_restore.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { ArtifactRecord, Manifest } from '../catalog/manifest.js';
+import { startDecompressor } from '../codecs/compression.js';
+import { findPgTool } from '../postgres/binaries.js';
+import { createDatabase, databaseExists, dropDatabase, isDatabaseEmpty, userDatabases } from '../postgres/target.js';
+import { databaseOf, describe, serverVersion, toolConnection, withClient, withDatabase } from '../sources/postgres/connection.js';
+import type { Storage } from '../storages/storage.js';
+import { startChild } from '../util/child.js';
+import { LifeboatError } from './errors.js';
+import { streamIntoClient, type ClientCommand } from './restore-stream.js';
+import { verifyBackup, type ObjectProblem } from './verify.js';
+
+export interface RestoreOptions {
+  /** libpq URL of the target: a database for single-database backups, any database of the server otherwise. */
+  to: string;
+  clean?: boolean;
+  create?: boolean;
+  force?: boolean;
+  /** Parallel jobs for pg_restore (custom format). */
+  jobs?: number;
+  binDir?: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  onBytes?: (key: string, read: number) => void;
+}
+
+export interface RestoreResult {
+  databases: string[];
+  durationMs: number;
+  bytes: number;
+}
+
+/** Checks every artifact; throws an integrity error naming each bad object. */
+export async function verifyBeforeRestore(storage: Storage, manifest: Manifest, opts: RestoreOptions): Promise<void> {
+  const problems: ObjectProblem[] = await verifyBackup(storage, manifest, {
+    signal: opts.signal,
+    onBytes: opts.onBytes,
+    onObject: (_key, problem) => {
+      if (problem) opts.log?.(`sha256 mismatch: ${problem.key} (${problem.detail})`);
+    },
+  });
+  if (problems.length > 0) {
+    throw new LifeboatError('integrity', `verify backup ${manifest.id}: ${problems.map((p) => `${p.key} (${p.problem})`).join(', ')}`, {
+      hint: 'nothing was restored; restore an older backup or re-run lifeboat verify for details',
+    });
+  }
+  opts.log?.('sha256 OK');
+}
+
+interface Step {
+  artifact: ArtifactRecord;
+  /** Database psql/pg_restore connects to. */
+  database: string;
+}
+
+/** Decides, before touching anything, which database each artifact goes to and what must be dropped or created. */
+async function prepareTarget(manifest: Manifest, opts: RestoreOptions, maintenanceDb: string) {
+  const targetDb = databaseOf(opts.to);
+  const steps: Step[] = [];
+  const mustExist: string[] = [];
+  if (manifest.source.mode === 'database') {
+    if (!targetDb) {
+      throw new LifeboatError('usage', `restore ${manifest.id}: --to must name the target database (postgres://host/dbname)`);
+    }
+    steps.push({ artifact: manifest.artifacts[0]!, database: targetDb });
+    mustExist.push(targetDb);
+  } else {
+    for (const artifact of manifest.artifacts) {
+      if (artifact.role === 'database') {
+        steps.push({ artifact, database: artifact.database! });
+        mustExist.push(artifact.database!);
+      } else {
+        steps.push({ artifact, database: maintenanceDb });
+      }
+    }
+  }
+  const plan = { drop: [] as string[], create: [] as string[], steps };
+  await withClient(withDatabase(opts.to, maintenanceDb), async (c) => {
+    if (manifest.source.mode === 'dumpall') {
+      // pg_dumpall's SQL creates every database but postgres; existing ones make it stop.
+      const present = (await userDatabases(c)).filter((d) => manifest.source.databases.includes(d));
+      const postgresBusy = manifest.source.databases.includes('postgres') && !(await isDatabaseEmpty(c));
+      if ((present.length || postgresBusy) && !opts.force && !opts.clean) {
+        throw new LifeboatError('failed', `restore ${manifest.id}: target already holds ${[...present, ...(postgresBusy ? ['postgres'] : [])].join(', ')}`, {
+          hint: 'add --clean to drop them first, or --force to restore over them',
+        });
+      }
+      if (opts.clean) plan.drop.push(...present);
+      return;
+    }
+    for (const db of mustExist) {
+      if (!(await databaseExists(c, db))) {
+        if (!opts.create) {
+          throw new LifeboatError('failed', `restore ${manifest.id}: database "${db}" does not exist on the target`, {
+            hint: 'add --create to create it',
+          });
+        }
+        plan.create.push(db);
+        continue;
+      }
+      const empty = await withClient(withDatabase(opts.to, db), isDatabaseEmpty);
+      if (empty) continue;
+      if (opts.clean) {
+        plan.drop.push(db);
+        plan.create.push(db);
+      } else if (!opts.force) {
+        throw new LifeboatError('failed', `restore ${manifest.id}: database "${db}" on the target is not empty`, {
+          hint: 'add --clean to drop and recreate it, or --force to restore over it',
+        });
+      }
+    }
+  });
+  return plan;
+}
+
+export async function restoreBackup(storage: Storage, manifest: Manifest, opts: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  const signal = opts.signal ?? new AbortController().signal;
+  await verifyBeforeRestore(storage, manifest, opts);
+  // Lifeboat's own statements run in the URL's database unless that is one being replaced.
+  const named = databaseOf(opts.to);
+  const maintenanceDb = manifest.source.mode === 'database' || !named ? 'postgres' : named;
+  const plan = await prepareTarget(manifest, opts, maintenanceDb);
+  const server = await withClient(withDatabase(opts.to, maintenanceDb), serverVersion);
+  const psql = await findPgTool('psql', { binDir: opts.binDir });
+  const pgRestore =
+    manifest.dumpFormat === 'custom'
+      ? await findPgTool('pg_restore', { binDir: opts.binDir, minMajor: Math.max(server.major, Number.parseInt(manifest.tool.version, 10)) })
+      : undefined;
+
+  try {
+    await withClient(withDatabase(opts.to, maintenanceDb), async (c) => {
+      for (const db of plan.drop) {
+        opts.log?.(`drop database ${db} (--clean)`);
+        await dropDatabase(c, db);
+      }
+      for (const db of plan.create) await createDatabase(c, db);
+    });
+    let bytes = 0;
+    for (const step of plan.steps) {
+      const { conninfo, env } = toolConnection(withDatabase(opts.to, step.database));
+      const what = step.artifact.database ? `database ${step.artifact.database}` : step.artifact.role;
+      opts.log?.(`restore ${what} from ${step.artifact.key} into ${describe(withDatabase(opts.to, step.database)).text}`);
+      const onBytes = opts.onBytes && ((n: number) => opts.onBytes!(step.artifact.key, n));
+      if (pgRestore && step.artifact.role === 'database') {
+        const args = ['--exit-on-error', '--dbname', conninfo];
+        const jobs = opts.jobs ?? 1;
+        if (jobs > 1) {
+          await restoreParallel(storage, manifest, step.artifact, { path: pgRestore.path, args: [...args, `--jobs=${jobs}`], env, label: `pg_restore ${what}` }, signal);
+        } else {
+          await streamIntoClient(storage, step.artifact.key, manifest.compression.type, { path: pgRestore.path, args, env, label: `pg_restore ${what}` }, { signal, onBytes });
+        }
+      } else {
+        const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--dbname', conninfo];
+        await streamIntoClient(storage, step.artifact.key, manifest.compression.type, { path: psql.path, args, env, label: `psql ${what}` }, { signal, onBytes });
+      }
+      bytes += step.artifact.size;
+    }
+    opts.log?.('restore OK');
+    const databases = manifest.source.mode === 'database' ? [named!] : manifest.source.databases;
+    return { databases, durationMs: Date.now() - started, bytes };
+  } catch (err) {
+    opts.log?.('restore FAILED');
+    throw err;
+  }
+}
+
+/** pg_restore --jobs needs a seekable file: decompress into a temp file first, then restore from it. */
+async function restoreParallel(storage: Storage, manifest: Manifest, artifact: ArtifactRecord, client: ClientCommand, signal: AbortSignal) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-restore-'));
+  try {
+    const file = path.join(dir, 'archive.dump');
+    const decompressor = startDecompressor(manifest.compression.type, signal);
+    const source = await storage.get(artifact.key, { signal });
+    if (decompressor) {
+      const feeding = pipeline(source, decompressor.stdin!, { signal });
+      await Promise.all([feeding, pipeline(decompressor.stdout!, createWriteStream(file), { signal }), decompressor.done]);
+    } else {
+      await pipeline(source, createWriteStream(file), { signal });
+    }
+    await startChild(client.path, [...client.args, file], { label: client.label, env: client.env, stdout: 'ignore', signal }).done;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Which databases a run dumps: `all` is discovered at each run from pg_database (connectable,
+ * non-template), then `exclude` globs ("*_queue") drop names.
+ */
+import type pg from 'pg';
+import { LifeboatError } from '../../core/errors.js';
+
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+export function applyExclude(names: string[], exclude: string[]): string[] {
+  const patterns = exclude.map(globToRegExp);
+  return names.filter((n) => !patterns.some((p) => p.test(n)));
+}
+
+export async function listDatabases(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ datname: string }>(
+    `select datname from pg_database where datallowconn and not datistemplate order by datname`,
+  );
+  return rows.map((r) => r.datname);
+}
+
+/** Resolves the configured selection against the server; names a database that is not there. */
+export async function selectDatabases(
+  client: pg.Client,
+  wanted: 'all' | string | string[],
+  exclude: string[],
+): Promise<string[]> {
+  const existing = await listDatabases(client);
+  if (wanted === 'all') return applyExclude(existing, exclude);
+  const names = Array.isArray(wanted) ? wanted : [wanted];
+  for (const n of names) {
+    if (!existing.includes(n)) {
+      throw new LifeboatError('failed', `select database "${n}": no such database on the server (have: ${existing.join(', ')})`);
+    }
+  }
+  return applyExclude(names, exclude);
+}

@@ -1,0 +1,113 @@
+/**
+ * The PostgreSQL source: one database (pg_dump), several or all (globals + one pg_dump each), or
+ * one pg_dumpall stream. Planning connects once to learn the server version and the databases and
+ * picks client tools at least as new as the server, so version problems stop the run before any
+ * dump starts.
+ */
+import { Readable } from 'node:stream';
+import type { PostgresSourceConfig } from '../../config/schema.js';
+import type { TableCount } from '../../catalog/manifest.js';
+import { createTap } from '../../core/hash-tap.js';
+import type { DumpStream } from '../../core/write-artifact.js';
+import { findPgTool, type PgTool } from '../../postgres/binaries.js';
+import { startChild } from '../../util/child.js';
+import type { PlannedArtifact, Source, SourcePlan } from '../source.js';
+import { describe, serverVersion, toolConnection, withClient, withDatabase, databaseOf } from './connection.js';
+import { selectDatabases } from './databases.js';
+import { guardRoles } from './role-guard.js';
+import { holdSnapshot } from './snapshot.js';
+
+const FATAL = /: error: |^FATAL:/;
+
+/** A Node-side dump stream: roles made idempotent, raw bytes counted and hashed on the way. */
+function guardedDumpall(tool: PgTool, args: string[], env: NodeJS.ProcessEnv, label: string, signal: AbortSignal): DumpStream {
+  const child = startChild(tool.path, args, { label, env, signal, fatal: FATAL });
+  const tap = createTap();
+  const stream = Readable.from(tap.through(guardRoles(child.stdout!)), { objectMode: false });
+  return { stream, osPipe: false, done: child.done, raw: () => ({ size: tap.size, sha256: tap.sha256() }) };
+}
+
+export function createPostgresSource(cfg: PostgresSourceConfig): Source {
+  const where = describe(cfg.url);
+  const urlDb = databaseOf(cfg.url);
+  const selection = cfg.databases ?? urlDb ?? 'all';
+  const single = !cfg.dumpall && typeof selection === 'string' && selection !== 'all';
+  // Lifeboat's own queries and pg_dumpall connect to the URL's database, or to "postgres".
+  const maintenanceUrl = single ? cfg.url : withDatabase(cfg.url, urlDb ?? 'postgres');
+
+  return {
+    description: where.text,
+
+    async plan(): Promise<SourcePlan> {
+      const { server, databases } = await withClient(single ? withDatabase(cfg.url, selection) : maintenanceUrl, async (c) => ({
+        server: await serverVersion(c),
+        databases: single ? [selection] : await selectDatabases(c, selection, cfg.exclude),
+      }));
+      const mode = cfg.dumpall ? 'dumpall' : single ? 'database' : 'databases';
+      const dumpTool = await findPgTool(mode === 'dumpall' ? 'pg_dumpall' : 'pg_dump', {
+        minMajor: server.major,
+        binDir: cfg.binDir,
+      });
+      const artifacts: PlannedArtifact[] = [];
+
+      if (mode === 'dumpall' || mode === 'databases') {
+        const dumpall = mode === 'dumpall' ? dumpTool : await findPgTool('pg_dumpall', { minMajor: server.major, binDir: cfg.binDir });
+        const { conninfo, env } = toolConnection(maintenanceUrl);
+        const globalsOnly = mode === 'databases';
+        artifacts.push({
+          role: globalsOnly ? 'globals' : 'full',
+          baseName: globalsOnly ? 'globals' : 'full',
+          async open(signal) {
+            const args = ['-w', `--dbname=${conninfo}`, ...(globalsOnly ? ['--globals-only'] : [])];
+            return guardedDumpall(dumpall, args, env, globalsOnly ? 'pg_dumpall --globals-only' : 'pg_dumpall', signal);
+          },
+        });
+      }
+
+      if (mode !== 'dumpall') {
+        for (const db of databases) {
+          let tables: TableCount[] | undefined;
+          artifacts.push({
+            role: 'database',
+            database: db,
+            baseName: '{db}',
+            tables: () => tables,
+            async open(signal) {
+              const dbUrl = withDatabase(cfg.url, db);
+              const snapshot = await holdSnapshot(dbUrl);
+              tables = snapshot.tables;
+              const { conninfo, env } = toolConnection(dbUrl);
+              const args = [
+                '-w',
+                `--dbname=${conninfo}`,
+                `--format=${cfg.format}`,
+                // Compression is Lifeboat's own stage; a custom archive is written uncompressed.
+                ...(cfg.format === 'custom' ? ['--compress=0'] : []),
+                ...(snapshot.id ? [`--snapshot=${snapshot.id}`] : []),
+              ];
+              const child = startChild(dumpTool.path, args, { label: `pg_dump ${db}`, env, signal, fatal: FATAL });
+              const done = child.done.finally(() => snapshot.release());
+              done.catch(() => {});
+              return { stream: child.stdout!, osPipe: true, done };
+            },
+          });
+        }
+      }
+
+      return {
+        identity: {
+          kind: 'postgres',
+          host: where.host,
+          port: where.port,
+          user: where.user,
+          mode,
+          databases,
+          serverVersion: server.version,
+        },
+        tool: { name: dumpTool.program, version: dumpTool.version },
+        dumpFormat: mode === 'dumpall' ? 'plain' : cfg.format,
+        artifacts,
+      };
+    },
+  };
+}

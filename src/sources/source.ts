@@ -1,0 +1,31 @@
+/**
+ * The Source interface: something that can be turned into one or more dump streams. A source first
+ * plans a run (discovers databases, picks tools, checks versions) so that every "cannot work"
+ * problem surfaces before any byte is written; then each planned artifact is opened in turn.
+ */
+import type { ArtifactRole, Manifest, TableCount } from '../catalog/manifest.js';
+import type { DumpStream } from '../core/write-artifact.js';
+
+export interface PlannedArtifact {
+  role: ArtifactRole;
+  database?: string;
+  /** The default base-name template before extensions: `full`, `globals`, `{db}`. */
+  baseName: string;
+  /** Starts the dump. Called once; the stream's `done` settles when the producer exits. */
+  open(signal: AbortSignal): Promise<DumpStream>;
+  /** Row counts recorded while the dump ran (available after `done`). */
+  tables?(): TableCount[] | undefined;
+}
+
+export interface SourcePlan {
+  identity: Manifest['source'];
+  tool: Manifest['tool'];
+  dumpFormat: Manifest['dumpFormat'];
+  artifacts: PlannedArtifact[];
+}
+
+export interface Source {
+  /** Safe to print: host, port and database, never a password. */
+  readonly description: string;
+  plan(signal: AbortSignal): Promise<SourcePlan>;
+}

@@ -1,0 +1,164 @@
+/**
+ * A storage in a local directory (or a mounted volume). Writes go to a temp file in the target
+ * folder, are fsynced, then hard-linked into place — link() fails if the name exists, so
+ * "never overwrite" is atomic — and the folder is fsynced so the name survives a crash.
+ */
+import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
+import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import { LifeboatError, fromSystemError } from '../core/errors.js';
+import { validateKey, type ObjectInfo, type Storage } from './storage.js';
+
+/** Temp files carry this prefix; list() hides them and cleanupIncomplete() removes old ones. */
+export const TEMP_PREFIX = '.lifeboat-tmp-';
+
+async function fsyncPath(p: string): Promise<void> {
+  const handle = await open(p, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export function createLocalStorage(opts: { name: string; path: string }): Storage {
+  const root = path.resolve(opts.path);
+  const full = (key: string) => {
+    validateKey(key);
+    return path.join(root, ...key.split('/'));
+  };
+
+  async function* walk(dir: string, keyPrefix: string): AsyncGenerator<{ entry: Dirent; file: string; key: string }> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fromSystemError(err, `list ${dir}`);
+    }
+    for (const entry of entries) {
+      const file = path.join(dir, entry.name);
+      const key = keyPrefix + entry.name;
+      if (entry.isDirectory()) yield* walk(file, key + '/');
+      else if (entry.isFile()) yield { entry, file, key };
+    }
+  }
+
+  const storage: Storage = {
+    name: opts.name,
+    location: root,
+    capabilities: { atomicCreateOnly: true },
+
+    async put(key, body, { signal } = {}) {
+      const target = full(key);
+      const dir = path.dirname(target);
+      const temp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${path.basename(target)}`);
+      try {
+        await mkdir(dir, { recursive: true });
+      } catch (err) {
+        throw fromSystemError(err, `write ${key} to ${root}`);
+      }
+      let size = 0;
+      const out = createWriteStream(temp, { flags: 'wx', highWaterMark: 1 << 20 });
+      try {
+        await pipeline(
+          body,
+          async function* count(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
+            for await (const chunk of source) {
+              size += chunk.length;
+              yield chunk;
+            }
+          },
+          out,
+          { signal },
+        );
+        await fsyncPath(temp);
+        try {
+          await link(temp, target);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+            throw new LifeboatError('exists', `write ${key}: an object already exists at this key in ${root}`, {
+              hint: 'Lifeboat never overwrites; add {HH}{mm} or {id} to the layout',
+            });
+          }
+          throw err;
+        }
+        await unlink(temp);
+        await fsyncPath(dir);
+        return { size };
+      } catch (err) {
+        out.destroy();
+        await unlink(temp).catch(() => {});
+        throw fromSystemError(err, `write ${key} to ${root}`);
+      }
+    },
+
+    async get(key, { signal } = {}) {
+      const file = full(key);
+      try {
+        const info = await stat(file);
+        if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new LifeboatError('not-found', `read ${key}: no such object in ${root}`);
+        }
+        throw fromSystemError(err, `read ${key} from ${root}`);
+      }
+      return createReadStream(file, { highWaterMark: 1 << 20, signal });
+    },
+
+    async stat(key) {
+      try {
+        const info = await stat(full(key));
+        return info.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw fromSystemError(err, `stat ${key} in ${root}`);
+      }
+    },
+
+    async *list(prefix, { signal } = {}) {
+      // Walk only the deepest folder the prefix names, then filter by the rest of the prefix.
+      const slash = prefix.lastIndexOf('/');
+      const dirPart = slash >= 0 ? prefix.slice(0, slash + 1) : '';
+      for await (const { entry, file, key } of walk(path.join(root, dirPart), dirPart)) {
+        signal?.throwIfAborted();
+        if (!key.startsWith(prefix) || entry.name.startsWith(TEMP_PREFIX)) continue;
+        try {
+          const info = await stat(file);
+          yield { key, size: info.size, modified: info.mtime } satisfies ObjectInfo;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, `stat ${key}`);
+        }
+      }
+    },
+
+    async delete(key) {
+      try {
+        await unlink(full(key));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, `delete ${key} from ${root}`);
+      }
+    },
+
+    localPath(key) {
+      return full(key);
+    },
+
+    async cleanupIncomplete(olderThan) {
+      const removed: string[] = [];
+      for await (const { entry, file, key } of walk(root, '')) {
+        if (!entry.name.startsWith(TEMP_PREFIX)) continue;
+        const info = await stat(file).catch(() => undefined);
+        if (info && info.mtime < olderThan) {
+          await unlink(file).catch(() => {});
+          removed.push(key);
+        }
+      }
+      return removed;
+    },
+  };
+  return storage;
+}

@@ -1,0 +1,74 @@
+/**
+ * The Storage interface every backend implements (local directory, S3, in-memory for tests).
+ * Keys are '/'-separated, relative to the storage's root, never starting with '/'.
+ */
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  modified: Date;
+}
+
+/** What put() accepts: any byte stream (a Readable, an async generator) or a plain array of chunks. */
+export type Body = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+export interface StorageCapabilities {
+  /** put() refuses an existing key atomically (not by a separate check that can race). */
+  atomicCreateOnly: boolean;
+}
+
+export interface Storage {
+  /** The name used in config, e.g. "offsite". */
+  readonly name: string;
+  /** Where it points, safe to print: "/backups", "s3://bucket/prefix". Never holds credentials. */
+  readonly location: string;
+  readonly capabilities: StorageCapabilities;
+
+  /**
+   * Stores `body` at `key`. The object becomes visible only once every byte is durable; if the body
+   * errors, the signal aborts or the storage fails, nothing is left at `key` (nor a temp file).
+   * Never overwrites: an existing key fails with code 'exists'. Returns the stored size.
+   */
+  put(key: string, body: Body, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
+
+  /** Reads an object. A missing key fails with code 'not-found'. */
+  get(key: string, opts?: { signal?: AbortSignal }): Promise<Readable>;
+
+  /** Metadata of one object, or undefined when it does not exist. */
+  stat(key: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo | undefined>;
+
+  /** Every object whose key starts with `prefix`, in no particular order. Temp files are not listed. */
+  list(prefix: string, opts?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo>;
+
+  /** Removes an object; removing a missing key succeeds (idempotent). */
+  delete(key: string, opts?: { signal?: AbortSignal }): Promise<void>;
+
+  /**
+   * Optional: a path on this machine holding the object's bytes, so child processes can read it
+   * directly (no copy through Node). Only local storages have it.
+   */
+  localPath?(key: string): string;
+
+  /** Optional housekeeping: removes leftovers of interrupted writes older than `olderThan`. */
+  cleanupIncomplete?(olderThan: Date, opts?: { signal?: AbortSignal }): Promise<string[]>;
+}
+
+/** Reads a whole (small) object into a string. */
+export async function readText(storage: Storage, key: string, opts?: { signal?: AbortSignal }): Promise<string> {
+  const stream = await storage.get(key, opts);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Stores a small object from a string (still create-only and atomic). */
+export function putText(storage: Storage, key: string, text: string, opts?: { signal?: AbortSignal }) {
+  return storage.put(key, [Buffer.from(text, 'utf8')], opts);
+}
+
+export function validateKey(key: string): void {
+  if (!key || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+    throw new Error(`invalid object key "${key}"`);
+  }
+}

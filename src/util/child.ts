@@ -1,0 +1,91 @@
+/**
+ * Child processes as pipeline stages. A child's non-zero exit, death by signal or a fatal line on
+ * stderr rejects `done` — never a quiet end of stream — and aborting the signal kills it.
+ */
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { LifeboatError } from '../core/errors.js';
+
+export interface ChildStage {
+  child: ChildProcess;
+  stdout: Readable | null;
+  stdin: Writable | null;
+  /** Resolves when the child exited 0 with no fatal stderr; rejects with a one-line LifeboatError otherwise. */
+  done: Promise<void>;
+  /** The last lines the child wrote on stderr. */
+  stderrTail(): string[];
+}
+
+export interface ChildOptions {
+  /** Short name for messages, e.g. "pg_dump app". */
+  label: string;
+  env?: NodeJS.ProcessEnv;
+  stdin?: 'pipe' | 'ignore' | Readable;
+  stdout?: 'pipe' | 'ignore' | 'inherit';
+  signal?: AbortSignal;
+  /** stderr lines that mean failure even if the exit code is 0. */
+  fatal?: RegExp;
+  /** Run as another OS user (tests and scratch clusters when root). */
+  uid?: number;
+  gid?: number;
+  cwd?: string;
+  /** Receives each stderr line as it arrives (progress, logs). */
+  onStderr?: (line: string) => void;
+}
+
+const TAIL_LINES = 20;
+
+export function startChild(command: string, args: string[], opts: ChildOptions): ChildStage {
+  const stdio: StdioOptions = [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', 'pipe'];
+  const child = spawn(command, args, { stdio, env: opts.env ?? process.env, uid: opts.uid, gid: opts.gid, cwd: opts.cwd });
+  const tail: string[] = [];
+  let fatalLine: string | undefined;
+  let partial = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (text: string) => {
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) pushLine(line);
+  });
+  const pushLine = (line: string) => {
+    if (!line.trim()) return;
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    if (!fatalLine && opts.fatal?.test(line)) fatalLine = line;
+    opts.onStderr?.(line);
+  };
+
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 3000).unref();
+    }
+  };
+  opts.signal?.addEventListener('abort', kill, { once: true });
+
+  const done = new Promise<void>((resolve, reject) => {
+    child.once('error', (err) => {
+      reject(
+        new LifeboatError('failed', `run ${opts.label}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `${command} not found` : err.message}`, {
+          cause: err,
+        }),
+      );
+    });
+    child.once('close', (code, sig) => {
+      opts.signal?.removeEventListener('abort', kill);
+      if (partial) pushLine(partial);
+      partial = '';
+      if (code === 0 && !fatalLine) return resolve();
+      const why = fatalLine ?? tail.at(-1) ?? '';
+      const how = sig ? `killed by ${sig}` : code === 0 ? 'reported an error' : `exited with code ${code}`;
+      if (opts.signal?.aborted) {
+        reject(new LifeboatError('aborted', `run ${opts.label}: stopped (${how})`));
+      } else {
+        reject(new LifeboatError('failed', `run ${opts.label}: ${how}${why ? `: ${why.trim()}` : ''}`));
+      }
+    });
+  });
+  // A rejection nobody awaited yet must not crash the process; callers always await `done` later.
+  done.catch(() => {});
+  return { child, stdout: child.stdout, stdin: child.stdin, done, stderrTail: () => [...tail] };
+}
