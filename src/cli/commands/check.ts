@@ -1,0 +1,59 @@
+/**
+ * `lifeboat check`: validates the config, reaches every source (and checks that a client tool at
+ * least as new as its server is installed), and probes every storage with a write, a read back and
+ * a delete. One line per check; the exit code is the worst failure's.
+ */
+import { randomBytes } from 'node:crypto';
+import { buildJob, buildStorages } from '../../config/compose.js';
+import { exitCodeFor, LifeboatError } from '../../core/errors.js';
+import { putText, readText, type Storage } from '../../storages/storage.js';
+import type { Context } from '../context.js';
+import { describeError } from '../errors.js';
+
+interface CheckLine {
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+export async function probeStorage(storage: Storage, signal?: AbortSignal): Promise<string> {
+  const key = `.lifeboat/check-${Date.now()}-${randomBytes(4).toString('hex')}`;
+  const text = `lifeboat check ${new Date().toISOString()}\n`;
+  await putText(storage, key, text, { signal });
+  try {
+    const back = await readText(storage, key, { signal });
+    if (back !== text) throw new LifeboatError('integrity', `probe ${storage.name}: read back different bytes than written`);
+  } finally {
+    await storage.delete(key, { signal });
+  }
+  if (await storage.stat(key, { signal })) throw new LifeboatError('failed', `probe ${storage.name}: delete did not remove ${key}`);
+  return `write, read back and delete OK at ${storage.location}`;
+}
+
+export async function checkCommand(ctx: Context, signal: AbortSignal): Promise<number> {
+  const config = await ctx.config();
+  const lines: CheckLine[] = [{ check: 'config', ok: true, detail: `${ctx.configPath} is valid` }];
+  let exit = 0;
+  const record = async (check: string, fn: () => Promise<string>) => {
+    try {
+      lines.push({ check, ok: true, detail: await fn() });
+    } catch (err) {
+      exit = Math.max(exit, exitCodeFor(err));
+      lines.push({ check, ok: false, detail: describeError(err) });
+    }
+  };
+  const storages = buildStorages(config);
+  for (const [name, job] of Object.entries(config.jobs)) {
+    await record(`source ${name}`, async () => {
+      const plan = await buildJob(name, job, storages).source.plan(signal);
+      return `PostgreSQL ${plan.identity.serverVersion} at ${plan.identity.host}:${plan.identity.port}, ${plan.identity.databases.length} database(s) (${plan.identity.databases.join(', ')}), ${plan.tool.name} ${plan.tool.version}`;
+    });
+  }
+  for (const storage of Object.values(storages)) await record(`storage ${storage.name}`, () => probeStorage(storage, signal));
+  for (const l of lines) ctx.output.log(l.ok ? 'info' : 'error', `${l.ok ? 'ok  ' : 'FAIL'} ${l.check}: ${l.detail}`);
+  ctx.output.result(
+    lines.map((l) => `${l.ok ? 'ok' : 'FAIL'}\t${l.check}\t${l.detail}`),
+    { ok: exit === 0, checks: lines },
+  );
+  return exit;
+}

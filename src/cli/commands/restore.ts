@@ -1,0 +1,45 @@
+/** `lifeboat restore ID|latest --to URL [--clean] [--create] [--force] [--jobs N]`. */
+import { findBackup } from '../../catalog/catalog.js';
+import { restoreBackup } from '../../core/restore.js';
+import { LifeboatError } from '../../core/errors.js';
+import type { Context } from '../context.js';
+import { formatBytes, formatDuration, progressReporter } from '../progress.js';
+
+export interface RestoreCliOptions {
+  job?: string;
+  to?: string;
+  from?: string;
+  clean?: boolean;
+  create?: boolean;
+  force?: boolean;
+  jobs?: string;
+}
+
+export async function restoreCommand(ctx: Context, ref: string, opts: RestoreCliOptions, signal: AbortSignal): Promise<number> {
+  if (!opts.to) throw new LifeboatError('usage', 'restore: --to URL is required (postgres://user@host:5432/dbname)');
+  ctx.redactor.addUrl(opts.to);
+  const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new LifeboatError('usage', `--jobs: expected a whole number ≥ 1`);
+  if (opts.clean && opts.force) throw new LifeboatError('usage', 'restore: --clean and --force exclude each other');
+  const { storage, config } = await ctx.readStorage(opts.from, opts.job);
+  const manifest = await findBackup(storage, ref, opts.job, signal);
+  const source = config?.jobs[manifest.job]?.source as { binDir?: string } | undefined;
+  ctx.output.info(`restore ${manifest.job} ${manifest.id} from ${storage.location}`);
+  const progress = progressReporter(ctx.output, 'read');
+  const result = await restoreBackup(storage, manifest, {
+    to: opts.to,
+    clean: opts.clean,
+    create: opts.create,
+    force: opts.force,
+    jobs,
+    binDir: source?.binDir,
+    signal,
+    log: (line) => ctx.output.info(line),
+    onBytes: ctx.output.interactive ? progress : undefined,
+  });
+  ctx.output.result(
+    `restored ${manifest.job} ${manifest.id} (${result.databases.join(', ')}): ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}`,
+    { job: manifest.job, id: manifest.id, ...result },
+  );
+  return 0;
+}

@@ -1,0 +1,46 @@
+/** `lifeboat status`: one line per job — last backup age and size, last drill, next run. */
+import { Cron } from 'croner';
+import { listBackups } from '../../catalog/catalog.js';
+import { totalSize } from '../../catalog/manifest.js';
+import { buildStorages } from '../../config/compose.js';
+import { describeError } from '../errors.js';
+import type { Context } from '../context.js';
+import { formatBytes, formatDuration } from '../progress.js';
+
+export function nextRun(schedule: { cron: string; timezone: string } | undefined, from = new Date()): Date | undefined {
+  if (!schedule) return undefined;
+  return new Cron(schedule.cron, { timezone: schedule.timezone, paused: true }).nextRun(from) ?? undefined;
+}
+
+export async function statusCommand(ctx: Context, signal: AbortSignal): Promise<number> {
+  const config = await ctx.config();
+  const storages = buildStorages(config);
+  const now = Date.now();
+  const rows = [];
+  for (const [name, job] of Object.entries(config.jobs)) {
+    const storage = storages[job.storages[0]!]!;
+    let row: Record<string, unknown> = { job: name, storage: storage.name, lastDrill: null };
+    try {
+      const { manifests } = await listBackups(storage, name, signal);
+      const last = manifests.at(-1);
+      row = {
+        ...row,
+        backups: manifests.length,
+        lastBackup: last ? { id: last.id, finishedAt: last.finishedAt, ageSeconds: Math.round((now - Date.parse(last.finishedAt)) / 1000), size: totalSize(last) } : null,
+      };
+    } catch (err) {
+      row.error = describeError(err);
+    }
+    row.nextRun = nextRun(job.schedule)?.toISOString() ?? null;
+    rows.push(row);
+  }
+  ctx.output.result(
+    rows.map((r) => {
+      const last = r.lastBackup as { id: string; ageSeconds: number; size: number } | null | undefined;
+      const backup = r.error ? `error: ${r.error}` : last ? `last ${last.id}, ${formatDuration(last.ageSeconds * 1000)} ago, ${formatBytes(last.size)}` : 'no backup yet';
+      return `${r.job}\t${backup}\tdrill: never\tnext: ${r.nextRun ?? 'not scheduled'}`;
+    }),
+    { jobs: rows },
+  );
+  return 0;
+}

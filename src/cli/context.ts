@@ -1,0 +1,76 @@
+/**
+ * What every command gets: parsed global options, the output, the redactor, and lazy access to the
+ * configuration. Building the context is cheap; the config is read only by commands that need it.
+ */
+import { loadConfig } from '../config/load.js';
+import type { Config, JobConfig } from '../config/schema.js';
+import { buildStorages, storageFromArg } from '../config/compose.js';
+import { LifeboatError } from '../core/errors.js';
+import { Redactor } from '../core/redact.js';
+import type { Storage } from '../storages/storage.js';
+import { Output } from './output.js';
+
+export interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+  logFormat?: string;
+}
+
+export class Context {
+  readonly output: Output;
+  readonly redactor = new Redactor();
+  readonly configPath: string;
+  private readonly explicitConfig: boolean;
+  private loaded?: Promise<Config>;
+
+  constructor(
+    opts: GlobalOptions,
+    readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    if (opts.logFormat && opts.logFormat !== 'text' && opts.logFormat !== 'json') {
+      throw new LifeboatError('usage', `--log-format: expected text or json`);
+    }
+    this.output = new Output({ json: Boolean(opts.json), logFormat: (opts.logFormat as 'text' | 'json') ?? 'text', redactor: this.redactor });
+    this.explicitConfig = Boolean(opts.config ?? env.LIFEBOAT_CONFIG);
+    this.configPath = opts.config ?? env.LIFEBOAT_CONFIG ?? 'lifeboat.yaml';
+  }
+
+  config(): Promise<Config> {
+    this.loaded ??= loadConfig(this.configPath, this.env, this.redactor);
+    return this.loaded;
+  }
+
+  /** The config when one was named or ./lifeboat.yaml exists; undefined for config-free use. */
+  async optionalConfig(): Promise<Config | undefined> {
+    try {
+      return await this.config();
+    } catch (err) {
+      if (!this.explicitConfig && err instanceof LifeboatError && /no such file/.test(err.message)) return undefined;
+      throw err;
+    }
+  }
+
+  job(config: Config, name: string): JobConfig {
+    const job = config.jobs[name];
+    if (!job) {
+      throw new LifeboatError('usage', `find job "${name}": not in ${this.configPath} (jobs: ${Object.keys(config.jobs).join(', ') || 'none'})`);
+    }
+    return job;
+  }
+
+  /**
+   * Where list/verify/restore read from: --from (a storage name, directory or s3:// URL), else the
+   * first storage of the named job, else the only storage in the config.
+   */
+  async readStorage(from: string | undefined, jobName?: string): Promise<{ storage: Storage; config?: Config }> {
+    const config = from ? await this.optionalConfig() : await this.config();
+    if (from) return { storage: storageFromArg(from, config), config };
+    const storages = buildStorages(config!);
+    if (jobName) return { storage: storages[this.job(config!, jobName).storages[0]!]!, config };
+    const names = Object.keys(storages);
+    if (names.length === 1) return { storage: storages[names[0]!]!, config };
+    throw new LifeboatError('usage', `choose a storage: the config has ${names.length ? names.join(', ') : 'none'}`, {
+      hint: 'add --from STORAGE (or a directory), or name a job',
+    });
+  }
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+/**
+ * The `lifeboat` command line: parses arguments, builds a Context and hands off to one command
+ * module. Owns the process: exit codes (SPEC §1), signals, and the one-line error at the end.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { exitCodeFor, LifeboatError } from '../core/errors.js';
+import { LIFEBOAT_VERSION } from '../core/version.js';
+import { stopAllLocalClusters } from '../postgres/local-cluster.js';
+import { Context, type GlobalOptions } from './context.js';
+import { describeError } from './errors.js';
+import { backupCommand } from './commands/backup.js';
+import { listCommand } from './commands/list.js';
+import { verifyCommand } from './commands/verify.js';
+import { restoreCommand } from './commands/restore.js';
+import { pruneCommand } from './commands/prune.js';
+import { statusCommand } from './commands/status.js';
+import { checkCommand } from './commands/check.js';
+import { demoCommand } from './commands/demo.js';
+
+const controller = new AbortController();
+let context: Context | undefined;
+
+function finish(code: number): never {
+  process.exit(code);
+}
+
+/** Wraps a command: builds the context, runs it, maps any error to one line and an exit code. */
+function action<A extends unknown[]>(run: (ctx: Context, ...args: A) => Promise<number>) {
+  return async (...args: A) => {
+    const cmd = args.at(-1) as Command;
+    const globals = cmd.optsWithGlobals() as GlobalOptions;
+    let code: number;
+    try {
+      context = new Context(globals);
+      code = await run(context, ...args);
+    } catch (err) {
+      const text = `lifeboat: ${describeError(err)}`;
+      if (context) context.output.log('error', text.replace(/^lifeboat: /, ''));
+      else process.stderr.write(text + '\n');
+      if (!(err instanceof LifeboatError) && process.env.LIFEBOAT_DEBUG) console.error(err);
+      code = exitCodeFor(err);
+    }
+    await stopAllLocalClusters();
+    finish(code);
+  };
+}
+
+const program = new Command('lifeboat')
+  .description('Back up PostgreSQL and prove that the backups restore.')
+  .version(LIFEBOAT_VERSION)
+  .addOption(new Option('--config <file>', 'configuration file (default: $LIFEBOAT_CONFIG or ./lifeboat.yaml)'))
+  .option('--json', 'machine-readable output on stdout')
+  .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['text', 'json']).default('text'))
+  .showHelpAfterError('(run lifeboat --help for usage)')
+  .exitOverride();
+
+program
+  .command('backup')
+  .description('run the named jobs now (all when none), or a one-off backup with --source/--to')
+  .argument('[job...]', 'jobs from the config')
+  .option('--source <url>', 'one-off: postgres:// URL to back up (no config needed)')
+  .option('--to <dest>', 'one-off: a directory (or a storage name)')
+  .option('--job <name>', 'one-off: job name recorded in the catalog', 'postgres')
+  .addOption(new Option('--format <format>', 'one-off: dump format').choices(['plain', 'custom']))
+  .addOption(new Option('--compression <type>', 'one-off: compression').choices(['zstd', 'gzip', 'none']))
+  .action(action((ctx, jobs: string[], opts) => backupCommand(ctx, jobs, opts, controller.signal)));
+
+program
+  .command('list')
+  .description('list committed backups, read from the storage itself')
+  .argument('[job]', 'only this job')
+  .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
+  .action(action((ctx, job: string | undefined, opts) => listCommand(ctx, job, opts, controller.signal)));
+
+program
+  .command('verify')
+  .description('re-read stored bytes and check size and sha256 against the manifest')
+  .argument('[id]', 'backup id or latest (default: latest)')
+  .option('--all', 'verify every backup')
+  .option('--job <job>', 'the job the backup belongs to')
+  .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
+  .action(action((ctx, id: string | undefined, opts) => verifyCommand(ctx, id, opts, controller.signal)));
+
+program
+  .command('restore')
+  .description('verify checksums, then restore a backup into a PostgreSQL server')
+  .argument('<id>', 'backup id or latest')
+  .option('--job <job>', 'the job the backup belongs to')
+  .option('--to <url>', 'target: postgres://user@host:5432/dbname')
+  .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
+  .option('--clean', 'drop and recreate target databases that are not empty')
+  .option('--create', 'create target databases that do not exist')
+  .option('--force', 'restore over non-empty databases as they are')
+  .option('--jobs <n>', 'parallel pg_restore jobs (custom format)')
+  .action(action((ctx, id: string, opts) => restoreCommand(ctx, id, opts, controller.signal)));
+
+program
+  .command('prune')
+  .description('apply retention; print what is kept and removed, and why')
+  .argument('[job]', 'only this job')
+  .option('--dry-run', 'only print what would be removed')
+  .action(action((ctx, job: string | undefined, opts) => pruneCommand(ctx, job, opts, controller.signal)));
+
+program
+  .command('status')
+  .description('one line per job: last backup age and size, last drill, next run')
+  .action(action((ctx) => statusCommand(ctx, controller.signal)));
+
+program
+  .command('check')
+  .description('validate config, reach every source and storage, probe write/read/delete')
+  .action(action((ctx) => checkCommand(ctx, controller.signal)));
+
+program
+  .command('demo')
+  .description('throwaway PostgreSQL with sample data → backup → verify → restore → compare')
+  .option('--dir <dir>', 'where the demo keeps its backups', 'lifeboat-demo')
+  .action(action((ctx, opts) => demoCommand(ctx, opts, controller.signal)));
+
+let interrupted = 0;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    interrupted++;
+    if (interrupted > 1) process.exit(130);
+    process.stderr.write(`lifeboat: ${sig}: stopping; nothing half-done is committed\n`);
+    controller.abort(new LifeboatError('aborted', `stopped by ${sig}`));
+  });
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; every usage problem exits 2 (commander already printed the message).
+    finish(err.exitCode === 0 ? 0 : 2);
+  }
+  process.stderr.write(`lifeboat: ${describeError(err)}\n`);
+  finish(exitCodeFor(err) || 1);
+}

@@ -1,0 +1,92 @@
+/**
+ * The composition root: turns validated config (or command-line URLs) into storages, sources and
+ * backup jobs. The only place that knows which implementation backs which `type`.
+ */
+import path from 'node:path';
+import { DEFAULT_LAYOUT, validateTemplate } from '../catalog/layout.js';
+import type { BackupJob } from '../core/backup.js';
+import { LifeboatError } from '../core/errors.js';
+import type { Redactor } from '../core/redact.js';
+import { createPostgresSource } from '../sources/postgres/postgres-source.js';
+import type { Source } from '../sources/source.js';
+import { createLocalStorage } from '../storages/local.js';
+import type { Storage } from '../storages/storage.js';
+import type { Config, JobConfig, PostgresSourceConfig, StorageConfig } from './schema.js';
+import { postgresSourceSchema } from './schema.js';
+
+export function buildStorage(name: string, cfg: StorageConfig): Storage {
+  switch (cfg.type) {
+    case 'local':
+      return createLocalStorage({ name, path: cfg.path });
+    case 's3':
+      throw new LifeboatError('config', `storages.${name}: type s3 is not available in this version yet`, {
+        hint: 'use a local storage (type: local) for now',
+      });
+  }
+}
+
+export function buildSource(jobName: string, cfg: JobConfig['source']): Source {
+  if (cfg.type === 'postgres') return createPostgresSource(cfg as PostgresSourceConfig);
+  throw new LifeboatError('config', `jobs.${jobName}.source.type: ${cfg.type} sources are not available in this version yet`);
+}
+
+export function buildJob(name: string, job: JobConfig, storages: Record<string, Storage>): BackupJob {
+  if (job.layout) validateTemplate(job.layout, `jobs.${name}.layout`);
+  if (job.name) validateTemplate(job.name, `jobs.${name}.name`);
+  if (job.source.type === 'postgres' && (job.source as PostgresSourceConfig).dumpall && job.source.format === 'custom') {
+    throw new LifeboatError('config', `jobs.${name}.source.format: pg_dumpall writes plain SQL only; remove format: custom or dumpall: true`);
+  }
+  if (job.encryption) {
+    throw new LifeboatError('config', `jobs.${name}.encryption: age encryption is not available in this version yet`);
+  }
+  return {
+    name,
+    source: buildSource(name, job.source),
+    storages: job.storages.map((s) => storages[s]!),
+    compression: job.compression,
+    layout: job.layout ?? DEFAULT_LAYOUT,
+    nameTemplate: job.name,
+  };
+}
+
+export function buildStorages(config: Config): Record<string, Storage> {
+  return Object.fromEntries(Object.entries(config.storages).map(([name, cfg]) => [name, buildStorage(name, cfg)]));
+}
+
+/**
+ * A storage named on the command line: a configured storage's name, a directory, or an
+ * s3://bucket/prefix URL (credentials and endpoint from the standard AWS_* variables).
+ */
+export function storageFromArg(arg: string, config: Config | undefined): Storage {
+  if (config?.storages[arg]) return buildStorage(arg, config.storages[arg]);
+  if (/^s3:\/\//.test(arg)) {
+    throw new LifeboatError('usage', `open ${arg}: S3 storage is not available in this version yet`, {
+      hint: 'use a local directory for now',
+    });
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
+    throw new LifeboatError('usage', `open ${arg}: expected a directory, s3://bucket/prefix, or a storage name from the config`);
+  }
+  return createLocalStorage({ name: path.resolve(arg), path: arg });
+}
+
+/** A one-off job from --source URL --to DEST. */
+export function oneOffJob(opts: { source: string; to: string; job?: string; format?: string; compression?: string }, redactor: Redactor): BackupJob {
+  redactor.addUrl(opts.source);
+  if (!/^postgres(ql)?:\/\//.test(opts.source)) {
+    throw new LifeboatError('usage', `--source: expected a postgres:// URL`, { hint: 'e.g. --source postgres://user@host:5432/app' });
+  }
+  const parsed = postgresSourceSchema.safeParse({ type: 'postgres', url: opts.source, format: opts.format ?? 'plain' });
+  if (!parsed.success) throw new LifeboatError('usage', `--format: expected plain or custom`);
+  const compression = opts.compression ?? 'zstd';
+  if (!['zstd', 'gzip', 'none'].includes(compression)) throw new LifeboatError('usage', `--compression: expected zstd, gzip or none`);
+  const name = opts.job ?? 'postgres';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new LifeboatError('usage', `--job: expected letters, digits, "_", "." or "-"`);
+  return {
+    name,
+    source: createPostgresSource(parsed.data),
+    storages: [storageFromArg(opts.to, undefined)],
+    compression: { type: compression as 'zstd' | 'gzip' | 'none' },
+    layout: DEFAULT_LAYOUT,
+  };
+}
