@@ -62,6 +62,8 @@ program
   .option('--source <url>', 'one-off: postgres:// URL to back up (no config needed)')
   .option('--to <dest>', 'one-off: a directory (or a storage name)')
   .option('--job <name>', 'one-off: job name recorded in the catalog', 'postgres')
+  .option('--databases <names>', 'one-off: "all" or comma-separated names (default: the URL\'s database, or all)')
+  .option('--dumpall', 'one-off: one pg_dumpall stream instead of globals + one dump per database')
   .addOption(new Option('--format <format>', 'one-off: dump format').choices(['plain', 'custom']))
   .addOption(new Option('--compression <type>', 'one-off: compression').choices(['zstd', 'gzip', 'none']))
   .action(action((ctx, jobs: string[], opts) => backupCommand(ctx, jobs, opts, controller.signal)));

@@ -71,13 +71,24 @@ export function storageFromArg(arg: string, config: Config | undefined): Storage
 }
 
 /** A one-off job from --source URL --to DEST. */
-export function oneOffJob(opts: { source: string; to: string; job?: string; format?: string; compression?: string }, redactor: Redactor): BackupJob {
+export function oneOffJob(
+  opts: { source: string; to: string; job?: string; format?: string; compression?: string; databases?: string; dumpall?: boolean },
+  redactor: Redactor,
+): BackupJob {
   redactor.addUrl(opts.source);
   if (!/^postgres(ql)?:\/\//.test(opts.source)) {
     throw new LifeboatError('usage', `--source: expected a postgres:// URL`, { hint: 'e.g. --source postgres://user@host:5432/app' });
   }
-  const parsed = postgresSourceSchema.safeParse({ type: 'postgres', url: opts.source, format: opts.format ?? 'plain' });
-  if (!parsed.success) throw new LifeboatError('usage', `--format: expected plain or custom`);
+    const databases = opts.databases === undefined || opts.databases === 'all' ? opts.databases : opts.databases.split(',');
+  const parsed = postgresSourceSchema.safeParse({
+    type: 'postgres',
+    url: opts.source,
+    format: opts.format ?? 'plain',
+    ...(databases ? { databases } : {}),
+    dumpall: Boolean(opts.dumpall),
+  });
+  if (!parsed.success) throw new LifeboatError('usage', `--format/--databases: expected plain or custom, and database names`);
+  if (parsed.data.dumpall && parsed.data.format === 'custom') throw new LifeboatError('usage', `--dumpall writes plain SQL only; drop --format custom`);
   const compression = opts.compression ?? 'zstd';
   if (!['zstd', 'gzip', 'none'].includes(compression)) throw new LifeboatError('usage', `--compression: expected zstd, gzip or none`);
   const name = opts.job ?? 'postgres';

@@ -18,7 +18,7 @@ export interface ClientCommand {
   label: string;
 }
 
-const FATAL = /^psql:.*(ERROR|FATAL):|^pg_restore: error:|^FATAL:/;
+export const CLIENT_FATAL = /^psql:.*(ERROR|FATAL):|^pg_restore: error:|^FATAL:/;
 
 export async function streamIntoClient(
   storage: Storage,
@@ -47,7 +47,7 @@ export async function streamIntoClient(
     stdin: clientInput,
     stdout: 'ignore',
     signal: opts.signal,
-    fatal: FATAL,
+    fatal: CLIENT_FATAL,
   });
   if (decompressor) decompressor.stdout!.destroy();
   else {

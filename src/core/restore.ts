@@ -16,7 +16,7 @@ import { databaseOf, describe, serverVersion, toolConnection, withClient, withDa
 import type { Storage } from '../storages/storage.js';
 import { startChild } from '../util/child.js';
 import { LifeboatError } from './errors.js';
-import { streamIntoClient, type ClientCommand } from './restore-stream.js';
+import { CLIENT_FATAL, streamIntoClient, type ClientCommand } from './restore-stream.js';
 import { verifyBackup, type ObjectProblem } from './verify.js';
 
 export interface RestoreOptions {
@@ -187,7 +187,7 @@ async function restoreParallel(storage: Storage, manifest: Manifest, artifact: A
     } else {
       await pipeline(source, createWriteStream(file), { signal });
     }
-    await startChild(client.path, [...client.args, file], { label: client.label, env: client.env, stdout: 'ignore', signal }).done;
+    await startChild(client.path, [...client.args, file], { label: client.label, env: client.env, stdout: 'ignore', signal, fatal: CLIENT_FATAL }).done;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

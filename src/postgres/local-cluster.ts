@@ -275,14 +275,16 @@ async function startServer(ctx: ClusterContext): Promise<number> {
     );
     if (result.code === 0) return port;
 
-    const log = (await readFile(ctx.logFile, 'utf8').catch(() => '')).slice(logOffset);
+    const log = (await readFile(ctx.logFile).catch(() => Buffer.alloc(0)))
+      .subarray(logOffset)
+      .toString('utf8');
     const tail = log.split('\n').filter(Boolean).slice(-LOG_TAIL_LINES);
     lastError = new LifeboatError(
       'failed',
       `start local cluster: PostgreSQL ${ctx.version} did not start on port ${port}: ` +
         oneLine(result.stderr || result.stdout) +
         (tail.length ? ` | server log: ${tail.join(' | ')}` : ''),
-      { hint: `see the server log lines above; the binaries are in ${ctx.binDir}` },
+      { hint: `the message ends with the server log; the server binaries are in ${ctx.binDir}` },
     );
     // A port taken between freePort() and the server's bind() is the one failure worth retrying.
     if (!/could not bind|address already in use|could not create any TCP\/IP sockets/i.test(log)) break;

@@ -76,7 +76,8 @@ export function startChild(command: string, args: string[], opts: ChildOptions):
       if (partial) pushLine(partial);
       partial = '';
       if (code === 0 && !fatalLine) return resolve();
-      const why = fatalLine ?? tail.at(-1) ?? '';
+      // The line that says what went wrong, not the "Command was: …" context after it.
+      const why = fatalLine ?? [...tail].reverse().find((l) => /error|fatal/i.test(l)) ?? tail.at(-1) ?? '';
       const how = sig ? `killed by ${sig}` : code === 0 ? 'reported an error' : `exited with code ${code}`;
       if (opts.signal?.aborted) {
         reject(new LifeboatError('aborted', `run ${opts.label}: stopped (${how})`));

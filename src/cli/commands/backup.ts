@@ -15,6 +15,8 @@ export interface BackupOptions {
   job?: string;
   format?: string;
   compression?: string;
+  databases?: string;
+  dumpall?: boolean;
 }
 
 export async function backupCommand(ctx: Context, names: string[], opts: BackupOptions, signal: AbortSignal): Promise<number> {

@@ -41,7 +41,7 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
     async plan(): Promise<SourcePlan> {
       const { server, databases } = await withClient(single ? withDatabase(cfg.url, selection) : maintenanceUrl, async (c) => ({
         server: await serverVersion(c),
-        databases: single ? [selection] : await selectDatabases(c, selection, cfg.exclude),
+        databases: single ? [selection] : await selectDatabases(c, cfg.dumpall ? 'all' : selection, cfg.exclude),
       }));
       const mode = cfg.dumpall ? 'dumpall' : single ? 'database' : 'databases';
       const dumpTool = await findPgTool(mode === 'dumpall' ? 'pg_dumpall' : 'pg_dump', {
@@ -58,7 +58,11 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
           role: globalsOnly ? 'globals' : 'full',
           baseName: globalsOnly ? 'globals' : 'full',
           async open(signal) {
-            const args = ['-w', `--dbname=${conninfo}`, ...(globalsOnly ? ['--globals-only'] : [])];
+            const args = [
+              '-w',
+              `--dbname=${conninfo}`,
+              ...(globalsOnly ? ['--globals-only'] : cfg.exclude.map((p) => `--exclude-database=${p}`)),
+            ];
             return guardedDumpall(dumpall, args, env, globalsOnly ? 'pg_dumpall --globals-only' : 'pg_dumpall', signal);
           },
         });
