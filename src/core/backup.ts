@@ -40,12 +40,25 @@ export interface BackupHooks {
   onBytes?: (key: string, stored: number) => void;
 }
 
-async function freeId(storages: Storage[], job: string, at: Date): Promise<string> {
-  let id = backupId(at);
-  for (;;) {
-    const taken = await Promise.all(storages.map((s) => s.stat(manifestKey(job, id))));
-    if (taken.every((t) => t === undefined)) return id;
-    id = nextIdSuffix(id);
+/**
+ * Picks the backup id and artifact keys. An id is taken when a manifest has it, or when leftovers of
+ * an interrupted run sit at its keys; then the next suffix is tried. A layout without {id} that
+ * lands on an existing object is a configuration error: Lifeboat never overwrites.
+ */
+async function allocate(storages: Storage[], job: string, at: Date, keysFor: (id: string) => string[]) {
+  for (let id = backupId(at); ; id = nextIdSuffix(id)) {
+    const keys = keysFor(id);
+    const manifestTaken = await Promise.all(storages.map((s) => s.stat(manifestKey(job, id))));
+    if (manifestTaken.some((t) => t !== undefined)) continue;
+    let clash: { key: string; storage: string } | undefined;
+    for (const storage of storages) {
+      for (const key of keys) if (!clash && (await storage.stat(key))) clash = { key, storage: storage.name };
+    }
+    if (!clash) return { id, keys };
+    if (!keysFor(nextIdSuffix(id)).includes(clash.key)) continue;
+    throw new LifeboatError('exists', `plan backup of ${job}: ${clash.key} already exists in ${clash.storage}`, {
+      hint: 'the layout puts two backups at one key; add {HH}{mm} or {id} to it',
+    });
   }
 }
 
@@ -68,28 +81,21 @@ export async function runBackup(job: BackupJob, hooks: BackupHooks = {}): Promis
   const failed = new Map<Storage, unknown>();
   try {
     const plan = await job.source.plan(signal);
-    const id = await freeId(job.storages, job.name, started);
     const ext = extensionFor(plan.dumpFormat, job.compression.type);
-    const keys = plan.artifacts.map((a) => {
-      const values = { job: job.name, id, at: started, db: a.database };
-      const base = renderTemplate(job.nameTemplate ?? a.baseName, values);
-      return joinKey(renderTemplate(job.layout ?? DEFAULT_LAYOUT, values), base + ext);
-    });
-    const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+    const keysFor = (id: string) =>
+      plan.artifacts.map((a) => {
+        const values = { job: job.name, id, at: started, db: a.database };
+        const base = renderTemplate(job.nameTemplate ?? a.baseName, values);
+        return joinKey(renderTemplate(job.layout ?? DEFAULT_LAYOUT, values), base + ext);
+      });
+    const planned = keysFor(backupId(started));
+    const dup = planned.find((k, i) => planned.indexOf(k) !== i);
     if (dup) {
       throw new LifeboatError('config', `plan backup of ${job.name}: two artifacts would be stored at ${dup}`, {
         hint: 'add {db} to the name template',
       });
     }
-    for (const storage of job.storages) {
-      for (const key of keys) {
-        if (await storage.stat(key)) {
-          throw new LifeboatError('exists', `plan backup of ${job.name}: ${key} already exists in ${storage.name}`, {
-            hint: 'the layout puts two backups at one key; add {HH}{mm} or {id} to it',
-          });
-        }
-      }
-    }
+    const { id, keys } = await allocate(job.storages, job.name, started, keysFor);
 
     const records: ArtifactRecord[] = [];
     for (const [i, artifact] of plan.artifacts.entries()) {

@@ -1,0 +1,80 @@
+/**
+ * SIGKILL of the lifeboat process at several points of a backup: `list` shows only complete
+ * backups afterwards, and the next backup succeeds and verifies.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, describe, test } from 'node:test';
+import { withCluster } from './helpers/cluster.js';
+import { lifeboat, startLifeboat } from './helpers/lifeboat.js';
+import { tempDir } from './helpers/roundtrip.js';
+import { createBigTable, storageContents, waitFor } from './helpers/scenarios.js';
+
+describe('SIGKILL during a backup', async () => {
+  const pg = await withCluster({ after }, { name: 'sigkill' });
+  await pg.psql('create database big');
+  await pg.psql('create database small');
+  await pg.psql('create table t (x int); insert into t values (1), (2);', { database: 'small' });
+  await createBigTable(pg, 'big');
+
+  const points: Array<[string, (storage: string) => Promise<unknown>]> = [
+    ['right after start', () => sleep(150)],
+    [
+      'while the first artifact streams',
+      (s) => waitFor('a temp file', async () => (await storageContents(s)).temp.length > 0),
+    ],
+    [
+      'after an artifact is committed, before the manifest',
+      (s) =>
+        waitFor('globals committed and big streaming', async () => {
+          const c = await storageContents(s);
+          return c.artifacts.some((f) => path.basename(f) === 'globals.sql.sha256') && c.temp.length > 0;
+        }),
+    ],
+  ];
+
+  for (const [name, reach] of points) {
+    test(name, async (t) => {
+      const storage = await tempDir(t);
+      const args = [
+        'backup',
+        '--source',
+        pg.url(),
+        '--databases',
+        'all',
+        '--to',
+        storage,
+        '--job',
+        'k',
+        '--compression',
+        'none',
+      ];
+      const good = await lifeboat([...args, '--json']);
+      assert.equal(good.code, 0, good.stderr);
+
+      const run = startLifeboat(args);
+      await reach(storage);
+      run.child.kill('SIGKILL');
+      const killed = await run.done;
+      assert.equal(killed.signal, 'SIGKILL');
+
+      const list = await lifeboat(['list', '--from', storage, '--json']);
+      assert.equal(list.code, 0, list.stderr);
+      const ids = (JSON.parse(list.stdout) as { backups: Array<{ id: string }> }).backups.map((b) => b.id);
+      assert.deepEqual(
+        ids,
+        [(JSON.parse(good.stdout) as Array<{ id: string }>)[0]!.id],
+        'only the complete backup is listed',
+      );
+
+      // Often the same second as the killed run: its leftovers must not block the next id.
+      const next = await lifeboat([...args, '--json']);
+      assert.equal(next.code, 0, next.stderr);
+      const verify = await lifeboat(['verify', '--all', '--from', storage]);
+      assert.equal(verify.code, 0, verify.stderr);
+      const after = await lifeboat(['list', '--from', storage, '--json']);
+      assert.equal((JSON.parse(after.stdout) as { backups: unknown[] }).backups.length, 2);
+    });
+  }
+});
