@@ -16,7 +16,11 @@ export interface CatalogEntry {
 }
 
 /** Manifest keys in the storage, optionally of one job, oldest first. */
-export async function listManifestKeys(storage: Storage, job?: string, signal?: AbortSignal): Promise<CatalogEntry[]> {
+export async function listManifestKeys(
+  storage: Storage,
+  job?: string,
+  signal?: AbortSignal,
+): Promise<CatalogEntry[]> {
   const prefix = job ? `${CATALOG_PREFIX}${safeSegment(job)}/` : CATALOG_PREFIX;
   const entries: CatalogEntry[] = [];
   for await (const obj of storage.list(prefix, { signal })) {
@@ -34,7 +38,11 @@ export function compareIds(a: string, b: string): number {
   return Number(a.split('-')[1] ?? 1) - Number(b.split('-')[1] ?? 1);
 }
 
-export async function readManifest(storage: Storage, entry: CatalogEntry, signal?: AbortSignal): Promise<Manifest> {
+export async function readManifest(
+  storage: Storage,
+  entry: CatalogEntry,
+  signal?: AbortSignal,
+): Promise<Manifest> {
   return parseManifest(await readText(storage, entry.key, { signal }), entry.key);
 }
 
@@ -58,7 +66,12 @@ export async function listBackups(storage: Storage, job?: string, signal?: Abort
 }
 
 /** Finds one backup by id or "latest"; with no job given, the id must be unambiguous. */
-export async function findBackup(storage: Storage, ref: string, job?: string, signal?: AbortSignal): Promise<Manifest> {
+export async function findBackup(
+  storage: Storage,
+  ref: string,
+  job?: string,
+  signal?: AbortSignal,
+): Promise<Manifest> {
   if (ref !== 'latest' && !isBackupId(ref)) {
     throw new LifeboatError('usage', `find backup "${ref}": expected an id like 20261122T023000Z, or latest`);
   }
@@ -66,30 +79,50 @@ export async function findBackup(storage: Storage, ref: string, job?: string, si
   const jobs = new Set(entries.map((e) => e.job));
   if (ref === 'latest') {
     if (!job && jobs.size > 1) {
-      throw new LifeboatError('usage', `find latest backup: ${storage.name} holds several jobs (${[...jobs].join(', ')})`, {
-        hint: 'add --job NAME',
-      });
+      throw new LifeboatError(
+        'usage',
+        `find latest backup: ${storage.name} holds several jobs (${[...jobs].join(', ')})`,
+        {
+          hint: 'add --job NAME',
+        },
+      );
     }
     const last = entries.at(-1);
-    if (!last) throw new LifeboatError('not-found', `find latest backup${job ? ` of ${job}` : ''}: no committed backup in ${storage.location}`);
+    if (!last)
+      throw new LifeboatError(
+        'not-found',
+        `find latest backup${job ? ` of ${job}` : ''}: no committed backup in ${storage.location}`,
+      );
     return readManifest(storage, last, signal);
   }
   const matches = entries.filter((e) => e.id === ref);
   if (matches.length === 0) {
-    throw new LifeboatError('not-found', `find backup ${ref}${job ? ` of ${job}` : ''}: no such backup in ${storage.location}`, {
-      hint: 'run lifeboat list to see the ids',
-    });
+    throw new LifeboatError(
+      'not-found',
+      `find backup ${ref}${job ? ` of ${job}` : ''}: no such backup in ${storage.location}`,
+      {
+        hint: 'run lifeboat list to see the ids',
+      },
+    );
   }
   if (matches.length > 1) {
-    throw new LifeboatError('usage', `find backup ${ref}: several jobs have it (${matches.map((m) => m.job).join(', ')})`, {
-      hint: 'add --job NAME',
-    });
+    throw new LifeboatError(
+      'usage',
+      `find backup ${ref}: several jobs have it (${matches.map((m) => m.job).join(', ')})`,
+      {
+        hint: 'add --job NAME',
+      },
+    );
   }
   return readManifest(storage, matches[0]!, signal);
 }
 
 /** The commit point: the manifest, written last and never over an existing one. */
-export async function commitManifest(storage: Storage, manifest: Manifest, signal?: AbortSignal): Promise<void> {
+export async function commitManifest(
+  storage: Storage,
+  manifest: Manifest,
+  signal?: AbortSignal,
+): Promise<void> {
   const key = manifestKey(manifest.job, manifest.id);
   if (!storage.capabilities.atomicCreateOnly && (await storage.stat(key, { signal }))) {
     throw new LifeboatError('exists', `commit ${key}: a manifest already exists in ${storage.name}`);

@@ -26,7 +26,8 @@ export function isBackupId(text: string): boolean {
 /** The instant an id names (its second, ignoring a collision suffix). */
 export function idTime(id: string): Date {
   const m = ID_PATTERN.exec(id);
-  if (!m) throw new LifeboatError('usage', `parse backup id "${id}": expected e.g. 20261122T023000Z or latest`);
+  if (!m)
+    throw new LifeboatError('usage', `parse backup id "${id}": expected e.g. 20261122T023000Z or latest`);
   return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
 }
 
@@ -39,7 +40,11 @@ export function nextIdSuffix(id: string): string {
 /** Makes a database name safe as one path segment: keeps [A-Za-z0-9._-], %-encodes the rest. */
 export function safeSegment(text: string): string {
   const safe = [...Buffer.from(text, 'utf8')]
-    .map((b) => (/[A-Za-z0-9._-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .map((b) =>
+      /[A-Za-z0-9._-]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
     .join('');
   // "." and ".." are not usable as names.
   return safe.replace(/^\.{1,2}$/, (d) => d.replace(/\./g, '%2E'));
@@ -57,7 +62,10 @@ const TOKENS = new Set(['job', 'db', 'id', 'yyyy', 'MM', 'dd', 'HH', 'mm', 'ss']
 export function validateTemplate(template: string, where: string): void {
   for (const [, token] of template.matchAll(/\{([^}]*)\}/g)) {
     if (!TOKENS.has(token!)) {
-      throw new LifeboatError('config', `${where}: unknown token {${token}} (tokens: ${[...TOKENS].map((t) => `{${t}}`).join(' ')})`);
+      throw new LifeboatError(
+        'config',
+        `${where}: unknown token {${token}} (tokens: ${[...TOKENS].map((t) => `{${t}}`).join(' ')})`,
+      );
     }
   }
 }
@@ -86,7 +94,11 @@ export function staticPrefix(layout: string, job: string): string {
   return head.slice(0, head.lastIndexOf('/') + 1);
 }
 
-export function extensionFor(format: 'plain' | 'custom', compression: 'zstd' | 'gzip' | 'none', encrypted = false): string {
+export function extensionFor(
+  format: 'plain' | 'custom',
+  compression: 'zstd' | 'gzip' | 'none',
+  encrypted = false,
+): string {
   return `${format === 'custom' ? '.dump' : '.sql'}${compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : ''}${encrypted ? '.age' : ''}`;
 }
 

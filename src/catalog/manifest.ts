@@ -65,13 +65,23 @@ export function parseManifest(text: string, key: string): Manifest {
     throw new LifeboatError('integrity', `read manifest ${key}: not valid JSON`);
   }
   const m = data as Partial<Manifest>;
-  if (m?.format !== MANIFEST_FORMAT || typeof m.version !== 'number' || !Array.isArray(m.artifacts) || !m.id || !m.job) {
+  if (
+    m?.format !== MANIFEST_FORMAT ||
+    typeof m.version !== 'number' ||
+    !Array.isArray(m.artifacts) ||
+    !m.id ||
+    !m.job
+  ) {
     throw new LifeboatError('integrity', `read manifest ${key}: not a Lifeboat manifest`);
   }
   if (m.version > MANIFEST_VERSION) {
-    throw new LifeboatError('usage', `read manifest ${key}: written by a newer Lifeboat (manifest version ${m.version})`, {
-      hint: 'upgrade Lifeboat to read this backup',
-    });
+    throw new LifeboatError(
+      'usage',
+      `read manifest ${key}: written by a newer Lifeboat (manifest version ${m.version})`,
+      {
+        hint: 'upgrade Lifeboat to read this backup',
+      },
+    );
   }
   return m as Manifest;
 }

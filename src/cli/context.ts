@@ -30,7 +30,11 @@ export class Context {
     if (opts.logFormat && opts.logFormat !== 'text' && opts.logFormat !== 'json') {
       throw new LifeboatError('usage', `--log-format: expected text or json`);
     }
-    this.output = new Output({ json: Boolean(opts.json), logFormat: (opts.logFormat as 'text' | 'json') ?? 'text', redactor: this.redactor });
+    this.output = new Output({
+      json: Boolean(opts.json),
+      logFormat: (opts.logFormat as 'text' | 'json') ?? 'text',
+      redactor: this.redactor,
+    });
     this.explicitConfig = Boolean(opts.config ?? env.LIFEBOAT_CONFIG);
     this.configPath = opts.config ?? env.LIFEBOAT_CONFIG ?? 'lifeboat.yaml';
   }
@@ -45,7 +49,8 @@ export class Context {
     try {
       return await this.config();
     } catch (err) {
-      if (!this.explicitConfig && err instanceof LifeboatError && /no such file/.test(err.message)) return undefined;
+      if (!this.explicitConfig && err instanceof LifeboatError && /no such file/.test(err.message))
+        return undefined;
       throw err;
     }
   }
@@ -53,7 +58,10 @@ export class Context {
   job(config: Config, name: string): JobConfig {
     const job = config.jobs[name];
     if (!job) {
-      throw new LifeboatError('usage', `find job "${name}": not in ${this.configPath} (jobs: ${Object.keys(config.jobs).join(', ') || 'none'})`);
+      throw new LifeboatError(
+        'usage',
+        `find job "${name}": not in ${this.configPath} (jobs: ${Object.keys(config.jobs).join(', ') || 'none'})`,
+      );
     }
     return job;
   }
@@ -62,15 +70,22 @@ export class Context {
    * Where list/verify/restore read from: --from (a storage name, directory or s3:// URL), else the
    * first storage of the named job, else the only storage in the config.
    */
-  async readStorage(from: string | undefined, jobName?: string): Promise<{ storage: Storage; config?: Config }> {
+  async readStorage(
+    from: string | undefined,
+    jobName?: string,
+  ): Promise<{ storage: Storage; config?: Config }> {
     const config = from ? await this.optionalConfig() : await this.config();
     if (from) return { storage: storageFromArg(from, config), config };
     const storages = buildStorages(config!);
     if (jobName) return { storage: storages[this.job(config!, jobName).storages[0]!]!, config };
     const names = Object.keys(storages);
     if (names.length === 1) return { storage: storages[names[0]!]!, config };
-    throw new LifeboatError('usage', `choose a storage: the config has ${names.length ? names.join(', ') : 'none'}`, {
-      hint: 'add --from STORAGE (or a directory), or name a job',
-    });
+    throw new LifeboatError(
+      'usage',
+      `choose a storage: the config has ${names.length ? names.join(', ') : 'none'}`,
+      {
+        hint: 'add --from STORAGE (or a directory), or name a job',
+      },
+    );
   }
 }

@@ -49,9 +49,13 @@ function action<A extends unknown[]>(run: (ctx: Context, ...args: A) => Promise<
 const program = new Command('lifeboat')
   .description('Back up PostgreSQL and prove that the backups restore.')
   .version(LIFEBOAT_VERSION)
-  .addOption(new Option('--config <file>', 'configuration file (default: $LIFEBOAT_CONFIG or ./lifeboat.yaml)'))
+  .addOption(
+    new Option('--config <file>', 'configuration file (default: $LIFEBOAT_CONFIG or ./lifeboat.yaml)'),
+  )
   .option('--json', 'machine-readable output on stdout')
-  .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['text', 'json']).default('text'))
+  .addOption(
+    new Option('--log-format <format>', 'log format on stderr').choices(['text', 'json']).default('text'),
+  )
   .showHelpAfterError('(run lifeboat --help for usage)')
   .exitOverride();
 
@@ -62,7 +66,10 @@ program
   .option('--source <url>', 'one-off: postgres:// URL to back up (no config needed)')
   .option('--to <dest>', 'one-off: a directory (or a storage name)')
   .option('--job <name>', 'one-off: job name recorded in the catalog', 'postgres')
-  .option('--databases <names>', 'one-off: "all" or comma-separated names (default: the URL\'s database, or all)')
+  .option(
+    '--databases <names>',
+    'one-off: "all" or comma-separated names (default: the URL\'s database, or all)',
+  )
   .option('--dumpall', 'one-off: one pg_dumpall stream instead of globals + one dump per database')
   .addOption(new Option('--format <format>', 'one-off: dump format').choices(['plain', 'custom']))
   .addOption(new Option('--compression <type>', 'one-off: compression').choices(['zstd', 'gzip', 'none']))

@@ -34,6 +34,8 @@ export function progressReporter(output: Output, verb: string) {
     last = now;
     const elapsed = now - started;
     const rate = elapsed > 0 ? (bytes / elapsed) * 1000 : 0;
-    output.progress(`${verb} ${label}: ${formatBytes(bytes)} at ${formatBytes(rate)}/s, ${formatDuration(elapsed)}`);
+    output.progress(
+      `${verb} ${label}: ${formatBytes(bytes)} at ${formatBytes(rate)}/s, ${formatDuration(elapsed)}`,
+    );
   };
 }

@@ -34,14 +34,22 @@ export function compressionFromKey(key: string): CompressionType {
 }
 
 /** Starts a compressor reading `input` (a child's stdout is handed over as an OS pipe). */
-export function startCompressor(c: Compression, input: Readable, signal: AbortSignal): ChildStage | undefined {
+export function startCompressor(
+  c: Compression,
+  input: Readable,
+  signal: AbortSignal,
+): ChildStage | undefined {
   const cmd = compressArgs(c);
   if (!cmd) return undefined;
   return startChild(cmd[0], cmd[1], { label: cmd[0], stdin: input, signal });
 }
 
 /** Starts a decompressor reading a local file, or its stdin when no file is given. */
-export function startDecompressor(type: CompressionType, signal: AbortSignal, file?: string): ChildStage | undefined {
+export function startDecompressor(
+  type: CompressionType,
+  signal: AbortSignal,
+  file?: string,
+): ChildStage | undefined {
   const cmd = decompressArgs(type, file);
   if (!cmd) return undefined;
   return startChild(cmd[0], cmd[1], { label: `${cmd[0]} -d`, stdin: file ? 'ignore' : 'pipe', signal });

@@ -27,17 +27,30 @@ export function buildStorage(name: string, cfg: StorageConfig): Storage {
 
 export function buildSource(jobName: string, cfg: JobConfig['source']): Source {
   if (cfg.type === 'postgres') return createPostgresSource(cfg as PostgresSourceConfig);
-  throw new LifeboatError('config', `jobs.${jobName}.source.type: ${cfg.type} sources are not available in this version yet`);
+  throw new LifeboatError(
+    'config',
+    `jobs.${jobName}.source.type: ${cfg.type} sources are not available in this version yet`,
+  );
 }
 
 export function buildJob(name: string, job: JobConfig, storages: Record<string, Storage>): BackupJob {
   if (job.layout) validateTemplate(job.layout, `jobs.${name}.layout`);
   if (job.name) validateTemplate(job.name, `jobs.${name}.name`);
-  if (job.source.type === 'postgres' && (job.source as PostgresSourceConfig).dumpall && job.source.format === 'custom') {
-    throw new LifeboatError('config', `jobs.${name}.source.format: pg_dumpall writes plain SQL only; remove format: custom or dumpall: true`);
+  if (
+    job.source.type === 'postgres' &&
+    (job.source as PostgresSourceConfig).dumpall &&
+    job.source.format === 'custom'
+  ) {
+    throw new LifeboatError(
+      'config',
+      `jobs.${name}.source.format: pg_dumpall writes plain SQL only; remove format: custom or dumpall: true`,
+    );
   }
   if (job.encryption) {
-    throw new LifeboatError('config', `jobs.${name}.encryption: age encryption is not available in this version yet`);
+    throw new LifeboatError(
+      'config',
+      `jobs.${name}.encryption: age encryption is not available in this version yet`,
+    );
   }
   return {
     name,
@@ -50,7 +63,9 @@ export function buildJob(name: string, job: JobConfig, storages: Record<string, 
 }
 
 export function buildStorages(config: Config): Record<string, Storage> {
-  return Object.fromEntries(Object.entries(config.storages).map(([name, cfg]) => [name, buildStorage(name, cfg)]));
+  return Object.fromEntries(
+    Object.entries(config.storages).map(([name, cfg]) => [name, buildStorage(name, cfg)]),
+  );
 }
 
 /**
@@ -65,21 +80,35 @@ export function storageFromArg(arg: string, config: Config | undefined): Storage
     });
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
-    throw new LifeboatError('usage', `open ${arg}: expected a directory, s3://bucket/prefix, or a storage name from the config`);
+    throw new LifeboatError(
+      'usage',
+      `open ${arg}: expected a directory, s3://bucket/prefix, or a storage name from the config`,
+    );
   }
   return createLocalStorage({ name: path.resolve(arg), path: arg });
 }
 
 /** A one-off job from --source URL --to DEST. */
 export function oneOffJob(
-  opts: { source: string; to: string; job?: string; format?: string; compression?: string; databases?: string; dumpall?: boolean },
+  opts: {
+    source: string;
+    to: string;
+    job?: string;
+    format?: string;
+    compression?: string;
+    databases?: string;
+    dumpall?: boolean;
+  },
   redactor: Redactor,
 ): BackupJob {
   redactor.addUrl(opts.source);
   if (!/^postgres(ql)?:\/\//.test(opts.source)) {
-    throw new LifeboatError('usage', `--source: expected a postgres:// URL`, { hint: 'e.g. --source postgres://user@host:5432/app' });
+    throw new LifeboatError('usage', `--source: expected a postgres:// URL`, {
+      hint: 'e.g. --source postgres://user@host:5432/app',
+    });
   }
-    const databases = opts.databases === undefined || opts.databases === 'all' ? opts.databases : opts.databases.split(',');
+  const databases =
+    opts.databases === undefined || opts.databases === 'all' ? opts.databases : opts.databases.split(',');
   const parsed = postgresSourceSchema.safeParse({
     type: 'postgres',
     url: opts.source,
@@ -87,12 +116,16 @@ export function oneOffJob(
     ...(databases ? { databases } : {}),
     dumpall: Boolean(opts.dumpall),
   });
-  if (!parsed.success) throw new LifeboatError('usage', `--format/--databases: expected plain or custom, and database names`);
-  if (parsed.data.dumpall && parsed.data.format === 'custom') throw new LifeboatError('usage', `--dumpall writes plain SQL only; drop --format custom`);
+  if (!parsed.success)
+    throw new LifeboatError('usage', `--format/--databases: expected plain or custom, and database names`);
+  if (parsed.data.dumpall && parsed.data.format === 'custom')
+    throw new LifeboatError('usage', `--dumpall writes plain SQL only; drop --format custom`);
   const compression = opts.compression ?? 'zstd';
-  if (!['zstd', 'gzip', 'none'].includes(compression)) throw new LifeboatError('usage', `--compression: expected zstd, gzip or none`);
+  if (!['zstd', 'gzip', 'none'].includes(compression))
+    throw new LifeboatError('usage', `--compression: expected zstd, gzip or none`);
   const name = opts.job ?? 'postgres';
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new LifeboatError('usage', `--job: expected letters, digits, "_", "." or "-"`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+    throw new LifeboatError('usage', `--job: expected letters, digits, "_", "." or "-"`);
   return {
     name,
     source: createPostgresSource(parsed.data),

@@ -11,9 +11,13 @@ import { expandEnv } from './expand.js';
 import { configSchema, type Config } from './schema.js';
 
 export function formatIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  const path = issue.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
   let message = issue.message;
-  if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
   if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = 'required';
   return `${path || 'config'}: ${message}`;
 }
@@ -65,7 +69,10 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor:
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;
-    throw new LifeboatError('config', `parse ${file}${line ? ` line ${line}` : ''}: ${e.message.split('\n')[0]}`);
+    throw new LifeboatError(
+      'config',
+      `parse ${file}${line ? ` line ${line}` : ''}: ${e.message.split('\n')[0]}`,
+    );
   }
   const expanded = expandEnv(doc.toJS(), env);
   const config = parseConfig(expanded.value, file);

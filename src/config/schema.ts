@@ -6,9 +6,15 @@ import { z } from 'zod';
 
 const name = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected letters, digits, "_", "." or "-", starting with a letter or digit');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+    'expected letters, digits, "_", "." or "-", starting with a letter or digit',
+  );
 
-const wholeNumber = z.number({ error: 'expected a whole number' }).int('expected a whole number').min(0, 'expected 0 or more');
+const wholeNumber = z
+  .number({ error: 'expected a whole number' })
+  .int('expected a whole number')
+  .min(0, 'expected 0 or more');
 
 const duration = z.string().regex(/^(\d+[ymwdh])+$/, 'expected a duration like 14d, 36h, 2w or 1y6m');
 

@@ -4,8 +4,21 @@
  * leaves no manifest, and the run removes the artifacts it had already written there.
  */
 import type { Compression } from '../codecs/compression.js';
-import { extensionFor, backupId, joinKey, manifestKey, nextIdSuffix, renderTemplate, DEFAULT_LAYOUT } from '../catalog/layout.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type ArtifactRecord, type Manifest } from '../catalog/manifest.js';
+import {
+  extensionFor,
+  backupId,
+  joinKey,
+  manifestKey,
+  nextIdSuffix,
+  renderTemplate,
+  DEFAULT_LAYOUT,
+} from '../catalog/layout.js';
+import {
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  type ArtifactRecord,
+  type Manifest,
+} from '../catalog/manifest.js';
 import { commitManifest } from '../catalog/catalog.js';
 import type { Source } from '../sources/source.js';
 import type { Storage } from '../storages/storage.js';
@@ -56,9 +69,13 @@ async function allocate(storages: Storage[], job: string, at: Date, keysFor: (id
     }
     if (!clash) return { id, keys };
     if (!keysFor(nextIdSuffix(id)).includes(clash.key)) continue;
-    throw new LifeboatError('exists', `plan backup of ${job}: ${clash.key} already exists in ${clash.storage}`, {
-      hint: 'the layout puts two backups at one key; add {HH}{mm} or {id} to it',
-    });
+    throw new LifeboatError(
+      'exists',
+      `plan backup of ${job}: ${clash.key} already exists in ${clash.storage}`,
+      {
+        hint: 'the layout puts two backups at one key; add {HH}{mm} or {id} to it',
+      },
+    );
   }
 }
 
@@ -91,9 +108,13 @@ export async function runBackup(job: BackupJob, hooks: BackupHooks = {}): Promis
     const planned = keysFor(backupId(started));
     const dup = planned.find((k, i) => planned.indexOf(k) !== i);
     if (dup) {
-      throw new LifeboatError('config', `plan backup of ${job.name}: two artifacts would be stored at ${dup}`, {
-        hint: 'add {db} to the name template',
-      });
+      throw new LifeboatError(
+        'config',
+        `plan backup of ${job.name}: two artifacts would be stored at ${dup}`,
+        {
+          hint: 'add {db} to the name template',
+        },
+      );
     }
     const { id, keys } = await allocate(job.storages, job.name, started, keysFor);
 
@@ -136,7 +157,10 @@ export async function runBackup(job: BackupJob, hooks: BackupHooks = {}): Promis
       source: plan.identity,
       tool: plan.tool,
       dumpFormat: plan.dumpFormat,
-      compression: { type: job.compression.type, ...(job.compression.level ? { level: job.compression.level } : {}) },
+      compression: {
+        type: job.compression.type,
+        ...(job.compression.level ? { level: job.compression.level } : {}),
+      },
       encryption: null,
       artifacts: records,
       startedAt: started.toISOString(),

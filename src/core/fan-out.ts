@@ -27,7 +27,13 @@ export async function fanOut<T>(
       await Promise.all(
         live.map(async (l) => {
           if (!l.pass.write(chunk)) {
-            await Promise.race([once(l.pass, 'drain'), l.result.then(() => undefined, () => undefined)]);
+            await Promise.race([
+              once(l.pass, 'drain'),
+              l.result.then(
+                () => undefined,
+                () => undefined,
+              ),
+            ]);
           }
         }),
       );

@@ -59,7 +59,11 @@ export interface PruneOutcome {
   removedObjects: string[];
 }
 
-export async function executePrune(storage: Storage, plan: PrunePlan, opts: { now?: Date; graceMs?: number; signal?: AbortSignal } = {}): Promise<PruneOutcome> {
+export async function executePrune(
+  storage: Storage,
+  plan: PrunePlan,
+  opts: { now?: Date; graceMs?: number; signal?: AbortSignal } = {},
+): Promise<PruneOutcome> {
   const outcome: PruneOutcome = { removedBackups: [], removedObjects: [] };
   for (const d of plan.decisions) {
     if (d.keep) continue;

@@ -28,13 +28,20 @@ export async function streamIntoClient(
   opts: { signal: AbortSignal; onBytes?: (read: number) => void },
 ): Promise<void> {
   const local = storage.localPath?.(key);
-  const decompressor = local && !opts.onBytes ? startDecompressor(compression, opts.signal, local) : startDecompressor(compression, opts.signal);
+  const decompressor =
+    local && !opts.onBytes
+      ? startDecompressor(compression, opts.signal, local)
+      : startDecompressor(compression, opts.signal);
   const waits: Promise<unknown>[] = [];
   let clientInput: Readable | 'pipe';
   if (decompressor) {
     if (decompressor.stdin) {
       const tap = createTap(opts.onBytes);
-      waits.push(pipeline(await storage.get(key, { signal: opts.signal }), tap.through, decompressor.stdin, { signal: opts.signal }));
+      waits.push(
+        pipeline(await storage.get(key, { signal: opts.signal }), tap.through, decompressor.stdin, {
+          signal: opts.signal,
+        }),
+      );
     }
     clientInput = decompressor.stdout!;
     waits.push(decompressor.done);
@@ -52,7 +59,11 @@ export async function streamIntoClient(
   if (decompressor) decompressor.stdout!.destroy();
   else {
     const tap = createTap(opts.onBytes);
-    waits.push(pipeline(await storage.get(key, { signal: opts.signal }), tap.through, child.stdin!, { signal: opts.signal }));
+    waits.push(
+      pipeline(await storage.get(key, { signal: opts.signal }), tap.through, child.stdin!, {
+        signal: opts.signal,
+      }),
+    );
   }
   waits.push(child.done);
   waits.forEach((w) => w.catch(() => {}));

@@ -11,8 +11,21 @@ import { pipeline } from 'node:stream/promises';
 import type { ArtifactRecord, Manifest } from '../catalog/manifest.js';
 import { startDecompressor } from '../codecs/compression.js';
 import { findPgTool } from '../postgres/binaries.js';
-import { createDatabase, databaseExists, dropDatabase, isDatabaseEmpty, userDatabases } from '../postgres/target.js';
-import { databaseOf, describe, serverVersion, toolConnection, withClient, withDatabase } from '../sources/postgres/connection.js';
+import {
+  createDatabase,
+  databaseExists,
+  dropDatabase,
+  isDatabaseEmpty,
+  userDatabases,
+} from '../postgres/target.js';
+import {
+  databaseOf,
+  describe,
+  serverVersion,
+  toolConnection,
+  withClient,
+  withDatabase,
+} from '../sources/postgres/connection.js';
 import type { Storage } from '../storages/storage.js';
 import { startChild } from '../util/child.js';
 import { LifeboatError } from './errors.js';
@@ -40,7 +53,11 @@ export interface RestoreResult {
 }
 
 /** Checks every artifact; throws an integrity error naming each bad object. */
-export async function verifyBeforeRestore(storage: Storage, manifest: Manifest, opts: RestoreOptions): Promise<void> {
+export async function verifyBeforeRestore(
+  storage: Storage,
+  manifest: Manifest,
+  opts: RestoreOptions,
+): Promise<void> {
   const problems: ObjectProblem[] = await verifyBackup(storage, manifest, {
     signal: opts.signal,
     onBytes: opts.onBytes,
@@ -49,9 +66,13 @@ export async function verifyBeforeRestore(storage: Storage, manifest: Manifest, 
     },
   });
   if (problems.length > 0) {
-    throw new LifeboatError('integrity', `verify backup ${manifest.id}: ${problems.map((p) => `${p.key} (${p.problem})`).join(', ')}`, {
-      hint: 'nothing was restored; restore an older backup or re-run lifeboat verify for details',
-    });
+    throw new LifeboatError(
+      'integrity',
+      `verify backup ${manifest.id}: ${problems.map((p) => `${p.key} (${p.problem})`).join(', ')}`,
+      {
+        hint: 'nothing was restored; restore an older backup or re-run lifeboat verify for details',
+      },
+    );
   }
   opts.log?.('sha256 OK');
 }
@@ -69,7 +90,10 @@ async function prepareTarget(manifest: Manifest, opts: RestoreOptions, maintenan
   const mustExist: string[] = [];
   if (manifest.source.mode === 'database') {
     if (!targetDb) {
-      throw new LifeboatError('usage', `restore ${manifest.id}: --to must name the target database (postgres://host/dbname)`);
+      throw new LifeboatError(
+        'usage',
+        `restore ${manifest.id}: --to must name the target database (postgres://host/dbname)`,
+      );
     }
     steps.push({ artifact: manifest.artifacts[0]!, database: targetDb });
     mustExist.push(targetDb);
@@ -90,9 +114,13 @@ async function prepareTarget(manifest: Manifest, opts: RestoreOptions, maintenan
       const present = (await userDatabases(c)).filter((d) => manifest.source.databases.includes(d));
       const postgresBusy = manifest.source.databases.includes('postgres') && !(await isDatabaseEmpty(c));
       if ((present.length || postgresBusy) && !opts.force && !opts.clean) {
-        throw new LifeboatError('failed', `restore ${manifest.id}: target already holds ${[...present, ...(postgresBusy ? ['postgres'] : [])].join(', ')}`, {
-          hint: 'add --clean to drop them first, or --force to restore over them',
-        });
+        throw new LifeboatError(
+          'failed',
+          `restore ${manifest.id}: target already holds ${[...present, ...(postgresBusy ? ['postgres'] : [])].join(', ')}`,
+          {
+            hint: 'add --clean to drop them first, or --force to restore over them',
+          },
+        );
       }
       if (opts.clean) plan.drop.push(...present);
       return;
@@ -100,9 +128,13 @@ async function prepareTarget(manifest: Manifest, opts: RestoreOptions, maintenan
     for (const db of mustExist) {
       if (!(await databaseExists(c, db))) {
         if (!opts.create) {
-          throw new LifeboatError('failed', `restore ${manifest.id}: database "${db}" does not exist on the target`, {
-            hint: 'add --create to create it',
-          });
+          throw new LifeboatError(
+            'failed',
+            `restore ${manifest.id}: database "${db}" does not exist on the target`,
+            {
+              hint: 'add --create to create it',
+            },
+          );
         }
         plan.create.push(db);
         continue;
@@ -113,16 +145,24 @@ async function prepareTarget(manifest: Manifest, opts: RestoreOptions, maintenan
         plan.drop.push(db);
         plan.create.push(db);
       } else if (!opts.force) {
-        throw new LifeboatError('failed', `restore ${manifest.id}: database "${db}" on the target is not empty`, {
-          hint: 'add --clean to drop and recreate it, or --force to restore over it',
-        });
+        throw new LifeboatError(
+          'failed',
+          `restore ${manifest.id}: database "${db}" on the target is not empty`,
+          {
+            hint: 'add --clean to drop and recreate it, or --force to restore over it',
+          },
+        );
       }
     }
   });
   return plan;
 }
 
-export async function restoreBackup(storage: Storage, manifest: Manifest, opts: RestoreOptions): Promise<RestoreResult> {
+export async function restoreBackup(
+  storage: Storage,
+  manifest: Manifest,
+  opts: RestoreOptions,
+): Promise<RestoreResult> {
   const started = Date.now();
   const signal = opts.signal ?? new AbortController().signal;
   await verifyBeforeRestore(storage, manifest, opts);
@@ -134,7 +174,10 @@ export async function restoreBackup(storage: Storage, manifest: Manifest, opts: 
   const psql = await findPgTool('psql', { binDir: opts.binDir });
   const pgRestore =
     manifest.dumpFormat === 'custom'
-      ? await findPgTool('pg_restore', { binDir: opts.binDir, minMajor: Math.max(server.major, Number.parseInt(manifest.tool.version, 10)) })
+      ? await findPgTool('pg_restore', {
+          binDir: opts.binDir,
+          minMajor: Math.max(server.major, Number.parseInt(manifest.tool.version, 10)),
+        })
       : undefined;
 
   try {
@@ -149,19 +192,39 @@ export async function restoreBackup(storage: Storage, manifest: Manifest, opts: 
     for (const step of plan.steps) {
       const { conninfo, env } = toolConnection(withDatabase(opts.to, step.database));
       const what = step.artifact.database ? `database ${step.artifact.database}` : step.artifact.role;
-      opts.log?.(`restore ${what} from ${step.artifact.key} into ${describe(withDatabase(opts.to, step.database)).text}`);
+      opts.log?.(
+        `restore ${what} from ${step.artifact.key} into ${describe(withDatabase(opts.to, step.database)).text}`,
+      );
       const onBytes = opts.onBytes && ((n: number) => opts.onBytes!(step.artifact.key, n));
       if (pgRestore && step.artifact.role === 'database') {
         const args = ['--exit-on-error', '--dbname', conninfo];
         const jobs = opts.jobs ?? 1;
         if (jobs > 1) {
-          await restoreParallel(storage, manifest, step.artifact, { path: pgRestore.path, args: [...args, `--jobs=${jobs}`], env, label: `pg_restore ${what}` }, signal);
+          await restoreParallel(
+            storage,
+            manifest,
+            step.artifact,
+            { path: pgRestore.path, args: [...args, `--jobs=${jobs}`], env, label: `pg_restore ${what}` },
+            signal,
+          );
         } else {
-          await streamIntoClient(storage, step.artifact.key, manifest.compression.type, { path: pgRestore.path, args, env, label: `pg_restore ${what}` }, { signal, onBytes });
+          await streamIntoClient(
+            storage,
+            step.artifact.key,
+            manifest.compression.type,
+            { path: pgRestore.path, args, env, label: `pg_restore ${what}` },
+            { signal, onBytes },
+          );
         }
       } else {
         const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--dbname', conninfo];
-        await streamIntoClient(storage, step.artifact.key, manifest.compression.type, { path: psql.path, args, env, label: `psql ${what}` }, { signal, onBytes });
+        await streamIntoClient(
+          storage,
+          step.artifact.key,
+          manifest.compression.type,
+          { path: psql.path, args, env, label: `psql ${what}` },
+          { signal, onBytes },
+        );
       }
       bytes += step.artifact.size;
     }
@@ -175,7 +238,13 @@ export async function restoreBackup(storage: Storage, manifest: Manifest, opts: 
 }
 
 /** pg_restore --jobs needs a seekable file: decompress into a temp file first, then restore from it. */
-async function restoreParallel(storage: Storage, manifest: Manifest, artifact: ArtifactRecord, client: ClientCommand, signal: AbortSignal) {
+async function restoreParallel(
+  storage: Storage,
+  manifest: Manifest,
+  artifact: ArtifactRecord,
+  client: ClientCommand,
+  signal: AbortSignal,
+) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-restore-'));
   try {
     const file = path.join(dir, 'archive.dump');
@@ -183,11 +252,21 @@ async function restoreParallel(storage: Storage, manifest: Manifest, artifact: A
     const source = await storage.get(artifact.key, { signal });
     if (decompressor) {
       const feeding = pipeline(source, decompressor.stdin!, { signal });
-      await Promise.all([feeding, pipeline(decompressor.stdout!, createWriteStream(file), { signal }), decompressor.done]);
+      await Promise.all([
+        feeding,
+        pipeline(decompressor.stdout!, createWriteStream(file), { signal }),
+        decompressor.done,
+      ]);
     } else {
       await pipeline(source, createWriteStream(file), { signal });
     }
-    await startChild(client.path, [...client.args, file], { label: client.label, env: client.env, stdout: 'ignore', signal, fatal: CLIENT_FATAL }).done;
+    await startChild(client.path, [...client.args, file], {
+      label: client.label,
+      env: client.env,
+      stdout: 'ignore',
+      signal,
+      fatal: CLIENT_FATAL,
+    }).done;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

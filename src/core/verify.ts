@@ -21,21 +21,32 @@ export interface VerifyHooks {
   onObject?: (key: string, problem?: ObjectProblem) => void;
 }
 
-async function checkSidecar(storage: Storage, key: string, sha256: string, signal?: AbortSignal): Promise<ObjectProblem | undefined> {
+async function checkSidecar(
+  storage: Storage,
+  key: string,
+  sha256: string,
+  signal?: AbortSignal,
+): Promise<ObjectProblem | undefined> {
   const sidecarKey = `${key}.sha256`;
   let text: string;
   try {
     text = await readText(storage, sidecarKey, { signal });
   } catch (err) {
-    if (isLifeboatError(err, 'not-found')) return { key: sidecarKey, problem: 'missing', detail: 'checksum file is missing' };
+    if (isLifeboatError(err, 'not-found'))
+      return { key: sidecarKey, problem: 'missing', detail: 'checksum file is missing' };
     throw err;
   }
   const expected = `${sha256}  ${path.posix.basename(key)}`;
-  if (text.trim() !== expected) return { key: sidecarKey, problem: 'sidecar', detail: `expected "${expected}"` };
+  if (text.trim() !== expected)
+    return { key: sidecarKey, problem: 'sidecar', detail: `expected "${expected}"` };
   return undefined;
 }
 
-export async function verifyBackup(storage: Storage, manifest: Manifest, hooks: VerifyHooks = {}): Promise<ObjectProblem[]> {
+export async function verifyBackup(
+  storage: Storage,
+  manifest: Manifest,
+  hooks: VerifyHooks = {},
+): Promise<ObjectProblem[]> {
   const problems: ObjectProblem[] = [];
   const report = (key: string, problem?: ObjectProblem) => {
     if (problem) problems.push(problem);
@@ -50,9 +61,17 @@ export async function verifyBackup(storage: Storage, manifest: Manifest, hooks: 
     const stream = await storage.get(artifact.key, { signal: hooks.signal });
     const got = await hashStream(stream, (n) => hooks.onBytes?.(artifact.key, n));
     if (got.size !== artifact.size) {
-      report(artifact.key, { key: artifact.key, problem: 'size', detail: `size ${got.size}, manifest says ${artifact.size}` });
+      report(artifact.key, {
+        key: artifact.key,
+        problem: 'size',
+        detail: `size ${got.size}, manifest says ${artifact.size}`,
+      });
     } else if (got.sha256 !== artifact.sha256) {
-      report(artifact.key, { key: artifact.key, problem: 'sha256', detail: `sha256 ${got.sha256}, manifest says ${artifact.sha256}` });
+      report(artifact.key, {
+        key: artifact.key,
+        problem: 'sha256',
+        detail: `sha256 ${got.sha256}, manifest says ${artifact.sha256}`,
+      });
     } else {
       report(artifact.key);
     }

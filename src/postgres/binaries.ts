@@ -98,7 +98,9 @@ export async function findPgTool(program: PgProgram, opts: FindOptions = {}): Pr
   const fitting = all.filter((t) => t.major >= min).sort((a, b) => a.major - b.major);
   const best = opts.minMajor === undefined ? fitting.at(-1) : fitting[0];
   if (best) return best;
-  const where = (await candidateDirs(opts.binDir)).filter((d) => d.startsWith(DEBIAN_ROOT) || d === opts.binDir);
+  const where = (await candidateDirs(opts.binDir)).filter(
+    (d) => d.startsWith(DEBIAN_ROOT) || d === opts.binDir,
+  );
   const seen = all.length ? all.map((t) => `${t.version} at ${t.path}`).join(', ') : 'none';
   throw new LifeboatError(
     'failed',

@@ -32,6 +32,9 @@ export function normalizeDump(text: string): string {
 export async function dumpForCompare(url: string, binDir?: string): Promise<string> {
   const tool = await findPgTool('pg_dump', { binDir });
   const { conninfo, env } = toolConnection(url);
-  const { stdout } = await execFileAsync(tool.path, ['-w', '--no-sync', `--dbname=${conninfo}`], { env, maxBuffer: 1 << 30 });
+  const { stdout } = await execFileAsync(tool.path, ['-w', '--no-sync', `--dbname=${conninfo}`], {
+    env,
+    maxBuffer: 1 << 30,
+  });
   return normalizeDump(stdout);
 }

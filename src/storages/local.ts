@@ -30,7 +30,10 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
     return path.join(root, ...key.split('/'));
   };
 
-  async function* walk(dir: string, keyPrefix: string): AsyncGenerator<{ entry: Dirent; file: string; key: string }> {
+  async function* walk(
+    dir: string,
+    keyPrefix: string,
+  ): AsyncGenerator<{ entry: Dirent; file: string; key: string }> {
     let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -54,7 +57,10 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
     async put(key, body, { signal } = {}) {
       const target = full(key);
       const dir = path.dirname(target);
-      const temp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${path.basename(target)}`);
+      const temp = path.join(
+        dir,
+        `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${path.basename(target)}`,
+      );
       try {
         await mkdir(dir, { recursive: true });
       } catch (err) {
@@ -79,9 +85,13 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
           await link(temp, target);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-            throw new LifeboatError('exists', `write ${key}: an object already exists at this key in ${root}`, {
-              hint: 'Lifeboat never overwrites; add {HH}{mm} or {id} to the layout',
-            });
+            throw new LifeboatError(
+              'exists',
+              `write ${key}: an object already exists at this key in ${root}`,
+              {
+                hint: 'Lifeboat never overwrites; add {HH}{mm} or {id} to the layout',
+              },
+            );
           }
           throw err;
         }
@@ -139,7 +149,8 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
       try {
         await unlink(full(key));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, `delete ${key} from ${root}`);
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          throw fromSystemError(err, `delete ${key} from ${root}`);
       }
     },
 

@@ -55,7 +55,11 @@ export interface Storage {
 }
 
 /** Reads a whole (small) object into a string. */
-export async function readText(storage: Storage, key: string, opts?: { signal?: AbortSignal }): Promise<string> {
+export async function readText(
+  storage: Storage,
+  key: string,
+  opts?: { signal?: AbortSignal },
+): Promise<string> {
   const stream = await storage.get(key, opts);
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
@@ -68,7 +72,11 @@ export function putText(storage: Storage, key: string, text: string, opts?: { si
 }
 
 export function validateKey(key: string): void {
-  if (!key || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+  if (
+    !key ||
+    key.startsWith('/') ||
+    key.split('/').some((part) => part === '' || part === '.' || part === '..')
+  ) {
     throw new Error(`invalid object key "${key}"`);
   }
 }

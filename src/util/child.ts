@@ -37,7 +37,13 @@ const TAIL_LINES = 20;
 
 export function startChild(command: string, args: string[], opts: ChildOptions): ChildStage {
   const stdio: StdioOptions = [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', 'pipe'];
-  const child = spawn(command, args, { stdio, env: opts.env ?? process.env, uid: opts.uid, gid: opts.gid, cwd: opts.cwd });
+  const child = spawn(command, args, {
+    stdio,
+    env: opts.env ?? process.env,
+    uid: opts.uid,
+    gid: opts.gid,
+    cwd: opts.cwd,
+  });
   const tail: string[] = [];
   let fatalLine: string | undefined;
   let partial = '';
@@ -58,7 +64,10 @@ export function startChild(command: string, args: string[], opts: ChildOptions):
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 3000).unref();
+      setTimeout(
+        () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'),
+        3000,
+      ).unref();
     }
   };
   opts.signal?.addEventListener('abort', kill, { once: true });
@@ -66,9 +75,13 @@ export function startChild(command: string, args: string[], opts: ChildOptions):
   const done = new Promise<void>((resolve, reject) => {
     child.once('error', (err) => {
       reject(
-        new LifeboatError('failed', `run ${opts.label}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `${command} not found` : err.message}`, {
-          cause: err,
-        }),
+        new LifeboatError(
+          'failed',
+          `run ${opts.label}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `${command} not found` : err.message}`,
+          {
+            cause: err,
+          },
+        ),
       );
     });
     child.once('close', (code, sig) => {

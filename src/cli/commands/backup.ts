@@ -19,7 +19,12 @@ export interface BackupOptions {
   dumpall?: boolean;
 }
 
-export async function backupCommand(ctx: Context, names: string[], opts: BackupOptions, signal: AbortSignal): Promise<number> {
+export async function backupCommand(
+  ctx: Context,
+  names: string[],
+  opts: BackupOptions,
+  signal: AbortSignal,
+): Promise<number> {
   const out = ctx.output;
   const runs: Array<{ job: BackupJob; config?: JobConfig }> = [];
   if (opts.source || opts.to) {
@@ -31,13 +36,16 @@ export async function backupCommand(ctx: Context, names: string[], opts: BackupO
     const storages = buildStorages(config);
     const selected = names.length ? names : Object.keys(config.jobs);
     if (selected.length === 0) throw new LifeboatError('config', `${ctx.configPath}: no jobs configured`);
-    for (const name of selected) runs.push({ job: buildJob(name, ctx.job(config, name), storages), config: config.jobs[name] });
+    for (const name of selected)
+      runs.push({ job: buildJob(name, ctx.job(config, name), storages), config: config.jobs[name] });
   }
 
   const results: unknown[] = [];
   let exit = 0;
   for (const { job, config } of runs) {
-    out.info(`backup ${job.name}: ${job.source.description} → ${job.storages.map((s) => s.location).join(', ')}`);
+    out.info(
+      `backup ${job.name}: ${job.source.description} → ${job.storages.map((s) => s.location).join(', ')}`,
+    );
     const progress = progressReporter(out, 'backup');
     try {
       const { manifest, outcomes } = await runBackup(job, {
@@ -47,11 +55,15 @@ export async function backupCommand(ctx: Context, names: string[], opts: BackupO
       });
       out.clearProgress();
       const failed = outcomes.filter((o) => !o.ok);
-      for (const f of failed) out.log('error', `backup ${job.name} to ${f.storage} failed: ${describeError(f.error)}`);
+      for (const f of failed)
+        out.log('error', `backup ${job.name} to ${f.storage} failed: ${describeError(f.error)}`);
       const size = totalSize(manifest);
       out.info(
         `backup ${job.name} ${manifest.id}: ${manifest.artifacts.length} artifact(s), ${formatBytes(size)} in ${formatDuration(manifest.durationMs)}` +
-          ` → ${outcomes.filter((o) => o.ok).map((o) => o.storage).join(', ')}`,
+          ` → ${outcomes
+            .filter((o) => o.ok)
+            .map((o) => o.storage)
+            .join(', ')}`,
       );
       results.push({
         job: job.name,
@@ -60,7 +72,11 @@ export async function backupCommand(ctx: Context, names: string[], opts: BackupO
         size,
         durationMs: manifest.durationMs,
         artifacts: manifest.artifacts.map((a) => ({ key: a.key, size: a.size, sha256: a.sha256 })),
-        storages: outcomes.map((o) => ({ storage: o.storage, ok: o.ok, ...(o.error ? { error: oneLine(o.error) } : {}) })),
+        storages: outcomes.map((o) => ({
+          storage: o.storage,
+          ok: o.ok,
+          ...(o.error ? { error: oneLine(o.error) } : {}),
+        })),
       });
       if (failed.length) {
         exit ||= 1;
@@ -68,7 +84,8 @@ export async function backupCommand(ctx: Context, names: string[], opts: BackupO
       }
       // Retention runs only after a fully successful backup.
       if (config?.retention) {
-        for (const storage of job.storages) await pruneJob(ctx, job, config, storage, { dryRun: false, signal });
+        for (const storage of job.storages)
+          await pruneJob(ctx, job, config, storage, { dryRun: false, signal });
       }
     } catch (err) {
       out.clearProgress();
@@ -81,7 +98,9 @@ export async function backupCommand(ctx: Context, names: string[], opts: BackupO
   out.result(
     results.map((r) => {
       const x = r as { job: string; ok: boolean; id?: string; size?: number; error?: string };
-      return x.ok ? `${x.job}\t${x.id}\t${formatBytes(x.size ?? 0)}\tok` : `${x.job}\t${x.id ?? '-'}\tFAILED\t${x.error ?? ''}`;
+      return x.ok
+        ? `${x.job}\t${x.id}\t${formatBytes(x.size ?? 0)}\tok`
+        : `${x.job}\t${x.id ?? '-'}\tFAILED\t${x.error ?? ''}`;
     }),
     results,
   );

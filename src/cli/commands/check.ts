@@ -22,11 +22,13 @@ export async function probeStorage(storage: Storage, signal?: AbortSignal): Prom
   await putText(storage, key, text, { signal });
   try {
     const back = await readText(storage, key, { signal });
-    if (back !== text) throw new LifeboatError('integrity', `probe ${storage.name}: read back different bytes than written`);
+    if (back !== text)
+      throw new LifeboatError('integrity', `probe ${storage.name}: read back different bytes than written`);
   } finally {
     await storage.delete(key, { signal });
   }
-  if (await storage.stat(key, { signal })) throw new LifeboatError('failed', `probe ${storage.name}: delete did not remove ${key}`);
+  if (await storage.stat(key, { signal }))
+    throw new LifeboatError('failed', `probe ${storage.name}: delete did not remove ${key}`);
   return `write, read back and delete OK at ${storage.location}`;
 }
 
@@ -49,8 +51,10 @@ export async function checkCommand(ctx: Context, signal: AbortSignal): Promise<n
       return `PostgreSQL ${plan.identity.serverVersion} at ${plan.identity.host}:${plan.identity.port}, ${plan.identity.databases.length} database(s) (${plan.identity.databases.join(', ')}), ${plan.tool.name} ${plan.tool.version}`;
     });
   }
-  for (const storage of Object.values(storages)) await record(`storage ${storage.name}`, () => probeStorage(storage, signal));
-  for (const l of lines) ctx.output.log(l.ok ? 'info' : 'error', `${l.ok ? 'ok  ' : 'FAIL'} ${l.check}: ${l.detail}`);
+  for (const storage of Object.values(storages))
+    await record(`storage ${storage.name}`, () => probeStorage(storage, signal));
+  for (const l of lines)
+    ctx.output.log(l.ok ? 'info' : 'error', `${l.ok ? 'ok  ' : 'FAIL'} ${l.check}: ${l.detail}`);
   ctx.output.result(
     lines.map((l) => `${l.ok ? 'ok' : 'FAIL'}\t${l.check}\t${l.detail}`),
     { ok: exit === 0, checks: lines },

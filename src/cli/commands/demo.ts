@@ -26,7 +26,9 @@ export async function demoCommand(ctx: Context, opts: { dir: string }, signal: A
   out.info('demo: starting a throwaway PostgreSQL cluster');
   const cluster = await startLocalCluster({ name: 'demo' });
   try {
-    out.info(`demo: PostgreSQL ${cluster.version} on 127.0.0.1:${cluster.port}; loading sample data into database "shop"`);
+    out.info(
+      `demo: PostgreSQL ${cluster.version} on 127.0.0.1:${cluster.port}; loading sample data into database "shop"`,
+    );
     await cluster.psql('create database shop');
     await cluster.psql(SAMPLE_SQL, { database: 'shop' });
 
@@ -44,16 +46,24 @@ export async function demoCommand(ctx: Context, opts: { dir: string }, signal: A
     await writeFile(path.join(dir, 'lifeboat.yaml'), configText);
     const config = parseConfig({
       storages: { demo: { type: 'local', path: backups } },
-      jobs: { shop: { source: { type: 'postgres', url: cluster.url('shop'), databases: 'shop' }, storages: ['demo'] } },
+      jobs: {
+        shop: {
+          source: { type: 'postgres', url: cluster.url('shop'), databases: 'shop' },
+          storages: ['demo'],
+        },
+      },
     });
     const job = buildJob('shop', config.jobs.shop!, buildStorages(config));
 
     const { manifest } = await runBackup(job, { signal });
-    out.info(`demo: backup ${manifest.id}: ${formatBytes(totalSize(manifest))} in ${formatDuration(manifest.durationMs)} → ${backups}`);
+    out.info(
+      `demo: backup ${manifest.id}: ${formatBytes(totalSize(manifest))} in ${formatDuration(manifest.durationMs)} → ${backups}`,
+    );
 
     const storage = job.storages[0]!;
     const problems = await verifyBackup(storage, manifest, { signal });
-    if (problems.length) throw new LifeboatError('integrity', `demo verify: ${problems.map((p) => p.key).join(', ')}`);
+    if (problems.length)
+      throw new LifeboatError('integrity', `demo verify: ${problems.map((p) => p.key).join(', ')}`);
     out.info('demo: verify: sha256 OK');
 
     const restored = await restoreBackup(storage, manifest, {
@@ -62,9 +72,13 @@ export async function demoCommand(ctx: Context, opts: { dir: string }, signal: A
       signal,
       log: (line) => out.info(`demo: ${line}`),
     });
-    const same = (await dumpForCompare(cluster.url('shop'))) === (await dumpForCompare(cluster.url('shop_restored')));
-    if (!same) throw new LifeboatError('failed', 'demo compare: the restored database differs from the original');
-    out.info(`demo: restored into "shop_restored" in ${formatDuration(restored.durationMs)}; pg_dump of both is identical`);
+    const same =
+      (await dumpForCompare(cluster.url('shop'))) === (await dumpForCompare(cluster.url('shop_restored')));
+    if (!same)
+      throw new LifeboatError('failed', 'demo compare: the restored database differs from the original');
+    out.info(
+      `demo: restored into "shop_restored" in ${formatDuration(restored.durationMs)}; pg_dump of both is identical`,
+    );
 
     const artifact = manifest.artifacts[0]!;
     const folder = path.join(backups, path.dirname(artifact.key));

@@ -4,7 +4,12 @@ import { totalSize } from '../../catalog/manifest.js';
 import type { Context } from '../context.js';
 import { formatBytes, formatDuration } from '../progress.js';
 
-export async function listCommand(ctx: Context, job: string | undefined, opts: { from?: string }, signal: AbortSignal): Promise<number> {
+export async function listCommand(
+  ctx: Context,
+  job: string | undefined,
+  opts: { from?: string },
+  signal: AbortSignal,
+): Promise<number> {
   const { storage } = await ctx.readStorage(opts.from, opts.from ? undefined : job);
   const { manifests, unreadable } = await listBackups(storage, job, signal);
   for (const u of unreadable) ctx.output.warn(`list: skipping ${u.key}: ${u.error}`);
@@ -25,7 +30,14 @@ export async function listCommand(ctx: Context, job: string | undefined, opts: {
     ? [
         ['JOB', 'ID', 'AGE', 'SIZE', 'DURATION', 'DATABASES'].join('\t'),
         ...rows.map((r) =>
-          [r.job, r.id, formatDuration(r.ageSeconds * 1000), formatBytes(r.size), formatDuration(r.durationMs), r.databases.join(',')].join('\t'),
+          [
+            r.job,
+            r.id,
+            formatDuration(r.ageSeconds * 1000),
+            formatBytes(r.size),
+            formatDuration(r.durationMs),
+            r.databases.join(','),
+          ].join('\t'),
         ),
       ]
     : [`no committed backups${job ? ` of ${job}` : ''} in ${storage.location}`];

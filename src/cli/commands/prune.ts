@@ -24,9 +24,12 @@ export async function pruneJob(
   const plan = await planPrune(storage, job, policy, { timeZone, signal: opts.signal });
   const verb = opts.dryRun ? 'would remove' : 'remove';
   for (const d of plan.decisions) {
-    out.info(`prune ${job.name} ${storage.name}: ${d.keep ? 'keep' : verb} ${d.id}${d.keep ? ` (${d.reasons.join(', ')})` : ''}`);
+    out.info(
+      `prune ${job.name} ${storage.name}: ${d.keep ? 'keep' : verb} ${d.id}${d.keep ? ` (${d.reasons.join(', ')})` : ''}`,
+    );
   }
-  for (const key of plan.orphans) out.info(`prune ${job.name} ${storage.name}: ${verb} ${key} (not part of any committed backup)`);
+  for (const key of plan.orphans)
+    out.info(`prune ${job.name} ${storage.name}: ${verb} ${key} (not part of any committed backup)`);
   const outcome = opts.dryRun ? undefined : await executePrune(storage, plan, { signal: opts.signal });
   return {
     job: job.name,
@@ -39,7 +42,12 @@ export async function pruneJob(
   };
 }
 
-export async function pruneCommand(ctx: Context, jobName: string | undefined, opts: { dryRun?: boolean }, signal: AbortSignal): Promise<number> {
+export async function pruneCommand(
+  ctx: Context,
+  jobName: string | undefined,
+  opts: { dryRun?: boolean },
+  signal: AbortSignal,
+): Promise<number> {
   const config = await ctx.config();
   const storages = buildStorages(config);
   const names = jobName ? [jobName] : Object.keys(config.jobs);
@@ -48,11 +56,19 @@ export async function pruneCommand(ctx: Context, jobName: string | undefined, op
   for (const name of names) {
     const job = ctx.job(config, name);
     for (const s of job.storages) {
-      results.push(await pruneJob(ctx, { name, layout: job.layout }, job, storages[s]!, { dryRun: Boolean(opts.dryRun), signal }));
+      results.push(
+        await pruneJob(ctx, { name, layout: job.layout }, job, storages[s]!, {
+          dryRun: Boolean(opts.dryRun),
+          signal,
+        }),
+      );
     }
   }
   ctx.output.result(
-    results.map((r) => `${r.job}\t${r.storage}\tkeep ${r.keep.length}\t${r.dryRun ? 'would remove' : 'removed'} ${r.remove.length} backup(s), ${r.orphans.length} leftover(s)`),
+    results.map(
+      (r) =>
+        `${r.job}\t${r.storage}\tkeep ${r.keep.length}\t${r.dryRun ? 'would remove' : 'removed'} ${r.remove.length} backup(s), ${r.orphans.length} leftover(s)`,
+    ),
     results,
   );
   return 0;

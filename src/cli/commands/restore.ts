@@ -15,12 +15,20 @@ export interface RestoreCliOptions {
   jobs?: string;
 }
 
-export async function restoreCommand(ctx: Context, ref: string, opts: RestoreCliOptions, signal: AbortSignal): Promise<number> {
-  if (!opts.to) throw new LifeboatError('usage', 'restore: --to URL is required (postgres://user@host:5432/dbname)');
+export async function restoreCommand(
+  ctx: Context,
+  ref: string,
+  opts: RestoreCliOptions,
+  signal: AbortSignal,
+): Promise<number> {
+  if (!opts.to)
+    throw new LifeboatError('usage', 'restore: --to URL is required (postgres://user@host:5432/dbname)');
   ctx.redactor.addUrl(opts.to);
   const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
-  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new LifeboatError('usage', `--jobs: expected a whole number ≥ 1`);
-  if (opts.clean && opts.force) throw new LifeboatError('usage', 'restore: --clean and --force exclude each other');
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1))
+    throw new LifeboatError('usage', `--jobs: expected a whole number ≥ 1`);
+  if (opts.clean && opts.force)
+    throw new LifeboatError('usage', 'restore: --clean and --force exclude each other');
   const { storage, config } = await ctx.readStorage(opts.from, opts.job);
   const manifest = await findBackup(storage, ref, opts.job, signal);
   const source = config?.jobs[manifest.job]?.source as { binDir?: string } | undefined;

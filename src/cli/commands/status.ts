@@ -7,7 +7,10 @@ import { describeError } from '../errors.js';
 import type { Context } from '../context.js';
 import { formatBytes, formatDuration } from '../progress.js';
 
-export function nextRun(schedule: { cron: string; timezone: string } | undefined, from = new Date()): Date | undefined {
+export function nextRun(
+  schedule: { cron: string; timezone: string } | undefined,
+  from = new Date(),
+): Date | undefined {
   if (!schedule) return undefined;
   return new Cron(schedule.cron, { timezone: schedule.timezone, paused: true }).nextRun(from) ?? undefined;
 }
@@ -26,7 +29,14 @@ export async function statusCommand(ctx: Context, signal: AbortSignal): Promise<
       row = {
         ...row,
         backups: manifests.length,
-        lastBackup: last ? { id: last.id, finishedAt: last.finishedAt, ageSeconds: Math.round((now - Date.parse(last.finishedAt)) / 1000), size: totalSize(last) } : null,
+        lastBackup: last
+          ? {
+              id: last.id,
+              finishedAt: last.finishedAt,
+              ageSeconds: Math.round((now - Date.parse(last.finishedAt)) / 1000),
+              size: totalSize(last),
+            }
+          : null,
       };
     } catch (err) {
       row.error = describeError(err);
@@ -37,7 +47,11 @@ export async function statusCommand(ctx: Context, signal: AbortSignal): Promise<
   ctx.output.result(
     rows.map((r) => {
       const last = r.lastBackup as { id: string; ageSeconds: number; size: number } | null | undefined;
-      const backup = r.error ? `error: ${r.error}` : last ? `last ${last.id}, ${formatDuration(last.ageSeconds * 1000)} ago, ${formatBytes(last.size)}` : 'no backup yet';
+      const backup = r.error
+        ? `error: ${r.error}`
+        : last
+          ? `last ${last.id}, ${formatDuration(last.ageSeconds * 1000)} ago, ${formatBytes(last.size)}`
+          : 'no backup yet';
       return `${r.job}\t${backup}\tdrill: never\tnext: ${r.nextRun ?? 'not scheduled'}`;
     }),
     { jobs: rows },

@@ -23,13 +23,20 @@ export async function verifyCommand(
   for (const m of manifests) {
     const problems = await verifyBackup(storage, m, { signal, onBytes: progress });
     ctx.output.clearProgress();
-    for (const p of problems) ctx.output.log('error', `verify ${m.job} ${m.id}: ${p.problem === 'sha256' || p.problem === 'size' ? 'sha256 mismatch' : p.problem}: ${p.key} (${p.detail})`);
-    if (problems.length === 0) ctx.output.info(`verify ${m.job} ${m.id}: sha256 OK (${m.artifacts.length} artifact(s))`);
+    for (const p of problems)
+      ctx.output.log(
+        'error',
+        `verify ${m.job} ${m.id}: ${p.problem === 'sha256' || p.problem === 'size' ? 'sha256 mismatch' : p.problem}: ${p.key} (${p.detail})`,
+      );
+    if (problems.length === 0)
+      ctx.output.info(`verify ${m.job} ${m.id}: sha256 OK (${m.artifacts.length} artifact(s))`);
     bad += problems.length ? 1 : 0;
     results.push({ job: m.job, id: m.id, ok: problems.length === 0, problems });
   }
   ctx.output.result(
-    results.map((r) => `${r.job}\t${r.id}\t${r.ok ? 'OK' : `BAD\t${r.problems.map((p) => p.key).join(' ')}`}`),
+    results.map(
+      (r) => `${r.job}\t${r.id}\t${r.ok ? 'OK' : `BAD\t${r.problems.map((p) => p.key).join(' ')}`}`,
+    ),
     { storage: storage.location, backups: results },
   );
   if (bad) {

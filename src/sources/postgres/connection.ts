@@ -32,7 +32,13 @@ export function databaseOf(url: string): string | undefined {
 }
 
 /** host:port/db for messages and manifests; never the password. */
-export function describe(url: string): { host: string; port: number; user?: string; database?: string; text: string } {
+export function describe(url: string): {
+  host: string;
+  port: number;
+  user?: string;
+  database?: string;
+  text: string;
+} {
   const u = parse(url);
   const host = u.hostname || u.searchParams.get('host') || process.env.PGHOST || 'localhost';
   const port = Number(u.port || u.searchParams.get('port') || process.env.PGPORT || 5432);
@@ -82,7 +88,10 @@ export function connectError(url: string, err: unknown): LifeboatError {
   }
   const sys = fromSystemError(err, `connect to ${where}`);
   if (sys instanceof LifeboatError) return sys;
-  return new LifeboatError('unreachable', `connect to ${where}: ${message.split('\n')[0]}`, { cause: err, retryable: true });
+  return new LifeboatError('unreachable', `connect to ${where}: ${message.split('\n')[0]}`, {
+    cause: err,
+    retryable: true,
+  });
 }
 
 export async function serverVersion(client: pg.Client): Promise<{ version: string; major: number }> {

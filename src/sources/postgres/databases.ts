@@ -6,7 +6,10 @@ import type pg from 'pg';
 import { LifeboatError } from '../../core/errors.js';
 
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -33,7 +36,10 @@ export async function selectDatabases(
   const names = Array.isArray(wanted) ? wanted : [wanted];
   for (const n of names) {
     if (!existing.includes(n)) {
-      throw new LifeboatError('failed', `select database "${n}": no such database on the server (have: ${existing.join(', ')})`);
+      throw new LifeboatError(
+        'failed',
+        `select database "${n}": no such database on the server (have: ${existing.join(', ')})`,
+      );
     }
   }
   return applyExclude(names, exclude);

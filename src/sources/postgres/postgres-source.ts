@@ -12,7 +12,14 @@ import type { DumpStream } from '../../core/write-artifact.js';
 import { findPgTool, type PgTool } from '../../postgres/binaries.js';
 import { startChild } from '../../util/child.js';
 import type { PlannedArtifact, Source, SourcePlan } from '../source.js';
-import { describe, serverVersion, toolConnection, withClient, withDatabase, databaseOf } from './connection.js';
+import {
+  describe,
+  serverVersion,
+  toolConnection,
+  withClient,
+  withDatabase,
+  databaseOf,
+} from './connection.js';
 import { selectDatabases } from './databases.js';
 import { guardRoles } from './role-guard.js';
 import { holdSnapshot } from './snapshot.js';
@@ -20,7 +27,13 @@ import { holdSnapshot } from './snapshot.js';
 const FATAL = /: error: |^FATAL:/;
 
 /** A Node-side dump stream: roles made idempotent, raw bytes counted and hashed on the way. */
-function guardedDumpall(tool: PgTool, args: string[], env: NodeJS.ProcessEnv, label: string, signal: AbortSignal): DumpStream {
+function guardedDumpall(
+  tool: PgTool,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  label: string,
+  signal: AbortSignal,
+): DumpStream {
   const child = startChild(tool.path, args, { label, env, signal, fatal: FATAL });
   const tap = createTap();
   const stream = Readable.from(tap.through(guardRoles(child.stdout!)), { objectMode: false });
@@ -39,10 +52,15 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
     description: where.text,
 
     async plan(): Promise<SourcePlan> {
-      const { server, databases } = await withClient(single ? withDatabase(cfg.url, selection) : maintenanceUrl, async (c) => ({
-        server: await serverVersion(c),
-        databases: single ? [selection] : await selectDatabases(c, cfg.dumpall ? 'all' : selection, cfg.exclude),
-      }));
+      const { server, databases } = await withClient(
+        single ? withDatabase(cfg.url, selection) : maintenanceUrl,
+        async (c) => ({
+          server: await serverVersion(c),
+          databases: single
+            ? [selection]
+            : await selectDatabases(c, cfg.dumpall ? 'all' : selection, cfg.exclude),
+        }),
+      );
       const mode = cfg.dumpall ? 'dumpall' : single ? 'database' : 'databases';
       const dumpTool = await findPgTool(mode === 'dumpall' ? 'pg_dumpall' : 'pg_dump', {
         minMajor: server.major,
@@ -51,7 +69,10 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
       const artifacts: PlannedArtifact[] = [];
 
       if (mode === 'dumpall' || mode === 'databases') {
-        const dumpall = mode === 'dumpall' ? dumpTool : await findPgTool('pg_dumpall', { minMajor: server.major, binDir: cfg.binDir });
+        const dumpall =
+          mode === 'dumpall'
+            ? dumpTool
+            : await findPgTool('pg_dumpall', { minMajor: server.major, binDir: cfg.binDir });
         const { conninfo, env } = toolConnection(maintenanceUrl);
         const globalsOnly = mode === 'databases';
         artifacts.push({
@@ -63,7 +84,13 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
               `--dbname=${conninfo}`,
               ...(globalsOnly ? ['--globals-only'] : cfg.exclude.map((p) => `--exclude-database=${p}`)),
             ];
-            return guardedDumpall(dumpall, args, env, globalsOnly ? 'pg_dumpall --globals-only' : 'pg_dumpall', signal);
+            return guardedDumpall(
+              dumpall,
+              args,
+              env,
+              globalsOnly ? 'pg_dumpall --globals-only' : 'pg_dumpall',
+              signal,
+            );
           },
         });
       }
@@ -89,7 +116,12 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
                 ...(cfg.format === 'custom' ? ['--compress=0'] : []),
                 ...(snapshot.id ? [`--snapshot=${snapshot.id}`] : []),
               ];
-              const child = startChild(dumpTool.path, args, { label: `pg_dump ${db}`, env, signal, fatal: FATAL });
+              const child = startChild(dumpTool.path, args, {
+                label: `pg_dump ${db}`,
+                env,
+                signal,
+                fatal: FATAL,
+              });
               const done = child.done.finally(() => snapshot.release());
               done.catch(() => {});
               return { stream: child.stdout!, osPipe: true, done };

@@ -56,7 +56,12 @@ export async function holdSnapshot(url: string): Promise<HeldSnapshot> {
         const counted = await client.query<{ n: string }>(
           `select count(*) as n from ${quoteIdent(r.schema)}.${quoteIdent(r.table)}`,
         );
-        tables.push({ schema: r.schema, table: r.table, rows: Number(counted.rows[0]!.n), exact: id !== undefined });
+        tables.push({
+          schema: r.schema,
+          table: r.table,
+          rows: Number(counted.rows[0]!.n),
+          exact: id !== undefined,
+        });
       } else {
         tables.push({ schema: r.schema, table: r.table, rows: Number(r.estimate), exact: false });
       }
