@@ -46,7 +46,7 @@ describe('restore by hand', async () => {
     assert.equal(path.basename(key), 'full.sql.zst');
     const target = await withCluster(t, { name: 'byhand-target' });
     const check = await shell(
-      `sha256sum -c full.sql.zst.sha256 && zstd -dc full.sql.zst | psql -X -q -v ON_ERROR_STOP=1 -d "${target.url()}" > /dev/null`,
+      `sha256sum -c full.sql.zst.sha256 && zstd -dc full.sql.zst | psql -v ON_ERROR_STOP=1 -d ${target.url()}`,
       path.join(dir, path.dirname(key)),
     );
     assert.match(check.stdout, /full\.sql\.zst: OK/);
@@ -74,9 +74,12 @@ describe('restore by hand', async () => {
     const folder = path.join(dir, path.dirname(keys[0]!));
     const target = await withCluster(t, { name: 'byhand-target2' });
     await shell(
-      `sha256sum -c globals.sql.zst.sha256 app.sql.zst.sha256 && zstd -dc globals.sql.zst | psql -X -q -v ON_ERROR_STOP=1 -d "${target.url()}" > /dev/null` +
-        ` && createdb -h 127.0.0.1 -p ${target.port} -U postgres app && zstd -dc app.sql.zst | psql -X -q -v ON_ERROR_STOP=1 -d "${target.url('app')}" > /dev/null`,
+      // The README's commands, with this cluster's URLs; createdb finds the server through PG* variables.
+      `sha256sum -c globals.sql.zst.sha256 app.sql.zst.sha256 &&\n` +
+        `  zstd -dc globals.sql.zst | psql -v ON_ERROR_STOP=1 -d ${target.url()} &&\n` +
+        `  createdb app && zstd -dc app.sql.zst | psql -v ON_ERROR_STOP=1 -d ${target.url('app')}`,
       folder,
+      { PGHOST: '127.0.0.1', PGPORT: String(target.port), PGUSER: 'postgres' },
     );
     assert.equal(await dumpForCompare(target.url('app')), await dumpForCompare(source.url('app')));
     assert.equal(await dumpall(target, true), await dumpall(source, true));

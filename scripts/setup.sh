@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what Lifeboat needs on a fresh Debian/Ubuntu machine, then builds it.
+#   bash scripts/setup.sh          # to run Lifeboat and the demo
+#   bash scripts/setup.sh --test   # also what the test suite needs
+# Idempotent: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_tests=false
+[ "${1:-}" = "--test" ] && want_tests=true
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root (or sudo) to install: $*" >&2
+    exit 1
+  fi
+}
+
+packages=()
+# PostgreSQL client tools (pg_dump, psql …) and server binaries (demo, drills, tests), with contrib.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql postgresql-contrib)
+ls /usr/lib/postgresql/*/bin/pg_dump >/dev/null 2>&1 || packages+=(postgresql-client)
+command -v zstd >/dev/null || packages+=(zstd)
+command -v gzip >/dev/null || packages+=(gzip)
+if $want_tests; then
+  command -v pkill >/dev/null || packages+=(procps)
+  command -v mount >/dev/null || packages+=(mount)
+  command -v pgbench >/dev/null || ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || packages+=(postgresql-contrib)
+fi
+
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "setup: installing ${packages[*]}" >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  # Debian's package creates and starts a default cluster; Lifeboat's demo and tests make their own.
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build --silent
