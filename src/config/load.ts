@@ -65,7 +65,7 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor:
       hint: 'pass --config FILE, set LIFEBOAT_CONFIG, or use --source/--to for a one-off backup',
     });
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;

@@ -38,6 +38,7 @@ const TAIL_LINES = 20;
 export function startChild(command: string, args: string[], opts: ChildOptions): ChildStage {
   const stdio: StdioOptions = [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', 'pipe'];
   const child = spawn(command, args, {
+    detached: true,
     stdio,
     env: opts.env ?? process.env,
     uid: opts.uid,
@@ -61,16 +62,24 @@ export function startChild(command: string, args: string[], opts: ChildOptions):
     opts.onStderr?.(line);
   };
 
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      setTimeout(
-        () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'),
-        3000,
-      ).unref();
+  const running = () => child.exitCode === null && child.signalCode === null;
+  // The child leads its own process group, so a kill reaches whatever it started too (a shell's
+  // children, pg_dump's workers) and a terminal's Ctrl-C reaches only Lifeboat, which then stops
+  // its stages in order.
+  const signalGroup = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      child.kill(sig);
     }
   };
-  opts.signal?.addEventListener('abort', kill, { once: true });
+  const kill = () => {
+    if (!running()) return;
+    signalGroup('SIGTERM');
+    setTimeout(() => running() && signalGroup('SIGKILL'), 3000).unref();
+  };
+  if (opts.signal?.aborted) queueMicrotask(kill);
+  else opts.signal?.addEventListener('abort', kill, { once: true });
 
   const done = new Promise<void>((resolve, reject) => {
     child.once('error', (err) => {

@@ -10,7 +10,13 @@ const CREATE_ROLE = /^CREATE ROLE ((?:"(?:[^"]|"")+")|[a-z_][a-z0-9_$]*);$/;
 export function guardRoleLine(line: string): string {
   const m = CREATE_ROLE.exec(line);
   if (!m) return line;
-  return `DO $lifeboat$ BEGIN CREATE ROLE ${m[1]}; EXCEPTION WHEN duplicate_object THEN RAISE NOTICE 'role ${m[1]!.replace(/'/g, "''")} exists, keeping it'; END $lifeboat$;`;
+  const name = m[1]!;
+  // The dollar-quote tag must not occur in the name, or the name could end the block early.
+  let tag = '$lifeboat$';
+  for (let n = 1; name.includes(tag); n++) tag = `$lifeboat${n}$`;
+  // The name goes in as a RAISE argument, not into the format string, where "%" is a placeholder.
+  const literal = `'${name.replace(/'/g, "''")}'`;
+  return `DO ${tag} BEGIN CREATE ROLE ${name}; EXCEPTION WHEN duplicate_object THEN RAISE NOTICE 'role % exists, keeping it', ${literal}; END ${tag};`;
 }
 
 export async function* guardRoles(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
