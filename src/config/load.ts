@@ -71,7 +71,7 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor:
     const line = e.linePos?.[0]?.line;
     throw new LifeboatError(
       'config',
-      `parse ${file}${line ? ` line ${line}` : ''}: ${e.message.split('\n')[0]}`,
+      `parse ${file}${line ? ` line ${line}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
     );
   }
   const expanded = expandEnv(doc.toJS(), env);
