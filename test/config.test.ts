@@ -80,9 +80,13 @@ const FULL_ENV: NodeJS.ProcessEnv = {
   LIFEBOAT_TOKEN: TOKEN,
 };
 
-/** A minimal valid tree; `patch` edits a deep copy before validation. */
-function minimal(patch?: (tree: Record<string, any>) => void): Record<string, any> {
-  const tree: Record<string, any> = {
+/** A config tree as YAML would give it; tests patch it freely, so it is loosely typed. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Tree = Record<string, any>;
+
+/** A minimal valid tree; `patch` edits it before validation. */
+function minimal(patch?: (tree: Tree) => void): Tree {
+  const tree: Tree = {
     storages: { local: { type: 'local', path: '/backups' } },
     jobs: {
       app: {
@@ -103,7 +107,10 @@ function configError(fn: () => unknown): string {
   } catch (err) {
     assert.ok(err instanceof LifeboatError, `expected a LifeboatError, got ${String(err)}`);
     assert.equal(err.code, 'config');
-    assert.ok(!err.message.includes('\n'), `error message should be one line: ${JSON.stringify(err.message)}`);
+    assert.ok(
+      !err.message.includes('\n'),
+      `error message should be one line: ${JSON.stringify(err.message)}`,
+    );
     return err.message;
   }
   assert.fail('expected a config error');
@@ -183,7 +190,9 @@ describe('loadConfig: the full SPEC §2 example', () => {
     assert.throws(
       () => buildStorages(config),
       (err: unknown) =>
-        err instanceof LifeboatError && err.code === 'config' && /^storages\.offsite: type s3 /.test(err.message),
+        err instanceof LifeboatError &&
+        err.code === 'config' &&
+        /^storages\.offsite: type s3 /.test(err.message),
     );
   });
 
@@ -215,7 +224,7 @@ describe('loadConfig: the full SPEC §2 example', () => {
 });
 
 describe('parseConfig: errors name the exact field path', () => {
-  const cases: Array<{ name: string; patch: (t: Record<string, any>) => void; message: string }> = [
+  const cases: Array<{ name: string; patch: (t: Tree) => void; message: string }> = [
     {
       name: 'keepDaily: "x"',
       patch: (t) => (t.jobs.app.retention.keepDaily = 'x'),
@@ -264,7 +273,8 @@ describe('parseConfig: errors name the exact field path', () => {
     {
       name: 'a bad storage name inside the job list',
       patch: (t) => (t.jobs.app.storages = ['local', 'bad name']),
-      message: 'config: jobs.app.storages[1]: expected letters, digits, "_", "." or "-", starting with a letter or digit',
+      message:
+        'config: jobs.app.storages[1]: expected letters, digits, "_", "." or "-", starting with a letter or digit',
     },
     {
       name: 'an empty storage list',
@@ -409,9 +419,14 @@ describe('loadConfig: file problems', () => {
 
   test('a YAML syntax error names the file and the line', async () => {
     const file = await writeConfig(
-      ['storages:', '  local: { type: local, path: /backups }', 'jobs:', '  app: [', '    source: x', ''].join(
-        '\n',
-      ),
+      [
+        'storages:',
+        '  local: { type: local, path: /backups }',
+        'jobs:',
+        '  app: [',
+        '    source: x',
+        '',
+      ].join('\n'),
     );
     const err = await configErrorAsync(() => loadConfig(file, {}, new Redactor()));
     assert.ok(err.message.startsWith(`parse ${file}`), err.message);

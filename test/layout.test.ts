@@ -89,17 +89,14 @@ describe('backup ids', () => {
       '20261122T023000Z-2',
       '20261122T023000Z-3',
     ];
-    assert.deepEqual(
-      [...ids].sort(compareIds),
-      [
-        '20251231T235959Z',
-        '20261122T023000Z',
-        '20261122T023000Z-2',
-        '20261122T023000Z-3',
-        '20261122T023000Z-10',
-        '20261122T023001Z',
-      ],
-    );
+    assert.deepEqual([...ids].sort(compareIds), [
+      '20251231T235959Z',
+      '20261122T023000Z',
+      '20261122T023000Z-2',
+      '20261122T023000Z-3',
+      '20261122T023000Z-10',
+      '20261122T023001Z',
+    ]);
   });
 });
 
@@ -227,7 +224,10 @@ describe('extensions and keys', () => {
     assert.equal(joinKey('a//b/', 'c.sql'), 'a/b/c.sql');
     assert.equal(joinKey('/a/b', 'c.sql'), 'a/b/c.sql');
     assert.equal(joinKey('', 'c.sql'), 'c.sql');
-    assert.equal(joinKey('app/2026/03/04/20260304T050607Z', 'globals.sql.zst'), 'app/2026/03/04/20260304T050607Z/globals.sql.zst');
+    assert.equal(
+      joinKey('app/2026/03/04/20260304T050607Z', 'globals.sql.zst'),
+      'app/2026/03/04/20260304T050607Z/globals.sql.zst',
+    );
   });
 
   test('manifestKey lives under .lifeboat/ with a safe job segment', () => {

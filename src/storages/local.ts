@@ -7,12 +7,25 @@ import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { LifeboatError, fromSystemError } from '../core/errors.js';
 import { validateKey, type ObjectInfo, type Storage } from './storage.js';
 
 /** Temp files carry this prefix; list() hides them and cleanupIncomplete() removes old ones. */
 export const TEMP_PREFIX = '.lifeboat-tmp-';
+
+/** Rejects with the signal's reason when it aborts; never settles otherwise. */
+function abortPromise(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (!signal) return;
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/** Missing, or a file where a folder should be: either way there is no object at the key. */
+const isAbsent = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
 
 async function fsyncPath(p: string): Promise<void> {
   const handle = await open(p, 'r');
@@ -38,7 +51,7 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if (isAbsent(err)) return;
       throw fromSystemError(err, `list ${dir}`);
     }
     for (const entry of entries) {
@@ -64,12 +77,18 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
       try {
         await mkdir(dir, { recursive: true });
       } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST' || code === 'ENOTDIR') {
+          throw new LifeboatError('failed', `write ${key} to ${root}: a file is in the way of its folder`, {
+            cause: err,
+          });
+        }
         throw fromSystemError(err, `write ${key} to ${root}`);
       }
       let size = 0;
       const out = createWriteStream(temp, { flags: 'wx', highWaterMark: 1 << 20 });
       try {
-        await pipeline(
+        const piped = pipeline(
           body,
           async function* count(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
             for await (const chunk of source) {
@@ -80,6 +99,9 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
           out,
           { signal },
         );
+        piped.catch(() => {});
+        // pipeline() notices an abort only when the body yields; a stalled body must not hang us.
+        await Promise.race([piped, abortPromise(signal)]);
         await fsyncPath(temp);
         try {
           await link(temp, target);
@@ -100,6 +122,8 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
         return { size };
       } catch (err) {
         out.destroy();
+        // Wait for the file to be closed (or opened, then closed) before removing it.
+        if (!out.closed) await once(out, 'close').catch(() => {});
         await unlink(temp).catch(() => {});
         throw fromSystemError(err, `write ${key} to ${root}`);
       }
@@ -111,7 +135,7 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
         const info = await stat(file);
         if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        if (isAbsent(err)) {
           throw new LifeboatError('not-found', `read ${key}: no such object in ${root}`);
         }
         throw fromSystemError(err, `read ${key} from ${root}`);
@@ -124,7 +148,7 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
         const info = await stat(full(key));
         return info.isFile() ? { key, size: info.size, modified: info.mtime } : undefined;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        if (isAbsent(err)) return undefined;
         throw fromSystemError(err, `stat ${key} in ${root}`);
       }
     },
@@ -140,7 +164,7 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
           const info = await stat(file);
           yield { key, size: info.size, modified: info.mtime } satisfies ObjectInfo;
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, `stat ${key}`);
+          if (!isAbsent(err)) throw fromSystemError(err, `stat ${key}`);
         }
       }
     },
@@ -149,8 +173,7 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
       try {
         await unlink(full(key));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-          throw fromSystemError(err, `delete ${key} from ${root}`);
+        if (!isAbsent(err)) throw fromSystemError(err, `delete ${key} from ${root}`);
       }
     },
 
