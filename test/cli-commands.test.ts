@@ -1,0 +1,169 @@
+/**
+ * The CLI end to end against a real cluster: retention after backups, prune (dry run, reasons,
+ * leftovers past the grace period), status, check, layout collisions, the demo, and usage errors.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, describe, test } from 'node:test';
+import { withCluster } from './helpers/cluster.js';
+import { errorLines, exists, lifeboat } from './helpers/lifeboat.js';
+import { tempDir } from './helpers/roundtrip.js';
+import { storageContents, writeConfig } from './helpers/scenarios.js';
+
+describe('lifeboat commands', async () => {
+  const pg = await withCluster({ after }, { name: 'commands' });
+  await pg.psql('create database app');
+  await pg.psql('create table t (x int); insert into t select generate_series(1, 100);', { database: 'app' });
+
+  async function setup(t: { after(fn: () => unknown): void }, extra = '') {
+    const dir = await tempDir(t);
+    const storage = path.join(dir, 'storage');
+    const config = await writeConfig(
+      dir,
+      `storages:\n  disk: { type: local, path: ${storage} }\njobs:\n  app:\n    source: { type: postgres, url: "${pg.url('app')}" }\n    storages: [disk]\n    schedule: { cron: "30 2 * * *", timezone: America/Sao_Paulo }\n${extra}`,
+    );
+    return { dir, storage, config };
+  }
+
+  test('retention runs after each successful backup and keeps the newest', async (t) => {
+    const { storage, config } = await setup(t, '    retention: { keepLast: 2 }\n');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await lifeboat(['--config', config, 'backup', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      ids.push((JSON.parse(r.stdout) as Array<{ id: string }>)[0]!.id);
+    }
+    const list = await lifeboat(['--config', config, 'list', '--json']);
+    const listed = (JSON.parse(list.stdout) as { backups: Array<{ id: string }> }).backups.map((b) => b.id);
+    assert.deepEqual(listed, ids.slice(1));
+    // The removed backup's files are gone too, not just its manifest.
+    const contents = await storageContents(storage);
+    assert.ok(!contents.files.some((f) => f.includes(ids[0]!)), contents.files.join('\n'));
+  });
+
+  test('prune --dry-run says what it would remove and why; prune removes it', async (t) => {
+    const { storage, config } = await setup(t);
+    for (let i = 0; i < 3; i++) assert.equal((await lifeboat(['--config', config, 'backup'])).code, 0);
+    const cfg2 = config.replace(/lifeboat\.yaml$/, 'keep1.yaml');
+    await writeFile(
+      cfg2,
+      `storages:\n  disk: { type: local, path: ${storage} }\njobs:\n  app:\n    source: { type: postgres, url: "${pg.url('app')}" }\n    storages: [disk]\n    retention: { keepLast: 1 }\n`,
+    );
+    const dry = await lifeboat(['--config', cfg2, 'prune', '--dry-run', '--json']);
+    assert.equal(dry.code, 0, dry.stderr);
+    const plan = (
+      JSON.parse(dry.stdout) as Array<{ keep: Array<{ id: string; reasons: string[] }>; remove: string[] }>
+    )[0]!;
+    assert.equal(plan.keep.length, 1);
+    assert.deepEqual(plan.keep[0]!.reasons, ['last 1']);
+    assert.equal(plan.remove.length, 2);
+    assert.match(dry.stderr, /would remove/);
+    assert.equal((await storageContents(storage)).manifests.length, 3, 'dry run removes nothing');
+
+    const real = await lifeboat(['--config', cfg2, 'prune']);
+    assert.equal(real.code, 0, real.stderr);
+    assert.equal((await storageContents(storage)).manifests.length, 1);
+  });
+
+  test('prune removes leftovers only after the grace period', async (t) => {
+    const { storage, config } = await setup(t);
+    assert.equal((await lifeboat(['--config', config, 'backup'])).code, 0);
+    const folder = path.join(storage, 'app', '2020', '01', '01', '20200101T000000Z');
+    await mkdir(folder, { recursive: true });
+    const old = path.join(folder, 'app.sql.zst');
+    const oldTemp = path.join(folder, '.lifeboat-tmp-1-abcd-app.sql.zst');
+    const fresh = path.join(folder, 'fresh.sql.zst');
+    const foreign = path.join(folder, 'notes.txt');
+    for (const f of [old, oldTemp, fresh, foreign]) await writeFile(f, 'x');
+    const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000);
+    for (const f of [old, oldTemp, foreign]) await utimes(f, twoDaysAgo, twoDaysAgo);
+    const r = await lifeboat(['--config', config, 'prune']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await exists(old), false, 'old unreferenced artifact removed');
+    assert.equal(await exists(oldTemp), false, 'old temp file removed');
+    assert.equal(await exists(fresh), true, 'a file younger than the grace period stays');
+    assert.equal(await exists(foreign), true, 'files Lifeboat did not write stay');
+    assert.equal((await storageContents(storage)).manifests.length, 1, 'the committed backup stays');
+  });
+
+  test('status shows the last backup, its size and the next run', async (t) => {
+    const { config } = await setup(t);
+    const before = await lifeboat(['--config', config, 'status']);
+    assert.match(before.stdout, /app\tno backup yet\tdrill: never\tnext: 20\d\d-/);
+    assert.equal((await lifeboat(['--config', config, 'backup'])).code, 0);
+    const r = await lifeboat(['--config', config, 'status', '--json']);
+    const job = (
+      JSON.parse(r.stdout) as {
+        jobs: Array<{ job: string; lastBackup: { size: number; ageSeconds: number }; nextRun: string }>;
+      }
+    ).jobs[0]!;
+    assert.equal(job.job, 'app');
+    assert.ok(job.lastBackup.size > 0);
+    assert.ok(job.lastBackup.ageSeconds < 60);
+    // 02:30 in São Paulo (UTC-3) is 05:30 UTC.
+    assert.match(job.nextRun, /T05:30:00\.000Z$/);
+  });
+
+  test('check reports each source and storage on one line, and fails with exit 3 when one is unreachable', async (t) => {
+    const { config } = await setup(t);
+    const ok = await lifeboat(['--config', config, 'check']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(
+      ok.stdout,
+      /^ok\tsource app\tPostgreSQL 15\.\d+ at 127\.0\.0\.1:\d+, 1 database\(s\) \(app\), pg_dump 15\.\d+$/m,
+    );
+    assert.match(ok.stdout, /^ok\tstorage disk\twrite, read back and delete OK at /m);
+
+    const bad = await setup(t);
+    await writeFile(
+      bad.config,
+      `storages:\n  disk: { type: local, path: ${bad.storage} }\njobs:\n  app:\n    source: { type: postgres, url: "postgres://postgres@127.0.0.1:1/app" }\n    storages: [disk]\n`,
+    );
+    const r = await lifeboat(['--config', bad.config, 'check']);
+    assert.equal(r.code, 3);
+    assert.match(r.stdout, /^FAIL\tsource app\tconnect to 127\.0\.0\.1:1\/app: /m);
+    assert.match(r.stdout, /^ok\tstorage disk\t/m);
+  });
+
+  test('a layout without {id} refuses to overwrite the same day', async (t) => {
+    const { config } = await setup(t, '    layout: "{job}/{yyyy}-{MM}-{dd}"\n');
+    assert.equal((await lifeboat(['--config', config, 'backup'])).code, 0);
+    await sleep(1000);
+    const r = await lifeboat(['--config', config, 'backup']);
+    assert.equal(r.code, 1);
+    assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /already exists .*hint: the layout puts two backups at one key; add \{HH\}\{mm\} or \{id\}/,
+    );
+  });
+
+  test('usage errors exit 2 with one line', async () => {
+    for (const args of [
+      ['frobnicate'],
+      ['restore', 'not-an-id', '--from', '/tmp', '--to', 'postgres://x@y/z'],
+      ['backup', '--source', 'mysql://x', '--to', '/tmp/x'],
+      ['--config', '/nonexistent/lifeboat.yaml', 'list'],
+    ]) {
+      const r = await lifeboat(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    const help = await lifeboat(['--help']);
+    assert.equal(help.code, 0);
+    for (const cmd of ['backup', 'list', 'verify', 'restore', 'prune', 'status', 'check', 'demo'])
+      assert.match(help.stdout, new RegExp(`\\b${cmd}\\b`));
+  });
+
+  test('the demo backs up, verifies, restores and compares', async (t) => {
+    const dir = await tempDir(t);
+    const r = await lifeboat(['demo', '--dir', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /pg_dump of both is identical/);
+    assert.match(r.stdout, /lifeboat list --from /);
+    const list = await lifeboat(['list', '--from', path.join(dir, 'backups'), '--json']);
+    assert.equal((JSON.parse(list.stdout) as { backups: unknown[] }).backups.length, 1);
+  });
+});
