@@ -41,6 +41,11 @@ export interface RestoreOptions {
   /** Parallel jobs for pg_restore (custom format). */
   jobs?: number;
   binDir?: string;
+  /**
+   * The caller has just run verifyBeforeRestore itself (a drill verifies while its scratch cluster
+   * starts), so the bytes are not read twice.
+   */
+  verified?: boolean;
   signal?: AbortSignal;
   log?: (line: string) => void;
   onBytes?: (key: string, read: number) => void;
@@ -165,7 +170,7 @@ export async function restoreBackup(
 ): Promise<RestoreResult> {
   const started = Date.now();
   const signal = opts.signal ?? new AbortController().signal;
-  await verifyBeforeRestore(storage, manifest, opts);
+  if (!opts.verified) await verifyBeforeRestore(storage, manifest, opts);
   // Lifeboat's own statements run in the URL's database unless that is one being replaced.
   const named = databaseOf(opts.to);
   const maintenanceDb = manifest.source.mode === 'database' || !named ? 'postgres' : named;
@@ -197,34 +202,38 @@ export async function restoreBackup(
       );
       const onBytes = opts.onBytes && ((n: number) => opts.onBytes!(step.artifact.key, n));
       if (pgRestore && step.artifact.role === 'database') {
-        const args = ['--exit-on-error', '--dbname', conninfo];
+        const client = {
+          path: pgRestore.path,
+          args: ['--exit-on-error', '--dbname', conninfo],
+          env,
+          label: `pg_restore ${what}`,
+        };
         const jobs = opts.jobs ?? 1;
         if (jobs > 1) {
           await restoreParallel(
             storage,
             manifest,
             step.artifact,
-            { path: pgRestore.path, args: [...args, `--jobs=${jobs}`], env, label: `pg_restore ${what}` },
+            { ...client, args: [...client.args, `--jobs=${jobs}`] },
             signal,
           );
         } else {
-          await streamIntoClient(
-            storage,
-            step.artifact.key,
-            manifest.compression.type,
-            { path: pgRestore.path, args, env, label: `pg_restore ${what}` },
-            { signal, onBytes },
-          );
+          await streamIntoClient(storage, step.artifact.key, manifest.compression.type, client, {
+            signal,
+            onBytes,
+          });
         }
       } else {
-        const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--dbname', conninfo];
-        await streamIntoClient(
-          storage,
-          step.artifact.key,
-          manifest.compression.type,
-          { path: psql.path, args, env, label: `psql ${what}` },
-          { signal, onBytes },
-        );
+        const client = {
+          path: psql.path,
+          args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--dbname', conninfo],
+          env,
+          label: `psql ${what}`,
+        };
+        await streamIntoClient(storage, step.artifact.key, manifest.compression.type, client, {
+          signal,
+          onBytes,
+        });
       }
       bytes += step.artifact.size;
     }

@@ -56,8 +56,8 @@ export function toolConnection(url: string): { conninfo: string; env: NodeJS.Pro
   return { conninfo: u.toString(), env };
 }
 
-/** Runs `fn` with a connected client, always closing it; connection problems become exit code 3. */
-export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/** A connected client; the caller ends it. Connection problems become exit code 3. */
+export async function connect(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000 });
   // Errors after connect (server gone) surface through the pending query; keep them off the process.
   client.on('error', () => {});
@@ -66,6 +66,12 @@ export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T
   } catch (err) {
     throw connectError(url, err);
   }
+  return client;
+}
+
+/** Runs `fn` with a connected client, always closing it. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connect(url);
   try {
     return await fn(client);
   } finally {

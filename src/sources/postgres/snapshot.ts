@@ -3,9 +3,8 @@
  * snapshot, counts rows in it, and hands the snapshot to pg_dump (`--snapshot`), so the counts and
  * the dump see the same data. Tables too large to count cheaply get the planner's estimate.
  */
-import pg from 'pg';
 import type { TableCount } from '../../catalog/manifest.js';
-import { connectError } from './connection.js';
+import { connect } from './connection.js';
 
 /** Tables smaller than this are counted with count(*); larger ones use reltuples. */
 const EXACT_COUNT_MAX_BYTES = 64 * 1024 * 1024;
@@ -21,13 +20,7 @@ export interface HeldSnapshot {
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 export async function holdSnapshot(url: string): Promise<HeldSnapshot> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-  } catch (err) {
-    throw connectError(url, err);
-  }
+  const client = await connect(url);
   const release = async () => {
     await client.query('commit').catch(() => {});
     await client.end().catch(() => {});
