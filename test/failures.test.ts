@@ -58,7 +58,8 @@ async function assertNothingHalfDone(
 describe('failures leave nothing', async () => {
   const pg = await withCluster({ after }, { name: 'failures' });
   await pg.psql('create database app');
-  await createBigTable(pg, 'app');
+  // Big enough (~75 MB of dump) that a busy machine cannot finish the dump before the test strikes.
+  await createBigTable(pg, 'app', 1_200_000);
 
   test('pg_dump backend terminated mid-stream', async (t) => {
     const { storage, config, before } = await withGoodBackup(t, pg);
@@ -80,7 +81,9 @@ describe('failures leave nothing', async () => {
     const run = startLifeboat(['--config', config, 'backup'], { env: { APP_URL: pg.url('app') } });
     // Wait until bytes flow, then kill the dump client itself.
     await waitFor('artifact bytes', async () => (await storageContents(storage)).temp.length > 0);
-    await execFileAsync('pkill', ['-KILL', '-P', String(run.child.pid), '-x', 'pg_dump']);
+    await execFileAsync('pkill', ['-KILL', '-P', String(run.child.pid), '-x', 'pg_dump']).catch((err) => {
+      throw new Error(`no pg_dump to kill (the dump finished first?): ${(err as Error).message}`);
+    });
     const line = await assertNothingHalfDone(await run.done, storage, before);
     assert.match(line, /pg_dump app: killed by SIGKILL/);
   });
@@ -117,7 +120,7 @@ describe('failures leave nothing', async () => {
   test('server stopped mid-dump', async (t) => {
     const other = await withCluster(t, { name: 'stopped' });
     await other.psql('create database app');
-    await createBigTable(other, 'app');
+    await createBigTable(other, 'app', 1_200_000);
     const { storage, config, before } = await withGoodBackup(t, other);
     const run = startLifeboat(['--config', config, 'backup'], { env: { APP_URL: other.url('app') } });
     await waitFor('artifact bytes', async () => (await storageContents(storage)).temp.length > 0);
