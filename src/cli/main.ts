@@ -3,6 +3,7 @@
  * The `lifeboat` command line: parses arguments, builds a Context and hands off to one command
  * module. Owns the process: exit codes (SPEC §1), signals, and the one-line error at the end.
  */
+import { setMaxListeners } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, LifeboatError } from '../core/errors.js';
 import { LIFEBOAT_VERSION } from '../core/version.js';
@@ -19,6 +20,8 @@ import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 
 const controller = new AbortController();
+// Every child process and stream of a command listens to this one signal.
+setMaxListeners(100, controller.signal);
 let context: Context | undefined;
 
 function finish(code: number): never {

@@ -3,6 +3,7 @@
  * then commit a manifest per storage — last, create-only. Anything that fails before the commit
  * leaves no manifest, and the run removes the artifacts it had already written there.
  */
+import { setMaxListeners } from 'node:events';
 import type { Compression } from '../codecs/compression.js';
 import {
   extensionFor,
@@ -89,6 +90,8 @@ async function removeKeys(storage: Storage, keys: string[]): Promise<void> {
  */
 export async function runBackup(job: BackupJob, hooks: BackupHooks = {}): Promise<BackupResult> {
   const controller = new AbortController();
+  // Every child process and stream of the run listens to this one signal.
+  setMaxListeners(100, controller.signal);
   const onOuterAbort = () => controller.abort(hooks.signal?.reason);
   hooks.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const signal = controller.signal;

@@ -61,7 +61,7 @@ export interface RestoreResult {
 export async function verifyBeforeRestore(
   storage: Storage,
   manifest: Manifest,
-  opts: RestoreOptions,
+  opts: Pick<RestoreOptions, 'signal' | 'log' | 'onBytes'>,
 ): Promise<void> {
   const problems: ObjectProblem[] = await verifyBackup(storage, manifest, {
     signal: opts.signal,
@@ -186,13 +186,16 @@ export async function restoreBackup(
       : undefined;
 
   try {
-    await withClient(withDatabase(opts.to, maintenanceDb), async (c) => {
-      for (const db of plan.drop) {
-        opts.log?.(`drop database ${db} (--clean)`);
-        await dropDatabase(c, db);
-      }
-      for (const db of plan.create) await createDatabase(c, db);
-    });
+    for (const db of new Set([...plan.drop, ...plan.create])) {
+      // A database cannot be dropped over its own connection: replace the maintenance one from template1.
+      await withClient(withDatabase(opts.to, db === maintenanceDb ? 'template1' : maintenanceDb), async (c) => {
+        if (plan.drop.includes(db)) {
+          opts.log?.(`drop database ${db} (--clean)`);
+          await dropDatabase(c, db);
+        }
+        if (plan.create.includes(db)) await createDatabase(c, db);
+      });
+    }
     let bytes = 0;
     for (const step of plan.steps) {
       const { conninfo, env } = toolConnection(withDatabase(opts.to, step.database));

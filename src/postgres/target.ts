@@ -33,8 +33,9 @@ export async function dropDatabase(client: pg.Client, name: string): Promise<voi
   await client.query(`drop database if exists ${quoteIdent(name)} with (force)`);
 }
 
+/** From template0, as PostgreSQL advises for restores: whatever was added to template1 stays out. */
 export async function createDatabase(client: pg.Client, name: string): Promise<void> {
-  await client.query(`create database ${quoteIdent(name)}`);
+  await client.query(`create database ${quoteIdent(name)} template template0`);
 }
 
 /** Databases other than postgres and the templates. */

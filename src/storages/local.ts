@@ -15,13 +15,20 @@ import { validateKey, type ObjectInfo, type Storage } from './storage.js';
 /** Temp files carry this prefix; list() hides them and cleanupIncomplete() removes old ones. */
 export const TEMP_PREFIX = '.lifeboat-tmp-';
 
-/** Rejects with the signal's reason when it aborts; never settles otherwise. */
-function abortPromise(signal: AbortSignal | undefined): Promise<never> {
-  return new Promise((_resolve, reject) => {
-    if (!signal) return;
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+/** Settles like `work`, or rejects with the signal's reason as soon as it aborts, whichever is first. */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Missing, or a file where a folder should be: either way there is no object at the key. */
@@ -101,7 +108,7 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
         );
         piped.catch(() => {});
         // pipeline() notices an abort only when the body yields; a stalled body must not hang us.
-        await Promise.race([piped, abortPromise(signal)]);
+        await untilAborted(piped, signal);
         await fsyncPath(temp);
         try {
           await link(temp, target);
