@@ -77,4 +77,23 @@ describe('SIGKILL during a backup', async () => {
       assert.equal((JSON.parse(after.stdout) as { backups: unknown[] }).backups.length, 2);
     });
   }
+
+  test('SIGTERM stops a backup cleanly: exit 1, nothing committed, no temp file', async (t) => {
+    const storage = await tempDir(t);
+    const run = startLifeboat([
+      'backup',
+      '--source',
+      pg.url('big'),
+      '--to',
+      storage,
+      '--compression',
+      'none',
+    ]);
+    await waitFor('a temp file', async () => (await storageContents(storage)).temp.length > 0);
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /SIGTERM: stopping/);
+    assert.deepEqual((await storageContents(storage)).files, []);
+  });
 });
