@@ -25,7 +25,14 @@ command -v gzip >/dev/null || packages+=(gzip)
 if $want_tests; then
   command -v pkill >/dev/null || packages+=(procps)
   command -v mount >/dev/null || packages+=(mount)
+  # The dashboard test drives Debian's chromium through playwright-core.
+  [ -x /usr/bin/chromium ] || packages+=(chromium)
   command -v pgbench >/dev/null || ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || packages+=(postgresql-contrib)
+  # A real S3 server for the S3 tests: Ceph radosgw on one node (scripts/ceph-rgw/start.sh).
+  command -v radosgw >/dev/null || packages+=(radosgw)
+  command -v ceph-mon >/dev/null || packages+=(ceph-mon)
+  command -v ceph-osd >/dev/null || packages+=(ceph-osd)
+  command -v curl >/dev/null || packages+=(curl)
 fi
 
 if [ ${#packages[@]} -gt 0 ]; then

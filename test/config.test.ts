@@ -169,7 +169,7 @@ describe('loadConfig: the full SPEC §2 example', () => {
     });
   });
 
-  test('drill, notify and server are accepted loosely and kept as written', async () => {
+  test('drill, notify and server parse with their defaults', async () => {
     const file = await writeConfig(FULL_CONFIG);
     const config = await loadConfig(file, FULL_ENV, new Redactor());
     assert.deepEqual(config.jobs.postgres!.drill, {
@@ -178,22 +178,31 @@ describe('loadConfig: the full SPEC §2 example', () => {
       checks: [{ name: 'users present', database: 'app', sql: 'select count(*) from users', expect: '>= 1' }],
     });
     assert.deepEqual(config.notify, [
-      { type: 'webhook', url: 'https://alerts.example.com/hook', on: ['failure', 'drill-failure', 'stale'] },
+      {
+        type: 'webhook',
+        url: 'https://alerts.example.com/hook',
+        on: ['failure', 'drill-failure', 'stale'],
+        timeoutSeconds: 10,
+      },
     ]);
-    assert.deepEqual(config.server, { port: 8080, token: TOKEN });
+    assert.deepEqual(config.server, {
+      port: 8080,
+      token: TOKEN,
+      protectReads: false,
+      historyRetention: '90d',
+      jitterSeconds: 0,
+      retries: { attempts: 3, baseDelaySeconds: 30, maxDelaySeconds: 600 },
+      graceSeconds: 30,
+    });
   });
 
-  test('s3 storages parse, but building them is refused for now (compose.ts)', async () => {
+  test('s3 storages parse and build (compose.ts); the location never holds credentials', async () => {
     const file = await writeConfig(FULL_CONFIG);
     const config = await loadConfig(file, FULL_ENV, new Redactor());
     assert.equal(config.storages.offsite!.type, 's3');
-    assert.throws(
-      () => buildStorages(config),
-      (err: unknown) =>
-        err instanceof LifeboatError &&
-        err.code === 'config' &&
-        /^storages\.offsite: type s3 /.test(err.message),
-    );
+    const offsite = buildStorages(config).offsite!;
+    assert.equal(offsite.location, 's3://homelab-backup-postgres');
+    assert.equal(offsite.capabilities.atomicCreateOnly, true);
   });
 
   test('defaults: empty file is an empty config; compression zstd, minKeep 1, s3 region', () => {

@@ -2,9 +2,10 @@
  * The catalog over a storage: committed backups are exactly the manifests under `.lifeboat/`.
  * Listing reads the storage itself, so any machine with access can list, verify and restore.
  */
-import { LifeboatError } from '../core/errors.js';
+import { isLifeboatError, LifeboatError } from '../core/errors.js';
+import { parseDrillReport, type DrillReport } from '../drill/report.js';
 import { putText, readText, type Storage } from '../storages/storage.js';
-import { CATALOG_PREFIX, idTime, isBackupId, manifestKey, safeSegment } from './layout.js';
+import { CATALOG_PREFIX, idTime, isBackupId, manifestKey, nextIdSuffix, safeSegment } from './layout.js';
 import { parseManifest, type Manifest } from './manifest.js';
 
 const MANIFEST_KEY = /^\.lifeboat\/([^/]+)\/([0-9]{8}T[0-9]{6}Z(?:-[0-9]+)?)\.json$/;
@@ -128,4 +129,111 @@ export async function commitManifest(
     throw new LifeboatError('exists', `commit ${key}: a manifest already exists in ${storage.name}`);
   }
   await putText(storage, key, JSON.stringify(manifest, null, 2) + '\n', { signal });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drill reports: `.lifeboat/{job}/{backupId}.drill-{timestamp}.json`, beside the manifest they test.
+// MANIFEST_KEY above does not match these names, so they never count as backups.
+
+const DRILL_REPORT_KEY =
+  /^\.lifeboat\/([^/]+)\/([0-9]{8}T[0-9]{6}Z(?:-[0-9]+)?)\.drill-([0-9]{8}T[0-9]{6}Z(?:-[0-9]+)?)\.json$/;
+
+export interface DrillEntry {
+  job: string;
+  backupId: string;
+  /** When the drill ran, as 20261122T030000Z (suffixed -2, -3 … if two share a second). */
+  timestamp: string;
+  key: string;
+}
+
+export function drillReportKey(job: string, backupId: string, timestamp: string): string {
+  return `${CATALOG_PREFIX}${safeSegment(job)}/${backupId}.drill-${timestamp}.json`;
+}
+
+/** Drill report keys in the storage, optionally of one job, oldest drill first. */
+export async function listDrillReports(
+  storage: Storage,
+  job?: string,
+  signal?: AbortSignal,
+): Promise<DrillEntry[]> {
+  const prefix = job ? `${CATALOG_PREFIX}${safeSegment(job)}/` : CATALOG_PREFIX;
+  const entries: DrillEntry[] = [];
+  for await (const obj of storage.list(prefix, { signal })) {
+    const m = DRILL_REPORT_KEY.exec(obj.key);
+    if (m) entries.push({ job: decodeURIComponent(m[1]!), backupId: m[2]!, timestamp: m[3]!, key: obj.key });
+  }
+  return entries.sort((a, b) => compareIds(a.timestamp, b.timestamp) || a.key.localeCompare(b.key));
+}
+
+export async function readDrillReport(
+  storage: Storage,
+  entry: DrillEntry,
+  signal?: AbortSignal,
+): Promise<DrillReport> {
+  return parseDrillReport(await readText(storage, entry.key, { signal }), entry.key);
+}
+
+/**
+ * Stores a drill report beside its backup. Never overwrites: a second drill of the same backup in
+ * the same second is stored as …Z-2. Returns the key and the report as stored (its final timestamp).
+ */
+export async function storeDrillReport(
+  storage: Storage,
+  report: DrillReport,
+  signal?: AbortSignal,
+): Promise<{ key: string; report: DrillReport }> {
+  let timestamp = report.timestamp;
+  for (let attempt = 1; ; attempt++) {
+    const key = drillReportKey(report.job, report.backupId, timestamp);
+    const stored = { ...report, timestamp };
+    try {
+      if (!storage.capabilities.atomicCreateOnly && (await storage.stat(key, { signal })))
+        throw new LifeboatError('exists', `store drill report ${key}: already exists`);
+      await putText(storage, key, JSON.stringify(stored, null, 2) + '\n', { signal });
+      return { key, report: stored };
+    } catch (err) {
+      if (!isLifeboatError(err, 'exists') || attempt >= 20) throw err;
+      timestamp = nextIdSuffix(timestamp);
+    }
+  }
+}
+
+/**
+ * The newest drill report of each backup (keyed `job/backupId`), optionally of one job. Only the
+ * newest report per backup is read; an unreadable one is skipped, as if that drill never ran.
+ */
+export async function latestDrillReports(
+  storage: Storage,
+  job?: string,
+  signal?: AbortSignal,
+): Promise<Map<string, DrillReport>> {
+  const newest = new Map<string, DrillEntry>();
+  for (const entry of await listDrillReports(storage, job, signal))
+    newest.set(`${entry.job}/${entry.backupId}`, entry); // oldest first, so the last one wins
+  const reports = new Map<string, DrillReport>();
+  for (const [k, entry] of newest) {
+    try {
+      reports.set(k, await readDrillReport(storage, entry, signal));
+    } catch (err) {
+      if (signal?.aborted) throw err;
+    }
+  }
+  return reports;
+}
+
+/** The newest drill report of a job, of any backup; undefined when the job was never drilled. */
+export async function latestDrillReport(
+  storage: Storage,
+  job: string,
+  signal?: AbortSignal,
+): Promise<DrillReport | undefined> {
+  const entries = await listDrillReports(storage, job, signal);
+  for (const entry of entries.reverse()) {
+    try {
+      return await readDrillReport(storage, entry, signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+    }
+  }
+  return undefined;
 }

@@ -18,6 +18,7 @@ import { pruneCommand } from './commands/prune.js';
 import { statusCommand } from './commands/status.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
+import { drillCommand } from './commands/drill.js';
 
 const controller = new AbortController();
 // Every child process and stream of a command listens to this one signal.
@@ -113,6 +114,15 @@ program
   .argument('[job]', 'only this job')
   .option('--dry-run', 'only print what would be removed')
   .action(action((ctx, job: string | undefined, opts) => pruneCommand(ctx, job, opts, controller.signal)));
+
+program
+  .command('drill')
+  .description('restore a backup into a throwaway scratch server and check it (restore drill)')
+  .argument('[job]', 'the job to drill (default: the only one)')
+  .option('--backup <id>', 'drill this backup instead of the latest')
+  .option('--all', 'drill the latest backup of every job that has one')
+  .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
+  .action(action((ctx, job: string | undefined, opts) => drillCommand(ctx, job, opts, controller.signal)));
 
 program
   .command('status')

@@ -10,6 +10,8 @@ import type { Redactor } from '../core/redact.js';
 import { createPostgresSource } from '../sources/postgres/postgres-source.js';
 import type { Source } from '../sources/source.js';
 import { createLocalStorage } from '../storages/local.js';
+import { createS3Storage } from '../storages/s3.js';
+import { s3OptionsFromUrl } from '../storages/s3-url.js';
 import type { Storage } from '../storages/storage.js';
 import type { Config, JobConfig, PostgresSourceConfig, StorageConfig } from './schema.js';
 import { postgresSourceSchema } from './schema.js';
@@ -18,10 +20,19 @@ export function buildStorage(name: string, cfg: StorageConfig): Storage {
   switch (cfg.type) {
     case 'local':
       return createLocalStorage({ name, path: cfg.path });
-    case 's3':
-      throw new LifeboatError('config', `storages.${name}: type s3 is not available in this version yet`, {
-        hint: 'use a local storage (type: local) for now',
-      });
+    case 's3': {
+      if (Boolean(cfg.accessKeyId) !== Boolean(cfg.secretAccessKey)) {
+        throw new LifeboatError(
+          'config',
+          `storages.${name}: set both accessKeyId and secretAccessKey, or neither`,
+          {
+            hint: 'with neither, credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile or a role',
+          },
+        );
+      }
+      const { partSizeMiB, type: _type, ...s3 } = cfg;
+      return createS3Storage({ name, ...s3, partSize: partSizeMiB && partSizeMiB * 1024 * 1024 });
+    }
   }
 }
 
@@ -74,11 +85,7 @@ export function buildStorages(config: Config): Record<string, Storage> {
  */
 export function storageFromArg(arg: string, config: Config | undefined): Storage {
   if (config?.storages[arg]) return buildStorage(arg, config.storages[arg]);
-  if (/^s3:\/\//.test(arg)) {
-    throw new LifeboatError('usage', `open ${arg}: S3 storage is not available in this version yet`, {
-      hint: 'use a local directory for now',
-    });
-  }
+  if (/^s3:\/\//.test(arg)) return createS3Storage(s3OptionsFromUrl(arg, process.env));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
     throw new LifeboatError(
       'usage',

@@ -52,7 +52,11 @@ export function registerSecrets(config: Config, redactor: Redactor): void {
   }
   const server = config.server as { token?: unknown } | undefined;
   if (typeof server?.token === 'string') redactor.add(server.token);
-  for (const n of config.notify ?? []) if (typeof n.url === 'string') redactor.addUrl(n.url);
+  for (const n of config.notify ?? []) {
+    // A webhook URL is a secret as a whole (Slack's carries its token in the path).
+    if (n.type === 'email') redactor.add(n.password);
+    else redactor.add(n.url);
+  }
 }
 
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor: Redactor): Promise<Config> {

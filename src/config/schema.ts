@@ -3,6 +3,8 @@
  * "path: problem" lines by load.ts; this file only describes what is allowed.
  */
 import { z } from 'zod';
+import { parseExpectation } from '../drill/expectation.js';
+import { scheduleProblem } from '../scheduler/cron.js';
 
 const name = z
   .string()
@@ -32,6 +34,16 @@ export const s3StorageSchema = z.strictObject({
   forcePathStyle: z.boolean().default(false),
   accessKeyId: z.string().optional(),
   secretAccessKey: z.string().optional(),
+  // Tuning; unset means the S3 storage's own default (src/storages/s3.ts, README "S3 storage").
+  /** WHEN_REQUIRED (the default) works with S3-compatible servers (radosgw …); see s3-client.ts. */
+  requestChecksumCalculation: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).optional(),
+  responseChecksumValidation: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).optional(),
+  /** Size of the first 1,000 parts of a multipart upload (default 8); later parts grow. */
+  partSizeMiB: z.number().int('expected a whole number').min(5, 'expected 5 or more').max(5120).optional(),
+  stallTimeoutSeconds: z.number().positive('expected a number of seconds above 0').optional(),
+  maxAttempts: z.number().int('expected a whole number').min(1, 'expected 1 or more').max(50).optional(),
+  /** false for servers that ignore If-None-Match on PutObject: a HEAD check guards writes instead. */
+  conditionalWrites: z.boolean().optional(),
 });
 
 export const storageSchema = z.discriminatedUnion('type', [localStorageSchema, s3StorageSchema], {
@@ -62,10 +74,15 @@ export const compressionSchema = z.strictObject({
   level: z.number().int('expected a whole number').min(1).max(19).optional(),
 });
 
-export const scheduleSchema = z.strictObject({
-  cron: z.string().min(1),
-  timezone: z.string().default('UTC'),
-});
+export const scheduleSchema = z
+  .strictObject({
+    cron: z.string().min(1),
+    timezone: z.string().default('UTC'),
+  })
+  .superRefine((schedule, ctx) => {
+    const problem = scheduleProblem(schedule);
+    if (problem) ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
+  });
 
 export const retentionSchema = z.strictObject({
   keepWithin: duration.optional(),
@@ -80,6 +97,57 @@ export const retentionSchema = z.strictObject({
   timezone: z.string().optional(),
 });
 
+/** A user check: its SQL's first column of the first row, held to `expect` (see drill/expectation.ts). */
+export const drillCheckSchema = z.strictObject({
+  name: z.string().min(1, 'expected a name'),
+  database: z.string().min(1).optional(),
+  sql: z.string().min(1, 'expected a query'),
+  expect: z
+    .union([z.string(), z.number(), z.boolean()], {
+      error: 'expected ">= 1", "= 0", "between 10 and 20" or a value',
+    })
+    .transform(String)
+    .superRefine((value, ctx) => {
+      try {
+        parseExpectation(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+});
+
+export const drillSchema = z.strictObject({
+  schedule: scheduleSchema.optional(),
+  expect: z.strictObject({ databases: z.array(z.string().min(1)).optional() }).optional(),
+  checks: z
+    .array(drillCheckSchema)
+    .default([])
+    .superRefine((checks, ctx) => {
+      const seen = new Set<string>();
+      checks.forEach((c, i) => {
+        if (seen.has(c.name))
+          ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate check name "${c.name}"` });
+        seen.add(c.name);
+      });
+    }),
+  scratch: z
+    .strictObject({
+      /** A server the drill may restore into, instead of a local throwaway cluster. */
+      url: z.string().min(1).optional(),
+      /** Everything on `url` may be dropped: databases already there don't make Lifeboat refuse it. */
+      disposable: z.boolean().default(false),
+      /** Where to look first for initdb/pg_ctl/postgres (and psql, pg_restore). */
+      binDir: z.string().optional(),
+      /** Roles to create before restoring a single-database backup, which carries none. */
+      roles: z.array(z.string().min(1)).default([]),
+    })
+    .optional(),
+  /** How far a planner estimate may be off: the larger of percent and rows (default 10 % / 1000). */
+  rowCountTolerance: z
+    .strictObject({ percent: z.number().min(0).default(10), rows: wholeNumber.default(1000) })
+    .optional(),
+});
+
 export const jobSchema = z.strictObject({
   source: sourceSchema,
   compression: compressionSchema.default({ type: 'zstd' }),
@@ -89,14 +157,91 @@ export const jobSchema = z.strictObject({
   name: z.string().min(1).optional(),
   schedule: scheduleSchema.optional(),
   retention: retentionSchema.optional(),
-  drill: z.looseObject({}).optional(),
+  drill: drillSchema.optional(),
+});
+
+const alertKinds = ['failure', 'drill-failure', 'stale', 'recovery'] as const;
+
+/** Which alerts a target receives; all of them by default. */
+const notifyOn = z
+  .array(z.enum(alertKinds, { error: 'expected failure, drill-failure, stale or recovery' }))
+  .min(1, 'expected at least one of failure, drill-failure, stale, recovery')
+  .default([...alertKinds]);
+
+const notifyTimeout = z.number().positive('expected a number of seconds above 0').default(10);
+
+const webhookUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
+/** A generic webhook: POSTs the alert as JSON ({kind, job, summary, since, error, at, text}). */
+export const webhookNotifySchema = z.strictObject({
+  type: z.literal('webhook'),
+  url: webhookUrl,
+  on: notifyOn,
+  timeoutSeconds: notifyTimeout,
+});
+
+/** A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat): POSTs {"text": …}. */
+export const slackNotifySchema = z.strictObject({
+  type: z.literal('slack'),
+  url: webhookUrl,
+  on: notifyOn,
+  timeoutSeconds: notifyTimeout,
+});
+
+/** E-mail over SMTP. `secure: true` is TLS from the start (port 465); otherwise STARTTLS when offered. */
+export const emailNotifySchema = z.strictObject({
+  type: z.literal('email'),
+  host: z.string().min(1, 'expected an SMTP host name'),
+  port: z.number().int('expected a whole number').min(1).max(65535).default(587),
+  secure: z.boolean().default(false),
+  user: z.string().min(1).optional(),
+  password: z.string().optional(),
+  from: z.string().min(1, 'expected a sender address'),
+  to: z.array(z.string().min(1)).min(1, 'expected at least one recipient'),
+  on: notifyOn,
+  timeoutSeconds: notifyTimeout,
+});
+
+export const notifySchema = z.discriminatedUnion(
+  'type',
+  [webhookNotifySchema, slackNotifySchema, emailNotifySchema],
+  {
+    error: 'expected type webhook, slack or email',
+  },
+);
+
+/** `lifeboat serve`: the HTTP API, the run history and how the scheduler runs jobs. */
+export const serverSchema = z.strictObject({
+  port: z.number().int('expected a whole number').min(0).max(65535).default(8080),
+  /** Bearer token for the mutating endpoints; unset, the API is read-only. */
+  token: z.string().min(1).optional(),
+  /** Also require the token for read endpoints (not /healthz). */
+  protectReads: z.boolean().default(false),
+  /** The SQLite run history; see `lifeboat serve` for the default location. */
+  historyFile: z.string().min(1).optional(),
+  /** Finished runs older than this are pruned from the history. */
+  historyRetention: duration.default('90d'),
+  /** Each scheduled run starts up to this many seconds late, at random, to spread the load. */
+  jitterSeconds: z.number().min(0, 'expected 0 or more').default(0),
+  /** Failures that a retry can fix (network, throttling) are retried with exponential backoff. */
+  retries: z
+    .strictObject({
+      attempts: z.number().int('expected a whole number').min(1, 'expected 1 or more').max(20).default(3),
+      baseDelaySeconds: z.number().positive('expected a number of seconds above 0').default(30),
+      maxDelaySeconds: z.number().positive('expected a number of seconds above 0').default(600),
+    })
+    .prefault({}),
+  /** A run still going after this long is aborted (e.g. 6h). */
+  runDeadline: duration.optional(),
+  /** On SIGTERM/SIGINT, running runs get this long to finish before they are aborted. */
+  graceSeconds: z.number().min(0, 'expected 0 or more').default(30),
 });
 
 export const configSchema = z.strictObject({
   storages: z.record(name, storageSchema).default({}),
   jobs: z.record(name, jobSchema).default({}),
-  notify: z.array(z.looseObject({ type: z.string() })).optional(),
-  server: z.looseObject({}).optional(),
+  notify: z.array(notifySchema).optional(),
+  server: serverSchema.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -105,3 +250,6 @@ export type StorageConfig = z.infer<typeof storageSchema>;
 export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
 export type CompressionConfig = z.infer<typeof compressionSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
+export type DrillConfig = z.infer<typeof drillSchema>;
+export type NotifyConfig = z.infer<typeof notifySchema>;
+export type ServerConfig = z.infer<typeof serverSchema>;

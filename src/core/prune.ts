@@ -5,9 +5,10 @@
  * manifest first, so an interrupted prune never leaves a manifest pointing at missing objects.
  */
 import { CATALOG_PREFIX, staticPrefix, DEFAULT_LAYOUT } from '../catalog/layout.js';
-import { listBackups } from '../catalog/catalog.js';
+import { listBackups, listDrillReports } from '../catalog/catalog.js';
 import { manifestKey } from '../catalog/layout.js';
 import type { Manifest } from '../catalog/manifest.js';
+import { describeLock, isObjectLocked } from '../storages/object-lock.js';
 import type { Storage } from '../storages/storage.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention.js';
 
@@ -57,6 +58,33 @@ export async function planPrune(
 export interface PruneOutcome {
   removedBackups: string[];
   removedObjects: string[];
+  /**
+   * What Object Lock still protects: backups (with `id`) that retention would remove, and single
+   * objects. They stay whole and listed; a prune after the lock ends removes them.
+   */
+  retained: Array<{ id?: string; key: string; lock: string }>;
+}
+
+/** Deletes `keys` (batched where the storage can); locked keys are reported, other failures thrown. */
+async function deleteObjects(
+  storage: Storage,
+  keys: string[],
+  outcome: PruneOutcome,
+  signal?: AbortSignal,
+): Promise<void> {
+  let failures: Array<{ key: string; error: unknown }> = [];
+  if (storage.deleteMany) failures = await storage.deleteMany(keys, { signal });
+  else {
+    for (const key of keys)
+      await storage.delete(key, { signal }).catch((error: unknown) => failures.push({ key, error }));
+  }
+  const failed = new Set(failures.map((f) => f.key));
+  outcome.removedObjects.push(...keys.filter((k) => !failed.has(k)));
+  for (const f of failures) {
+    if (isObjectLocked(f.error)) outcome.retained.push({ key: f.key, lock: describeLock(f.error) });
+  }
+  const other = failures.find((f) => !isObjectLocked(f.error));
+  if (other) throw other.error;
 }
 
 export async function executePrune(
@@ -64,21 +92,30 @@ export async function executePrune(
   plan: PrunePlan,
   opts: { now?: Date; graceMs?: number; signal?: AbortSignal } = {},
 ): Promise<PruneOutcome> {
-  const outcome: PruneOutcome = { removedBackups: [], removedObjects: [] };
+  const outcome: PruneOutcome = { removedBackups: [], removedObjects: [], retained: [] };
+  const objects: string[] = [];
   for (const d of plan.decisions) {
     if (d.keep) continue;
-    await storage.delete(manifestKey(plan.job, d.id), { signal: opts.signal });
-    for (const a of d.manifest.artifacts) {
-      await storage.delete(a.key, { signal: opts.signal });
-      await storage.delete(`${a.key}.sha256`, { signal: opts.signal });
-      outcome.removedObjects.push(a.key, `${a.key}.sha256`);
+    const key = manifestKey(plan.job, d.id);
+    try {
+      await storage.delete(key, { signal: opts.signal });
+    } catch (err) {
+      // Object Lock refused: the backup stays whole (manifest and artifacts) until its lock ends.
+      if (!isObjectLocked(err)) throw err;
+      outcome.retained.push({ id: d.id, key, lock: describeLock(err) });
+      continue;
     }
+    for (const a of d.manifest.artifacts) objects.push(a.key, `${a.key}.sha256`);
     outcome.removedBackups.push(d.id);
   }
-  for (const key of plan.orphans) {
-    await storage.delete(key, { signal: opts.signal });
-    outcome.removedObjects.push(key);
+  // Drill reports of removed backups go with them (they describe a backup that no longer exists).
+  if (outcome.removedBackups.length) {
+    const removed = new Set(outcome.removedBackups);
+    for (const r of await listDrillReports(storage, plan.job, opts.signal))
+      if (removed.has(r.backupId)) objects.push(r.key);
   }
+  // Every manifest goes before any artifact, so no manifest ever names a missing object.
+  await deleteObjects(storage, [...objects, ...plan.orphans], outcome, opts.signal);
   if (storage.cleanupIncomplete) {
     const cutoff = new Date((opts.now ?? new Date()).getTime() - (opts.graceMs ?? DEFAULT_GRACE_MS));
     outcome.removedObjects.push(...(await storage.cleanupIncomplete(cutoff, { signal: opts.signal })));

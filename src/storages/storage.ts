@@ -45,6 +45,17 @@ export interface Storage {
   delete(key: string, opts?: { signal?: AbortSignal }): Promise<void>;
 
   /**
+   * Optional: removes many objects in few requests (S3's DeleteObjects, ≤ 1,000 keys each).
+   * Missing keys succeed, as with delete(). Keys that could not be removed are returned with their
+   * error (an ObjectLockedError for one under Object Lock retention) instead of thrown; it throws
+   * only when a whole request fails. Callers without it loop over delete().
+   */
+  deleteMany?(
+    keys: string[],
+    opts?: { signal?: AbortSignal },
+  ): Promise<Array<{ key: string; error: unknown }>>;
+
+  /**
    * Optional: a path on this machine holding the object's bytes, so child processes can read it
    * directly (no copy through Node). Only local storages have it.
    */

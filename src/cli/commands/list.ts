@@ -1,6 +1,7 @@
 /** `lifeboat list [JOB] [--from STORAGE|DIR|s3://…]`: committed backups, read from the storage itself. */
-import { listBackups } from '../../catalog/catalog.js';
+import { latestDrillReports, listBackups } from '../../catalog/catalog.js';
 import { totalSize } from '../../catalog/manifest.js';
+import { drillSummary } from '../../drill/report.js';
 import type { Context } from '../context.js';
 import { formatBytes, formatDuration } from '../progress.js';
 
@@ -14,6 +15,7 @@ export async function listCommand(
   const { manifests, unreadable } = await listBackups(storage, job, signal);
   for (const u of unreadable) ctx.output.warn(`list: skipping ${u.key}: ${u.error}`);
   const now = Date.now();
+  const drills = await latestDrillReports(storage, job, signal);
   const rows = manifests.map((m) => ({
     job: m.job,
     id: m.id,
@@ -25,10 +27,11 @@ export async function listCommand(
     databases: m.source.databases,
     serverVersion: m.source.serverVersion,
     artifacts: m.artifacts.map((a) => ({ key: a.key, size: a.size, sha256: a.sha256 })),
+    lastDrill: drills.has(`${m.job}/${m.id}`) ? drillSummary(drills.get(`${m.job}/${m.id}`)!, now) : null,
   }));
   const human = rows.length
     ? [
-        ['JOB', 'ID', 'AGE', 'SIZE', 'DURATION', 'DATABASES'].join('\t'),
+        ['JOB', 'ID', 'AGE', 'SIZE', 'DURATION', 'DATABASES', 'LAST DRILL'].join('\t'),
         ...rows.map((r) =>
           [
             r.job,
@@ -37,6 +40,7 @@ export async function listCommand(
             formatBytes(r.size),
             formatDuration(r.durationMs),
             r.databases.join(','),
+            r.lastDrill ? `${r.lastDrill.outcome} ${formatDuration(r.lastDrill.ageSeconds * 1000)} ago` : '-',
           ].join('\t'),
         ),
       ]

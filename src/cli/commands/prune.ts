@@ -31,14 +31,22 @@ export async function pruneJob(
   for (const key of plan.orphans)
     out.info(`prune ${job.name} ${storage.name}: ${verb} ${key} (not part of any committed backup)`);
   const outcome = opts.dryRun ? undefined : await executePrune(storage, plan, { signal: opts.signal });
+  for (const r of outcome?.retained ?? []) {
+    out.info(
+      `prune ${job.name} ${storage.name}: keep ${r.id ?? r.key} (retained by Object Lock ${r.lock}; a later prune removes it)`,
+    );
+  }
   return {
     job: job.name,
     storage: storage.name,
     dryRun: opts.dryRun,
     keep: plan.decisions.filter((d) => d.keep).map((d) => ({ id: d.id, reasons: d.reasons })),
-    remove: plan.decisions.filter((d) => !d.keep).map((d) => d.id),
+    remove: plan.decisions
+      .filter((d) => !d.keep && !outcome?.retained.some((r) => r.id === d.id))
+      .map((d) => d.id),
     orphans: plan.orphans,
     removedObjects: outcome?.removedObjects ?? [],
+    retained: outcome?.retained ?? [],
   };
 }
 
@@ -67,7 +75,7 @@ export async function pruneCommand(
   ctx.output.result(
     results.map(
       (r) =>
-        `${r.job}\t${r.storage}\tkeep ${r.keep.length}\t${r.dryRun ? 'would remove' : 'removed'} ${r.remove.length} backup(s), ${r.orphans.length} leftover(s)`,
+        `${r.job}\t${r.storage}\tkeep ${r.keep.length}\t${r.dryRun ? 'would remove' : 'removed'} ${r.remove.length} backup(s), ${r.orphans.length} leftover(s)${r.retained.length ? `\t${r.retained.length} retained by Object Lock` : ''}`,
     ),
     results,
   );

@@ -1,6 +1,7 @@
 /** `lifeboat status`: one line per job — last backup age and size, last drill, next run. */
 import { Cron } from 'croner';
-import { listBackups } from '../../catalog/catalog.js';
+import { latestDrillReport, listBackups } from '../../catalog/catalog.js';
+import { drillSummary } from '../../drill/report.js';
 import { totalSize } from '../../catalog/manifest.js';
 import { buildStorages } from '../../config/compose.js';
 import { describeError } from '../errors.js';
@@ -38,6 +39,8 @@ export async function statusCommand(ctx: Context, signal: AbortSignal): Promise<
             }
           : null,
       };
+      const drill = await latestDrillReport(storage, name, signal);
+      row.lastDrill = drill ? drillSummary(drill, now) : null;
     } catch (err) {
       row.error = describeError(err);
     }
@@ -52,7 +55,11 @@ export async function statusCommand(ctx: Context, signal: AbortSignal): Promise<
         : last
           ? `last ${last.id}, ${formatDuration(last.ageSeconds * 1000)} ago, ${formatBytes(last.size)}`
           : 'no backup yet';
-      return `${r.job}\t${backup}\tdrill: never\tnext: ${r.nextRun ?? 'not scheduled'}`;
+      const drill = r.lastDrill as ReturnType<typeof drillSummary> | null;
+      const drillText = drill
+        ? `drill: ${drill.outcome} ${formatDuration(drill.ageSeconds * 1000)} ago (${drill.backupId})`
+        : 'drill: never';
+      return `${r.job}\t${backup}\t${drillText}\tnext: ${r.nextRun ?? 'not scheduled'}`;
     }),
     { jobs: rows },
   );

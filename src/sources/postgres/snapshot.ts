@@ -29,11 +29,12 @@ export async function holdSnapshot(url: string): Promise<HeldSnapshot> {
     await client.query('begin isolation level repeatable read read only');
     let id: string | undefined;
     try {
-      await client.query('savepoint export');
+      // Not in a savepoint: PostgreSQL refuses to export a snapshot from a subtransaction.
       id = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0]!.id;
     } catch {
-      // Standbys before some versions cannot export; the counts are then close, not exact.
-      await client.query('rollback to savepoint export');
+      // Some servers (old standbys) cannot export; the counts are then close, not exact.
+      await client.query('rollback');
+      await client.query('begin isolation level repeatable read read only');
     }
     const { rows } = await client.query<{ schema: string; table: string; estimate: string; bytes: string }>(
       `select n.nspname as schema, c.relname as table, greatest(c.reltuples, 0)::bigint as estimate,

@@ -1,0 +1,59 @@
+/**
+ * Turns the config's `notify:` list into Notifiers. Each target is named by its position and host —
+ * "webhook #1 (hooks.slack.com)" — because the URL itself may hold a secret and must never reach a
+ * log line; the URLs and SMTP passwords are also registered with the redactor when one is given.
+ */
+import type { NotifyConfig } from '../config/schema.js';
+import type { Redactor } from '../core/redact.js';
+import type { Notifier } from '../service/contracts.js';
+import { createEmailNotifier } from './email.js';
+import { createSlackNotifier } from './slack.js';
+import { createWebhookNotifier } from './webhook.js';
+
+export interface BuildNotifiersOptions {
+  redactor?: Redactor;
+  /** Injectable for tests. */
+  fetch?: typeof fetch;
+}
+
+export function buildNotifiers(
+  targets: readonly NotifyConfig[] | undefined,
+  opts: BuildNotifiersOptions = {},
+): Notifier[] {
+  return (targets ?? []).map((target, i) => {
+    const timeoutMs = target.timeoutSeconds * 1000;
+    if (target.type === 'email') {
+      opts.redactor?.add(target.password);
+      return createEmailNotifier({
+        name: `email #${i + 1} (${target.host})`,
+        host: target.host,
+        port: target.port,
+        secure: target.secure,
+        user: target.user,
+        password: target.password,
+        from: target.from,
+        to: target.to,
+        on: target.on,
+        timeoutMs,
+      });
+    }
+    opts.redactor?.add(target.url);
+    const common = {
+      name: `${target.type} #${i + 1} (${hostOf(target.url)})`,
+      url: target.url,
+      on: target.on,
+      timeoutMs,
+      fetch: opts.fetch,
+    };
+    return target.type === 'slack' ? createSlackNotifier(common) : createWebhookNotifier(common);
+  });
+}
+
+/** The host (and port) only: never the user info, path or query, where secrets live. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid URL';
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * POSTs one JSON alert with a short timeout. Webhook URLs often carry their secret in the path
+ * (Slack's do), so no error from here ever contains the URL: only the target's name, which
+ * build.ts makes from its position and host.
+ */
+import { LifeboatError, oneLine } from '../core/errors.js';
+
+export interface PostOptions {
+  /** Names the target in errors, e.g. "webhook #1 (hooks.example.com)". */
+  name: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Injectable for tests; the global fetch otherwise. */
+  fetch?: typeof fetch;
+}
+
+export async function postJson(url: string, body: unknown, opts: PostOptions): Promise<void> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error('timeout')), opts.timeoutMs);
+  const onAbort = () => controller.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const res = await (opts.fetch ?? fetch)(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'lifeboat' },
+      body: JSON.stringify(body),
+      signal: controller.signal,
+      redirect: 'error', // a redirect would resend the alert somewhere the config never named
+    });
+    // Read the body either way so the connection is released; Slack explains refusals in it.
+    const text = await res.text().catch(() => '');
+    if (!res.ok) {
+      const said = oneLine(text).slice(0, 100);
+      throw new LifeboatError(
+        'unreachable',
+        `send alert via ${opts.name}: HTTP ${res.status}${said ? ` ${said}` : ''}`,
+        {
+          retryable: res.status >= 500 || res.status === 429,
+        },
+      );
+    }
+  } catch (err) {
+    if (err instanceof LifeboatError) throw err;
+    const reason = controller.signal.aborted
+      ? opts.signal?.aborted
+        ? 'aborted'
+        : `timed out after ${opts.timeoutMs} ms`
+      : networkReason(err);
+    throw new LifeboatError('unreachable', `send alert via ${opts.name}: ${reason}`, { retryable: true });
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** "ECONNREFUSED" and the like; fetch's own message ("fetch failed") says nothing. */
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } })?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  // Never the raw message of an unknown error: it might quote the URL.
+  return 'request failed';
+}

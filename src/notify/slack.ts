@@ -1,0 +1,28 @@
+/**
+ * The Slack-compatible target: an incoming-webhook POST of `{"text": …}`, which Slack, Mattermost,
+ * Rocket.Chat and Discord's /slack endpoint all accept. The first line is bold in Slack markup.
+ */
+import type { Alert, Notifier } from '../service/contracts.js';
+import { alertSubject, alertText } from './format.js';
+import { postJson } from './http-post.js';
+import { ALL_ALERT_KINDS, type WebhookTarget } from './webhook.js';
+
+export function slackBody(alert: Alert): { text: string } {
+  const subject = alertSubject(alert);
+  const rest = alertText(alert).slice(subject.length);
+  return { text: `*${subject}*${rest}` };
+}
+
+export function createSlackNotifier(target: WebhookTarget): Notifier {
+  return {
+    name: target.name,
+    on: new Set(target.on ?? ALL_ALERT_KINDS),
+    send: (alert, signal) =>
+      postJson(target.url, slackBody(alert), {
+        name: target.name,
+        timeoutMs: target.timeoutMs ?? 10_000,
+        signal,
+        fetch: target.fetch,
+      }),
+  };
+}

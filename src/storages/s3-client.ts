@@ -1,0 +1,50 @@
+/**
+ * Builds the S3 client one S3 storage uses: endpoint and addressing, credentials (from the config,
+ * else the SDK's default chain: environment, profile, instance role), checksum modes, the retry
+ * policy, and the stall watchdog.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { createRetryStrategy, type RetryPolicy } from './retry.js';
+
+export type ChecksumMode = 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+
+export interface S3ClientOptions {
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /**
+   * WHEN_REQUIRED by default: with the SDK's WHEN_SUPPORTED, every upload is sent aws-chunked with
+   * a trailing CRC, which Ceph radosgw (411) and other S3-compatible servers refuse. Lifeboat sends
+   * Content-MD5 on every upload instead, which all of them check.
+   */
+  requestChecksumCalculation: ChecksumMode;
+  responseChecksumValidation: ChecksumMode;
+  /** A request that moves no bytes for this long is dropped and retried (the stall watchdog). */
+  stallTimeoutSeconds: number;
+  retry: RetryPolicy;
+}
+
+export function createS3Client(opts: S3ClientOptions): S3Client {
+  // The SDK warns on stderr at first use that its 2027 releases will need Node 22. Lifeboat pins
+  // a release that supports Node 20, so the warning would only be noise in every backup's log.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const stallMs = opts.stallTimeoutSeconds * 1000;
+  return new S3Client({
+    region: opts.region,
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    forcePathStyle: opts.forcePathStyle,
+    ...(opts.accessKeyId && opts.secretAccessKey
+      ? { credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey } }
+      : {}),
+    requestChecksumCalculation: opts.requestChecksumCalculation,
+    responseChecksumValidation: opts.responseChecksumValidation,
+    maxAttempts: opts.retry.maxAttempts,
+    retryStrategy: createRetryStrategy(opts.retry),
+    // socketTimeout is an idle timer on the socket: it fires when no byte has moved either way for
+    // that long, mid-upload or mid-download, which is the stall watchdog; it is not a cap on how
+    // long a large transfer may take. The overall deadline is the caller's AbortSignal.
+    requestHandler: { connectionTimeout: stallMs, socketTimeout: stallMs },
+  });
+}

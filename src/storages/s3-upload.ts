@@ -1,0 +1,234 @@
+/**
+ * Writes one object to S3 from a stream of unknown length, so that nothing appears at the key
+ * unless every byte arrived, and never over an existing object.
+ *
+ * - A body smaller than one part goes up in one PutObject with `If-None-Match: *`, which AWS S3,
+ *   Ceph radosgw, R2 and MinIO refuse atomically (412) when the key exists. For servers that
+ *   ignore it, `conditionalWrites: false` puts a HeadObject check first instead.
+ * - A larger body becomes a multipart upload, cut into parts that grow with the object so 5 TiB
+ *   fits in 10,000 parts (s3-parts.ts). Two parts upload at once while the next one fills: memory
+ *   holds at most three parts. Each part is retried on its own by the client.
+ * - Complete is sent with `If-None-Match: *` (honoured by AWS S3) after a HeadObject check (for
+ *   servers, like radosgw, that ignore it there); then the stored size is read back.
+ * - Any failure — of the body, a part, or the caller's signal — aborts the multipart upload, so the
+ *   key stays empty; prune's cleanupIncomplete removes uploads whose abort itself failed.
+ *
+ * Every part and single upload carries Content-MD5, so the server rejects bytes that changed on the
+ * way (and Object Lock buckets, which require an integrity header, accept the upload).
+ */
+import { createHash } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { LifeboatError } from '../core/errors.js';
+import { s3ErrorAttempts, s3ErrorName } from './s3-errors.js';
+import { BufferPool, MAX_PARTS, PARTS_IN_FLIGHT, partsOf, type Part } from './s3-parts.js';
+import type { Body } from './storage.js';
+
+export interface UploadTarget {
+  client: S3Client;
+  bucket: string;
+  /** The full S3 key (storage prefix included). */
+  key: string;
+  /** The key as the caller named it, for messages. */
+  label: string;
+  location: string;
+  partSize: number;
+  /**
+   * Whether the server refuses PutObject with `If-None-Match: *` over an existing key. When not,
+   * a HeadObject check comes first (which narrows the race, but cannot close it).
+   */
+  conditionalWrites: boolean;
+  /** HeadObject of the key: size and ETag, or undefined when absent; throws a LifeboatError. */
+  head: () => Promise<{ size: number; etag?: string } | undefined>;
+  /** Maps an SDK error to a LifeboatError whose message starts with `what`. */
+  fail: (err: unknown, what: string) => LifeboatError;
+}
+
+const md5 = (buf: Buffer) => createHash('md5').update(buf).digest();
+
+export async function uploadObject(
+  body: Body,
+  target: UploadTarget,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<{ size: number }> {
+  const what = `write ${target.label} to ${target.location}`;
+  if (signal.aborted) throw target.fail(signal.reason, what);
+  // Part uploads stop on the caller's abort and on the first failed part.
+  const internal = new AbortController();
+  const partSignal = AbortSignal.any([signal, internal.signal]);
+  const pool = new BufferPool();
+  const parts = partsOf(body, target.partSize, pool, partSignal);
+  let uploadId: string | undefined;
+  try {
+    const first = await parts.next();
+    if (first.done || first.value.bytes.length < target.partSize)
+      return await putSingle(first.value?.bytes ?? Buffer.alloc(0), target, signal, what);
+
+    uploadId = (
+      await send(target, what, signal, () =>
+        target.client.send(new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key }), {
+          abortSignal: signal,
+        }),
+      )
+    ).UploadId;
+    const completed: CompletedPart[] = [];
+    const inflight = new Set<Promise<void>>();
+    let failure: unknown;
+    let count = 0;
+    let size = 0;
+    const start = ({ bytes: buf, buffer }: Part) => {
+      const partNumber = ++count;
+      if (partNumber > MAX_PARTS) {
+        throw new LifeboatError('failed', `${what}: larger than S3's ${MAX_PARTS} parts allow`, {
+          hint: 'raise partSizeMiB for this storage',
+        });
+      }
+      size += buf.length;
+      const done = target.client
+        .send(
+          new UploadPartCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: buf,
+            ContentLength: buf.length,
+            ContentMD5: md5(buf).toString('base64'),
+          }),
+          { abortSignal: partSignal },
+        )
+        .then(
+          (r) => {
+            completed[partNumber - 1] = { PartNumber: partNumber, ETag: r.ETag };
+            pool.give(buffer);
+          },
+          (err) => {
+            failure ??= target.fail(err, `${what}: part ${partNumber}`);
+            internal.abort(failure);
+          },
+        )
+        .finally(() => inflight.delete(done));
+      inflight.add(done);
+    };
+
+    start(first.value);
+    for (;;) {
+      const next = await parts.next();
+      if (next.done) break;
+      while (inflight.size >= PARTS_IN_FLIGHT && !failure) await Promise.race(inflight);
+      if (failure) throw failure;
+      start(next.value);
+    }
+    await Promise.all(inflight);
+    if (failure) throw failure;
+
+    // radosgw ignores If-None-Match on Complete; AWS S3 honours it.
+    await refuseExisting(target, what);
+    try {
+      await target.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: completed },
+          IfNoneMatch: '*',
+        }),
+        { abortSignal: signal },
+      );
+    } catch (err) {
+      // A retried Complete whose first try went through finds its upload gone: ours is stored.
+      const retried = s3ErrorAttempts(err) > 1;
+      if (!(s3ErrorName(err) === 'NoSuchUpload' && retried && (await target.head())?.size === size))
+        throw target.fail(err, what);
+    }
+    uploadId = undefined;
+    await checkStoredSize(target, size, what);
+    return { size };
+  } catch (err) {
+    internal.abort(err);
+    if (uploadId) await abortUpload(target, uploadId);
+    if (signal.aborted) throw target.fail(signal.reason, what);
+    throw err;
+  } finally {
+    // Closes the body if we stopped reading it early (a failed part, a refused key).
+    void parts.return(undefined).catch(() => {});
+  }
+}
+
+/** Runs one SDK call, mapping its failure to a LifeboatError. */
+async function send<T>(target: UploadTarget, what: string, signal: AbortSignal, call: () => Promise<T>) {
+  try {
+    return await call();
+  } catch (err) {
+    throw target.fail(signal.aborted ? signal.reason : err, what);
+  }
+}
+
+async function refuseExisting(target: UploadTarget, what: string): Promise<void> {
+  if (await target.head()) {
+    throw new LifeboatError('exists', `${what}: an object already exists at this key`, {
+      hint: 'Lifeboat never overwrites; add {HH}{mm} or {id} to the layout',
+    });
+  }
+}
+
+async function putSingle(buf: Buffer, target: UploadTarget, signal: AbortSignal, what: string) {
+  if (!target.conditionalWrites) await refuseExisting(target, what);
+  const digest = md5(buf);
+  try {
+    await target.client.send(
+      new PutObjectCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        Body: buf,
+        ContentLength: buf.length,
+        ContentMD5: digest.toString('base64'),
+        ...(target.conditionalWrites ? { IfNoneMatch: '*' } : {}),
+      }),
+      { abortSignal: signal },
+    );
+  } catch (err) {
+    // 412 on a retry can mean our own first attempt was stored and only its answer was lost.
+    const retried = s3ErrorAttempts(err) > 1;
+    if (!(s3ErrorName(err) === 'PreconditionFailed' && retried && (await sameBytes(target, buf, digest))))
+      throw target.fail(signal.aborted ? signal.reason : err, what);
+  }
+  // Content-MD5 made the server check every byte; no read-back needed.
+  return { size: buf.length };
+}
+
+async function sameBytes(target: UploadTarget, buf: Buffer, digest: Buffer): Promise<boolean> {
+  const head = await target.head().catch(() => undefined);
+  return head?.size === buf.length && head.etag === `"${digest.toString('hex')}"`;
+}
+
+/** Reads back the stored size; a wrong one (never seen, but cheap to rule out) removes the object. */
+async function checkStoredSize(target: UploadTarget, size: number, what: string): Promise<void> {
+  const stored = await target.head().catch(() => 'unknown' as const);
+  if (stored === 'unknown' || stored?.size === size) return;
+  await target.client
+    .send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key }))
+    .catch(() => undefined);
+  throw new LifeboatError(
+    'integrity',
+    `${what}: stored ${stored?.size ?? 'nothing'} bytes instead of ${size}`,
+    { hint: 'the S3 server lost data; check it and run the backup again' },
+  );
+}
+
+/** Best effort, with its own short deadline: the caller's signal may be the reason we are here. */
+async function abortUpload(target: UploadTarget, uploadId: string): Promise<void> {
+  await target.client
+    .send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }), {
+      abortSignal: AbortSignal.timeout(60_000),
+    })
+    .catch(() => undefined);
+}

@@ -1,0 +1,168 @@
+/**
+ * A storage in an S3 bucket (AWS S3, Ceph radosgw, MinIO, R2 …), under an optional key prefix.
+ * This file wires one storage together and owns stat and list; the rest lives beside it:
+ * uploads in s3-upload.ts, resumable reads in s3-read.ts, deletes and stale-upload cleanup in
+ * s3-delete.ts (with Object Lock checks from s3-lock.ts), error messages in s3-errors.ts, and the
+ * client — retries, stall watchdog, checksum modes — in s3-client.ts.
+ */
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { LifeboatError } from '../core/errors.js';
+import type { S3Bucket } from './s3-bucket.js';
+import { createS3Client, type ChecksumMode } from './s3-client.js';
+import { abortStaleUploads, deleteMany, deleteOne } from './s3-delete.js';
+import { s3Error, s3ErrorName, s3ErrorStatus } from './s3-errors.js';
+import { createLockCheck } from './s3-lock.js';
+import { openObject } from './s3-read.js';
+import { MIN_PART_SIZE } from './s3-parts.js';
+import { uploadObject } from './s3-upload.js';
+import { normalizePrefix, printableEndpoint, s3Location } from './s3-url.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { validateKey, type ObjectInfo, type Storage } from './storage.js';
+
+export interface S3StorageOptions {
+  name: string;
+  bucket: string;
+  prefix?: string;
+  /** Omit for AWS. */
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+  /** Both or neither; neither uses the SDK's default chain (AWS_* variables, profile, role). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  requestChecksumCalculation?: ChecksumMode;
+  responseChecksumValidation?: ChecksumMode;
+  /** Bytes in each of the first 1,000 parts of a multipart upload (≥ 5 MiB); default 8 MiB. */
+  partSize?: number;
+  /** No bytes moved for this long aborts the request and retries it; default 60. */
+  stallTimeoutSeconds?: number;
+  /** Attempts per request, the first included; default 8. */
+  maxAttempts?: number;
+  /**
+   * The server honours `If-None-Match: *` on PutObject (AWS S3, Ceph radosgw, R2, MinIO): default
+   * true. false: a HeadObject check before each write instead, and create-only is not atomic.
+   */
+  conditionalWrites?: boolean;
+  /** Backoff between attempts (tests shorten it). */
+  retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
+}
+
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_STALL_TIMEOUT_SECONDS = 60;
+
+export function createS3Storage(opts: S3StorageOptions): Storage {
+  const root = normalizePrefix(opts.prefix ?? '');
+  const location = s3Location(opts.bucket, root);
+  const stallTimeoutSeconds = opts.stallTimeoutSeconds ?? DEFAULT_STALL_TIMEOUT_SECONDS;
+  const retry: RetryPolicy = {
+    ...DEFAULT_RETRY,
+    ...opts.retry,
+    maxAttempts: opts.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+  };
+  const partSize = Math.max(MIN_PART_SIZE, opts.partSize ?? DEFAULT_PART_SIZE);
+  const conditionalWrites = opts.conditionalWrites ?? true;
+  const endpoint = opts.endpoint ? printableEndpoint(opts.endpoint) : undefined;
+  const b: S3Bucket = {
+    client: createS3Client({
+      endpoint: opts.endpoint,
+      region: opts.region,
+      forcePathStyle: opts.forcePathStyle,
+      accessKeyId: opts.accessKeyId,
+      secretAccessKey: opts.secretAccessKey,
+      requestChecksumCalculation: opts.requestChecksumCalculation ?? 'WHEN_REQUIRED',
+      responseChecksumValidation: opts.responseChecksumValidation ?? 'WHEN_REQUIRED',
+      stallTimeoutSeconds,
+      retry,
+    }),
+    bucket: opts.bucket,
+    root,
+    location,
+    key(key) {
+      validateKey(key);
+      return root + key;
+    },
+    fail: (err: unknown, what: string): LifeboatError =>
+      s3Error(err, what, { bucket: opts.bucket, location, endpoint, stallTimeoutSeconds }),
+  };
+  const { client, bucket } = b;
+  const locks = createLockCheck(b);
+
+  /**
+   * HeadObject answers carry no body, so a 403 does not say why (bad secret? no permission?
+   * clock?). A one-byte GetObject of the same key does: its error names the reason.
+   */
+  async function explainForbidden(err: unknown, key: string, signal?: AbortSignal): Promise<unknown> {
+    if (s3ErrorStatus(err) !== 403) return err;
+    try {
+      await client.send(new GetObjectCommand({ Bucket: bucket, Key: b.key(key), Range: 'bytes=0-0' }), {
+        abortSignal: signal,
+      });
+    } catch (detailed) {
+      if (s3ErrorStatus(detailed) === 403 && s3ErrorName(detailed) !== 'Unknown') return detailed;
+    }
+    return err;
+  }
+
+  /** HeadObject: size, time and ETag, or undefined when the key is absent. */
+  async function head(key: string, what: string, signal?: AbortSignal) {
+    try {
+      const h = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: b.key(key) }), {
+        abortSignal: signal,
+      });
+      return { size: h.ContentLength ?? 0, modified: h.LastModified ?? new Date(0), etag: h.ETag };
+    } catch (err) {
+      if (s3ErrorStatus(err) === 404) return undefined;
+      throw b.fail(await explainForbidden(err, key, signal), what);
+    }
+  }
+
+  return {
+    name: opts.name,
+    location,
+    capabilities: { atomicCreateOnly: conditionalWrites },
+
+    put(key, body, { signal } = {}) {
+      const what = `write ${key} to ${location}`;
+      const target = { ...b, key: b.key(key), label: key, partSize, conditionalWrites };
+      return uploadObject(body, { ...target, head: () => head(key, what, signal) }, signal);
+    },
+
+    get(key, { signal } = {}) {
+      return openObject({ ...b, key: b.key(key), label: key, retry }, signal);
+    },
+
+    async stat(key, { signal } = {}) {
+      const h = await head(key, `stat ${key} in ${location}`, signal);
+      return h && { key, size: h.size, modified: h.modified };
+    },
+
+    async *list(prefix, { signal } = {}) {
+      let token: string | undefined;
+      do {
+        let page;
+        try {
+          page = await client.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: root + prefix, ContinuationToken: token }),
+            { abortSignal: signal },
+          );
+        } catch (err) {
+          throw b.fail(err, `list ${location}/${prefix}`);
+        }
+        for (const obj of page.Contents ?? []) {
+          if (!obj.Key?.startsWith(root)) continue;
+          yield {
+            key: obj.Key.slice(root.length),
+            size: obj.Size ?? 0,
+            modified: obj.LastModified ?? new Date(0),
+          } satisfies ObjectInfo;
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    },
+
+    delete: (key, { signal } = {}) => deleteOne(b, locks, key, signal),
+    deleteMany: (keys, { signal } = {}) => deleteMany(b, locks, keys, signal),
+    /** Aborts multipart uploads under the prefix started before `olderThan` (killed runs). */
+    cleanupIncomplete: (olderThan, { signal } = {}) => abortStaleUploads(b, olderThan, signal),
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * Unit tests for the pure parts of restore drills: the expectation language of user checks
+ * (src/drill/expectation.ts), the row-count policy (src/drill/row-counts.ts), drill report names
+ * in the catalog, the drill config schema, and the outcome phrase `status` and `list` show.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { drillReportKey, listDrillReports, listManifestKeys } from '../src/catalog/catalog.js';
+import { parseConfig } from '../src/config/load.js';
+import { LifeboatError } from '../src/core/errors.js';
+import {
+  checkExpectation,
+  compareNumbers,
+  describeExpectation,
+  parseExpectation,
+} from '../src/drill/expectation.js';
+import { drillOutcome, drillTimestamp, type DrillReport } from '../src/drill/report.js';
+import { allowedDeviation, judgeRowCount } from '../src/drill/row-counts.js';
+import type { ObjectInfo, Storage } from '../src/storages/storage.js';
+
+const holds = (expect: string | number | boolean, actual: string | null) =>
+  checkExpectation(parseExpectation(expect), actual).ok;
+
+describe('expectations', () => {
+  test('comparisons against numbers', () => {
+    assert.ok(holds('>= 1', '1'));
+    assert.ok(holds('>=1', '2000'));
+    assert.ok(!holds('>= 1', '0'));
+    assert.ok(holds('= 0', '0'));
+    assert.ok(holds('= 0', '0.000'), 'numbers compare by value');
+    assert.ok(!holds('= 0', '2000'));
+    assert.ok(holds('> 5', '6') && !holds('> 5', '5'));
+    assert.ok(holds('< 5', '4.99') && !holds('< 5', '5'));
+    assert.ok(holds('<= -1', '-1'));
+    assert.ok(holds('!= 3', '4') && holds('<> 3', '4') && !holds('!= 3', '3'));
+    assert.ok(holds('> 1e3', '1001'));
+  });
+
+  test('between is inclusive', () => {
+    assert.ok(holds('between 10 and 20', '10'));
+    assert.ok(holds('BETWEEN 10 AND 20', '20'));
+    assert.ok(holds('between 10 and 20', '15.5'));
+    assert.ok(!holds('between 10 and 20', '9'));
+    assert.ok(!holds('between 10 and 20', '21'));
+    assert.deepEqual(parseExpectation('between -1.5 and 2'), { kind: 'between', low: '-1.5', high: '2' });
+  });
+
+  test('counts beyond 2^53 compare exactly', () => {
+    assert.equal(compareNumbers('9007199254740993', '9007199254740992'), 1);
+    assert.ok(holds('= 9007199254740993', '9007199254740993'));
+    assert.ok(!holds('= 9007199254740993', '9007199254740992'));
+  });
+
+  test('anything else is an exact value, compared as text', () => {
+    assert.ok(holds('ok', 'ok'));
+    assert.ok(!holds('ok', 'OK'));
+    assert.ok(holds('2024-01-01', '2024-01-01'));
+    assert.ok(holds('= active', 'active'), '"= text" is a text comparison');
+    assert.ok(holds('!= broken', 'fine') && !holds('!= broken', 'broken'));
+    assert.ok(holds(42, '42'), 'YAML numbers become text');
+    assert.deepEqual(parseExpectation('ok'), { kind: 'exact', value: 'ok', negate: false });
+  });
+
+  test('booleans match PostgreSQL t/f', () => {
+    assert.ok(holds(true, 't'));
+    assert.ok(holds('false', 'f'));
+    assert.ok(!holds(true, 'f'));
+  });
+
+  test('is null / is not null', () => {
+    assert.ok(holds('is null', null));
+    assert.ok(!holds('is null', '1'));
+    assert.ok(holds('IS NOT NULL', '1'));
+    assert.ok(!holds('is not null', null));
+  });
+
+  test('NULL and non-numbers fail numeric expectations, saying why', () => {
+    assert.deepEqual(checkExpectation(parseExpectation('>= 1'), null), {
+      ok: false,
+      detail: 'the query returned NULL',
+    });
+    assert.deepEqual(checkExpectation(parseExpectation('>= 1'), 'abc'), {
+      ok: false,
+      detail: '"abc" is not a number',
+    });
+    assert.ok(!holds('ok', null));
+  });
+
+  test('malformed expectations are rejected, not silently taken as text', () => {
+    for (const bad of [
+      '',
+      '   ',
+      '>= ',
+      '> abc',
+      'between 1 and',
+      'between a and b',
+      'between 5 and 1',
+      '< x',
+    ])
+      assert.throws(() => parseExpectation(bad), Error, bad);
+  });
+
+  test('descriptions read like the config', () => {
+    for (const text of ['>= 1', '= 0', 'between 10 and 20', 'is null', 'is not null', 'ok', '!= broken'])
+      assert.equal(describeExpectation(parseExpectation(text)), text);
+    assert.equal(describeExpectation(parseExpectation('<>3')), '!= 3');
+  });
+});
+
+describe('row counts', () => {
+  const exact = (rows: number) => ({ schema: 'public', table: 't', rows, exact: true });
+  const estimate = (rows: number) => ({ schema: 'public', table: 't', rows, exact: false });
+
+  test('exact counts must match exactly', () => {
+    assert.deepEqual(judgeRowCount(exact(3000), 3000), { ok: true, expected: '3000', actual: '3000' });
+    assert.equal(judgeRowCount(exact(3000), 2999).ok, false);
+    assert.equal(judgeRowCount(exact(0), 1).ok, false);
+  });
+
+  test('estimates pass within the larger of 10 % and 1000 rows', () => {
+    assert.equal(allowedDeviation(500, { percent: 10, rows: 1000 }), 1000);
+    assert.equal(allowedDeviation(1_000_000, { percent: 10, rows: 1000 }), 100_000);
+    assert.equal(judgeRowCount(estimate(500), 1500).ok, true);
+    assert.equal(judgeRowCount(estimate(500), 1501).ok, false);
+    assert.equal(judgeRowCount(estimate(1_000_000), 1_099_000).ok, true);
+    assert.equal(judgeRowCount(estimate(1_000_000), 880_000).ok, false);
+    assert.equal(judgeRowCount(estimate(1_000_000), 900_000).expected, '1000000 ± 100000 (estimate)');
+  });
+
+  test('the tolerance is configurable', () => {
+    const strict = { percent: 0, rows: 0 };
+    assert.equal(judgeRowCount(estimate(100), 100, strict).ok, true);
+    assert.equal(judgeRowCount(estimate(100), 101, strict).ok, false);
+  });
+
+  test('a missing table fails', () => {
+    assert.deepEqual(judgeRowCount(exact(5), undefined), {
+      ok: false,
+      expected: '5',
+      actual: 'missing',
+      detail: 'table does not exist',
+    });
+  });
+
+  test('an estimate of 0 (never analyzed) holds the copy to nothing', () => {
+    const v = judgeRowCount(estimate(0), 5_000_000);
+    assert.equal(v.ok, true);
+    assert.match(v.detail ?? '', /never analyzed/);
+  });
+});
+
+describe('drill reports in the catalog', () => {
+  test('names sit beside the manifest and never count as backups', async () => {
+    const key = drillReportKey(
+      'pg',
+      '20261122T023000Z',
+      drillTimestamp(new Date(Date.UTC(2026, 10, 22, 3, 0, 0))),
+    );
+    assert.equal(key, '.lifeboat/pg/20261122T023000Z.drill-20261122T030000Z.json');
+    const keys = [
+      '.lifeboat/pg/20261122T023000Z.json',
+      key,
+      '.lifeboat/pg/20261122T023000Z.drill-20261122T030000Z-2.json',
+      '.lifeboat/pg/20261121T023000Z.drill-20261123T030000Z.json',
+    ];
+    const storage = {
+      name: 'mem',
+      location: 'mem',
+      capabilities: { atomicCreateOnly: true },
+      async *list(prefix: string): AsyncIterable<ObjectInfo> {
+        for (const k of keys) if (k.startsWith(prefix)) yield { key: k, size: 1, modified: new Date() };
+      },
+    } as unknown as Storage;
+    assert.deepEqual(
+      (await listManifestKeys(storage)).map((e) => e.id),
+      ['20261122T023000Z'],
+    );
+    assert.deepEqual(
+      (await listDrillReports(storage, 'pg')).map((e) => [e.backupId, e.timestamp]),
+      [
+        ['20261122T023000Z', '20261122T030000Z'],
+        ['20261122T023000Z', '20261122T030000Z-2'],
+        ['20261121T023000Z', '20261123T030000Z'],
+      ],
+    );
+  });
+
+  test('the outcome phrase names the marker that failed', () => {
+    const base = { ok: false, checks: [{ name: 'users present', ok: false, expected: '>= 1', actual: '0' }] };
+    const r = (failure: object) => ({ ...base, failure }) as unknown as DrillReport;
+    assert.equal(drillOutcome({ ok: true } as DrillReport), 'passed');
+    assert.equal(drillOutcome(r({ stage: 'checks', code: 'failed' })), 'FAILED: smoke FAILED: users present');
+    assert.equal(drillOutcome(r({ stage: 'verify', code: 'integrity' })), 'FAILED: sha256 mismatch');
+    assert.equal(drillOutcome(r({ stage: 'restore', code: 'failed' })), 'FAILED: restore FAILED');
+    assert.equal(drillOutcome(r({ stage: 'scratch', code: 'config' })), 'FAILED: scratch failed');
+  });
+});
+
+describe('drill config', () => {
+  const job = (drill: unknown) => ({
+    storages: { disk: { type: 'local', path: '/b' } },
+    jobs: { pg: { source: { type: 'postgres', url: 'postgres://h/db' }, storages: ['disk'], drill } },
+  });
+  const configError = (drill: unknown, pattern: RegExp) =>
+    assert.throws(
+      () => parseConfig(job(drill)),
+      (err: unknown) => err instanceof LifeboatError && err.code === 'config' && pattern.test(err.message),
+    );
+
+  test('the SPEC example parses, with defaults', () => {
+    const drill = parseConfig(
+      job({
+        schedule: { cron: '0 3 * * 0', timezone: 'America/Sao_Paulo' },
+        expect: { databases: ['grafana', 'authelia'] },
+        checks: [
+          { name: 'users present', database: 'app', sql: 'select count(*) from users', expect: '>= 1' },
+        ],
+        scratch: { url: 'postgres://scratch/postgres' },
+        rowCountTolerance: { percent: 5 },
+      }),
+    ).jobs.pg!.drill!;
+    assert.deepEqual(drill.scratch, { url: 'postgres://scratch/postgres', disposable: false, roles: [] });
+    assert.deepEqual(drill.rowCountTolerance, { percent: 5, rows: 1000 });
+    assert.equal(drill.checks[0]!.expect, '>= 1');
+  });
+
+  test('numbers and booleans are accepted as exact values', () => {
+    const drill = parseConfig(
+      job({
+        checks: [
+          { name: 'n', sql: 'select 42', expect: 42 },
+          { name: 'b', sql: 'select true', expect: true },
+        ],
+      }),
+    ).jobs.pg!.drill!;
+    assert.deepEqual(
+      drill.checks.map((c) => c.expect),
+      ['42', 'true'],
+    );
+  });
+
+  test('errors name the field', () => {
+    configError(
+      { checks: [{ name: 'x', sql: 'select 1', expect: 'between 1 and' }] },
+      /jobs\.pg\.drill\.checks\[0\]\.expect: .*between LOW and HIGH/,
+    );
+    configError({ checks: [{ name: 'x', sql: 'select 1' }] }, /jobs\.pg\.drill\.checks\[0\]\.expect/);
+    configError(
+      {
+        checks: [
+          { name: 'x', sql: 'select 1', expect: '1' },
+          { name: 'x', sql: 'select 2', expect: '2' },
+        ],
+      },
+      /jobs\.pg\.drill\.checks\[1\]\.name: duplicate check name "x"/,
+    );
+    configError({ scratch: { disposable: 'yes' } }, /jobs\.pg\.drill\.scratch\.disposable/);
+    configError({ scratch: { urll: 'x' } }, /jobs\.pg\.drill\.scratch: unknown field urll/);
+    configError({ rowCountTolerance: { rows: -1 } }, /jobs\.pg\.drill\.rowCountTolerance\.rows/);
+  });
+});
