@@ -18,6 +18,7 @@ import { pruneCommand } from './commands/prune.js';
 import { statusCommand } from './commands/status.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
+import { serveCommand } from './commands/serve.js';
 import { drillCommand } from './commands/drill.js';
 
 const controller = new AbortController();
@@ -133,6 +134,17 @@ program
   .command('check')
   .description('validate config, reach every source and storage, probe write/read/delete')
   .action(action((ctx) => checkCommand(ctx, controller.signal)));
+
+program
+  .command('serve')
+  .description('scheduler + HTTP API + dashboard in one long-running process')
+  .option('--port <port>', 'HTTP port (default: server.port or 8080)')
+  .option('--host <address>', 'address to listen on (0.0.0.0 in a container)', '127.0.0.1')
+  .option(
+    '--history <file>',
+    'run history SQLite file (default: server.historyFile or lifeboat-history.db beside the config)',
+  )
+  .action(action((ctx, opts) => serveCommand(ctx, opts, controller.signal)));
 
 program
   .command('demo')

@@ -1,0 +1,156 @@
+/**
+ * `lifeboat serve [--port N]`: scheduler + HTTP API + dashboard in one process (SPEC §4). Composes
+ * the parts: the scheduler runs jobs through a recorded JobRunner; each finished run updates the
+ * history, metrics, catalog cache and alert tracker; SIGTERM stops new runs, lets running ones
+ * finish within the grace period, then aborts them (nothing half-committed) and exits 0.
+ */
+import path from 'node:path';
+import { buildStorages } from '../../config/compose.js';
+import { LifeboatError } from '../../core/errors.js';
+import { openSqliteHistory } from '../../history/sqlite-history.js';
+import { buildNotifiers } from '../../notify/build.js';
+import { dispatchAlert } from '../../notify/dispatch.js';
+import { createAlertTracker, finishedRunFromEvent, stateFromHistory } from '../../notify/alert-tracker.js';
+import { createScheduler } from '../../scheduler/scheduler.js';
+import { recordedRun } from '../../scheduler/run-task.js';
+import { scheduledTasks, schedulerSettings } from '../../scheduler/settings.js';
+import { createApp } from '../../server/app.js';
+import { jobInfos } from '../../server/jobs.js';
+import { listen } from '../../server/listen.js';
+import { createMetrics } from '../../server/metrics.js';
+import { createCatalogCache } from '../../service/catalog-cache.js';
+import { systemClock } from '../../service/contracts.js';
+import { createJobRunner } from '../../service/job-runner.js';
+import type { Context } from '../context.js';
+
+const STALE_CHECK_MS = 5 * 60 * 1000;
+
+export async function serveCommand(
+  ctx: Context,
+  opts: { port?: string; host?: string; history?: string },
+  signal: AbortSignal,
+): Promise<number> {
+  const config = await ctx.config();
+  const out = ctx.output;
+  const log = (line: string) => out.info(line);
+  const server = config.server;
+  const port = opts.port !== undefined ? Number(opts.port) : (server?.port ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new LifeboatError('usage', `--port: expected 0-65535`);
+  const settings = schedulerSettings(server);
+  const clock = systemClock;
+  const storages = buildStorages(config);
+  const jobNames = Object.keys(config.jobs);
+  const history = openSqliteHistory(
+    opts.history ??
+      server?.historyFile ??
+      path.join(path.dirname(path.resolve(ctx.configPath)), 'lifeboat-history.db'),
+  );
+  const metrics = createMetrics();
+  metrics.initFromHistory(history, jobNames);
+  const catalog = createCatalogCache({
+    jobs: jobNames.map((name) => ({ name, storage: storages[config.jobs[name]!.storages[0]!]! })),
+    clock,
+    onUpdate: (c) => metrics.observeCatalog(c),
+  });
+  const notifiers = buildNotifiers(config.notify, { redactor: ctx.redactor });
+  const tracker = createAlertTracker();
+  for (const job of jobNames) tracker.seed(job, stateFromHistory(history, job));
+  const alert = (alerts: Parameters<typeof dispatchAlert>[0][]) => {
+    for (const a of alerts) {
+      log(`alert ${a.kind} ${a.job}: ${a.summary}`);
+      void dispatchAlert(a, notifiers, { log });
+    }
+  };
+
+  const runner = createJobRunner(config, storages, log);
+  const redact = (text: string) => ctx.redactor.redact(text);
+  const scheduler = createScheduler({
+    tasks: scheduledTasks(config),
+    clock,
+    jitterMs: settings.jitterMs,
+    retry: settings.retry,
+    deadlineMs: settings.deadlineMs,
+    run: recordedRun({
+      runner,
+      history,
+      clock,
+      redact,
+      log,
+      onRecorded: (record) => {
+        metrics.recordRun(record);
+        void catalog.refresh(record.job);
+      },
+    }),
+    onSkip: (task) => {
+      metrics.countSkipped(task.job, task.kind);
+      log(`skip ${task.kind} ${task.job}: the previous run is still going`);
+    },
+    onEvent: (event) => {
+      if (event.type === 'start') log(`${event.kind} ${event.job}: started (${event.trigger})`);
+      if (event.type !== 'finish') return;
+      log(
+        `${event.kind} ${event.job}: ${event.outcome}${event.error ? `: ${redact(String((event.error as Error).message ?? event.error))}` : ''}`,
+      );
+      if (event.retryInMs === undefined) alert(tracker.onRun(finishedRunFromEvent(event, redact)));
+    },
+  });
+
+  const staleCheck = () =>
+    alert(
+      tracker.checkStale(
+        clock.now(),
+        jobNames
+          .filter((job) => config.jobs[job]!.schedule)
+          .map((job) => {
+            const fromHistory = history.last(job, 'backup', 'success')?.finishedAt;
+            const fromCatalog = catalog.get(job)?.lastBackup?.finishedAt;
+            const last = [fromHistory, fromCatalog].filter(Boolean).sort().at(-1);
+            return {
+              job,
+              kind: 'backup' as const,
+              schedule: config.jobs[job]!.schedule!,
+              lastSuccessAt: last ? new Date(last) : undefined,
+              watchingSince: startedAt,
+            };
+          }),
+      ),
+    );
+  const startedAt = clock.now();
+
+  const app = createApp({
+    jobs: jobInfos(config),
+    history,
+    catalog,
+    control: scheduler,
+    metrics,
+    clock,
+    log,
+    health: () => ({ sources: [], storages: catalog.storageHealth() }),
+    token: server?.token,
+    protectReads: server?.protectReads,
+  });
+  const listening = await listen(app, { port, hostname: opts.host ?? '127.0.0.1' });
+  out.info(`serve: listening on ${listening.url} (dashboard at ${listening.url}/)`);
+  await catalog.refreshAll().catch(() => {});
+  catalog.start();
+  scheduler.start();
+  staleCheck();
+  const timer = setInterval(() => {
+    staleCheck();
+    history.prune(new Date(clock.now().getTime() - settings.historyRetentionMs));
+  }, STALE_CHECK_MS);
+
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  out.info(`serve: stopping; running jobs get ${Math.round(settings.graceMs / 1000)}s to finish`);
+  clearInterval(timer);
+  const { aborted } = await scheduler.stop(settings.graceMs);
+  for (const a of aborted) out.warn(`serve: aborted ${a.kind} ${a.job} (nothing half-done was committed)`);
+  catalog.stop();
+  await listening.close();
+  history.close();
+  return 0;
+}

@@ -1,0 +1,82 @@
+/**
+ * The service's JobRunner: a backup is the same run as `lifeboat backup JOB` (retention after a
+ * full success), a drill the same as `lifeboat drill JOB`, both against the job's configured storages.
+ */
+import { findBackup } from '../catalog/catalog.js';
+import { totalSize } from '../catalog/manifest.js';
+import { buildJob } from '../config/compose.js';
+import type { Config, PostgresSourceConfig } from '../config/schema.js';
+import { runBackup } from '../core/backup.js';
+import { LifeboatError, oneLine } from '../core/errors.js';
+import { executePrune, planPrune } from '../core/prune.js';
+import { runDrill } from '../drill/run.js';
+import type { Storage } from '../storages/storage.js';
+import type { BackupOutcome, DrillOutcome, JobRunner } from './contracts.js';
+
+export function createJobRunner(
+  config: Config,
+  storages: Record<string, Storage>,
+  log: (line: string) => void,
+): JobRunner {
+  const jobConfig = (name: string) => {
+    const job = config.jobs[name];
+    if (!job) throw new LifeboatError('usage', `run ${name}: no such job`);
+    return job;
+  };
+  return {
+    async backup(name, signal): Promise<BackupOutcome> {
+      const cfg = jobConfig(name);
+      const job = buildJob(name, cfg, storages);
+      const { manifest, outcomes } = await runBackup(job, { signal });
+      const failed = outcomes.filter((o) => !o.ok);
+      if (failed.length) {
+        throw new LifeboatError(
+          'failed',
+          `backup ${name}: ${failed.map((f) => `${f.storage}: ${oneLine(f.error)}`).join('; ')}`,
+        );
+      }
+      if (cfg.retention) {
+        const { timezone, ...policy } = cfg.retention;
+        for (const storage of job.storages) {
+          const plan = await planPrune(storage, job, policy, {
+            timeZone: timezone ?? cfg.schedule?.timezone,
+            signal,
+          });
+          const out = await executePrune(storage, plan, { signal });
+          if (out.removedBackups.length)
+            log(`prune ${name} ${storage.name}: removed ${out.removedBackups.join(', ')}`);
+        }
+      }
+      return { backupId: manifest.id, bytes: totalSize(manifest), durationMs: manifest.durationMs };
+    },
+
+    async drill(name, signal): Promise<DrillOutcome> {
+      const cfg = jobConfig(name);
+      const storage = storages[cfg.storages[0]!]!;
+      const manifest = await findBackup(storage, 'latest', name, signal);
+      const source = cfg.source as PostgresSourceConfig;
+      const outcome = await runDrill({
+        storage,
+        manifest,
+        drill: cfg.drill,
+        sourceUrl: source.url,
+        binDir: source.binDir,
+        signal,
+        log: (line) => log(`drill ${name}: ${line}`),
+      });
+      const r = outcome.report;
+      const ok = outcome.error === undefined && r.ok;
+      return {
+        backupId: manifest.id,
+        ok,
+        restoreMs: r.timings.restoreMs,
+        backupAgeSeconds: r.rpoSeconds,
+        bytes: r.bytesRestored,
+        ...(ok
+          ? {}
+          : { error: r.failure?.message ?? (outcome.error ? oneLine(outcome.error) : 'drill failed') }),
+        details: { reportKey: outcome.key, restoreMs: r.timings.restoreMs, checks: r.checks.length },
+      };
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * `lifeboat serve` as a real process over a real socket: auth on mutating endpoints, a backup and
+ * a drill started through the API against a throwaway cluster, the summary and metrics after
+ * them, and SIGTERM → exit 0 with the history kept for the next start.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { withCluster } from './helpers/cluster.js';
+import { startLifeboat } from './helpers/lifeboat.js';
+import { tempDir } from './helpers/roundtrip.js';
+import { waitFor, writeConfig } from './helpers/scenarios.js';
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+test('serve: API-started backup and drill show up in summary and metrics; SIGTERM exits 0', async (t) => {
+  const pg = await withCluster(t, { name: 'serve' });
+  await pg.psql('create database app');
+  await pg.psql('create table t (x int); insert into t select generate_series(1, 50);', { database: 'app' });
+  const dir = await tempDir(t);
+  const port = await freePort();
+  const config = await writeConfig(
+    dir,
+    `storages:\n  disk: { type: local, path: ${path.join(dir, 'b')} }\njobs:\n  app:\n    source: { type: postgres, url: "${pg.url('app')}" }\n    storages: [disk]\n    schedule: { cron: "0 3 * * *", timezone: UTC }\n    drill:\n      checks: [ { name: rows, database: app, sql: "select count(*) from t", expect: "= 50" } ]\nserver: { port: ${port}, token: "\${TOKEN}" }\n`,
+  );
+  const token = 'serve-test-token-123';
+  const proc = startLifeboat(['--config', config, 'serve'], { env: { TOKEN: token } });
+  t.after(() => proc.child.kill('SIGKILL'));
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor('healthz', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok);
+
+  const auth = { authorization: `Bearer ${token}` };
+  assert.equal((await fetch(`${base}/api/jobs/app/backup`, { method: 'POST' })).status, 401);
+  assert.equal(
+    (
+      await fetch(`${base}/api/jobs/app/backup`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer wrong' },
+      })
+    ).status,
+    403,
+  );
+  assert.equal((await fetch(`${base}/api/jobs/nope/backup`, { method: 'POST', headers: auth })).status, 404);
+  assert.equal((await fetch(`${base}/api/jobs/app/backup`, { method: 'POST', headers: auth })).status, 202);
+
+  type Summary = { jobs: Array<{ job: string; lastSuccess?: string; lastDrill?: { result: string } }> };
+  const summary = async () => (await (await fetch(`${base}/status/summary`)).json()) as Summary;
+  await waitFor('a backup in the summary', async () => (await summary()).jobs[0]?.lastSuccess, 30_000);
+  assert.equal((await fetch(`${base}/api/jobs/app/drill`, { method: 'POST', headers: auth })).status, 202);
+  await waitFor('a drill in the summary', async () => (await summary()).jobs[0]?.lastDrill?.result, 60_000);
+  assert.equal((await summary()).jobs[0]!.lastDrill!.result, 'passed');
+
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, /^lifeboat_backup_runs_total\{job="app",result="success"\} 1$/m);
+  assert.match(metrics, /^lifeboat_drill_last_success_timestamp_seconds\{job="app"\} \d+/m);
+  const runs = (await (await fetch(`${base}/api/runs?job=app`)).json()) as unknown[] | { runs: unknown[] };
+  assert.equal((Array.isArray(runs) ? runs : runs.runs).length, 2);
+  assert.ok(!(await (await fetch(`${base}/api/jobs`)).text()).includes(token), 'the token is never returned');
+
+  proc.child.kill('SIGTERM');
+  const result = await proc.done;
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(!result.stderr.includes(token));
+
+  // The run history survives a restart.
+  const again = startLifeboat(['--config', config, 'serve'], { env: { TOKEN: token } });
+  t.after(() => again.child.kill('SIGKILL'));
+  await waitFor('healthz', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok);
+  const kept = (await (await fetch(`${base}/api/runs?job=app`)).json()) as unknown[] | { runs: unknown[] };
+  assert.equal((Array.isArray(kept) ? kept : kept.runs).length, 2);
+  again.child.kill('SIGTERM');
+  assert.equal((await again.done).code, 0);
+  await sleep(10);
+});
