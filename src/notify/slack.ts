@@ -4,8 +4,7 @@
  */
 import type { Alert, Notifier } from '../service/contracts.js';
 import { alertSubject, alertText } from './format.js';
-import { postJson } from './http-post.js';
-import { ALL_ALERT_KINDS, type WebhookTarget } from './webhook.js';
+import { createJsonPostNotifier, type WebhookTarget } from './webhook.js';
 
 export function slackBody(alert: Alert): { text: string } {
   const subject = alertSubject(alert);
@@ -14,15 +13,5 @@ export function slackBody(alert: Alert): { text: string } {
 }
 
 export function createSlackNotifier(target: WebhookTarget): Notifier {
-  return {
-    name: target.name,
-    on: new Set(target.on ?? ALL_ALERT_KINDS),
-    send: (alert, signal) =>
-      postJson(target.url, slackBody(alert), {
-        name: target.name,
-        timeoutMs: target.timeoutMs ?? 10_000,
-        signal,
-        fetch: target.fetch,
-      }),
-  };
+  return createJsonPostNotifier(target, slackBody);
 }

@@ -30,16 +30,21 @@ export function webhookBody(alert: Alert) {
   };
 }
 
-export function createWebhookNotifier(target: WebhookTarget): Notifier {
+/** A notifier that POSTs `body(alert)` as JSON to the target; Slack differs only in the body. */
+export function createJsonPostNotifier(target: WebhookTarget, body: (alert: Alert) => unknown): Notifier {
   return {
     name: target.name,
     on: new Set(target.on ?? ALL_ALERT_KINDS),
     send: (alert, signal) =>
-      postJson(target.url, webhookBody(alert), {
+      postJson(target.url, body(alert), {
         name: target.name,
         timeoutMs: target.timeoutMs ?? 10_000,
         signal,
         fetch: target.fetch,
       }),
   };
+}
+
+export function createWebhookNotifier(target: WebhookTarget): Notifier {
+  return createJsonPostNotifier(target, webhookBody);
 }
