@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { DEFAULT_LAYOUT, validateTemplate } from '../catalog/layout.js';
 import type { BackupJob } from '../core/backup.js';
+import type { RetentionPolicy } from '../core/retention.js';
 import { LifeboatError } from '../core/errors.js';
 import type { Redactor } from '../core/redact.js';
 import { createPostgresSource } from '../sources/postgres/postgres-source.js';
@@ -140,4 +141,10 @@ export function oneOffJob(
     compression: { type: compression as 'zstd' | 'gzip' | 'none' },
     layout: DEFAULT_LAYOUT,
   };
+}
+
+/** A job's retention policy and the time zone its calendar buckets follow (retention's, else the schedule's). */
+export function policyOf(job: JobConfig): { policy: RetentionPolicy; timeZone: string } {
+  const { timezone, ...policy } = job.retention ?? { minKeep: 1 };
+  return { policy, timeZone: timezone ?? job.schedule?.timezone ?? 'UTC' };
 }

@@ -188,13 +188,16 @@ export async function restoreBackup(
   try {
     for (const db of new Set([...plan.drop, ...plan.create])) {
       // A database cannot be dropped over its own connection: replace the maintenance one from template1.
-      await withClient(withDatabase(opts.to, db === maintenanceDb ? 'template1' : maintenanceDb), async (c) => {
-        if (plan.drop.includes(db)) {
-          opts.log?.(`drop database ${db} (--clean)`);
-          await dropDatabase(c, db);
-        }
-        if (plan.create.includes(db)) await createDatabase(c, db);
-      });
+      await withClient(
+        withDatabase(opts.to, db === maintenanceDb ? 'template1' : maintenanceDb),
+        async (c) => {
+          if (plan.drop.includes(db)) {
+            opts.log?.(`drop database ${db} (--clean)`);
+            await dropDatabase(c, db);
+          }
+          if (plan.create.includes(db)) await createDatabase(c, db);
+        },
+      );
     }
     let bytes = 0;
     for (const step of plan.steps) {

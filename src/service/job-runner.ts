@@ -4,7 +4,7 @@
  */
 import { findBackup } from '../catalog/catalog.js';
 import { totalSize } from '../catalog/manifest.js';
-import { buildJob } from '../config/compose.js';
+import { buildJob, policyOf } from '../config/compose.js';
 import type { Config, PostgresSourceConfig } from '../config/schema.js';
 import { runBackup } from '../core/backup.js';
 import { LifeboatError, oneLine } from '../core/errors.js';
@@ -36,12 +36,9 @@ export function createJobRunner(
         );
       }
       if (cfg.retention) {
-        const { timezone, ...policy } = cfg.retention;
+        const { policy, timeZone } = policyOf(cfg);
         for (const storage of job.storages) {
-          const plan = await planPrune(storage, job, policy, {
-            timeZone: timezone ?? cfg.schedule?.timezone,
-            signal,
-          });
+          const plan = await planPrune(storage, job, policy, { timeZone, signal });
           const out = await executePrune(storage, plan, { signal });
           if (out.removedBackups.length)
             log(`prune ${name} ${storage.name}: removed ${out.removedBackups.join(', ')}`);

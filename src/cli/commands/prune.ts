@@ -1,16 +1,10 @@
 /** `lifeboat prune [JOB] [--dry-run]`: retention plus leftover cleanup, saying what and why. */
-import { buildStorages } from '../../config/compose.js';
+import { buildStorages, policyOf } from '../../config/compose.js';
 import type { JobConfig } from '../../config/schema.js';
 import { executePrune, planPrune } from '../../core/prune.js';
-import type { RetentionPolicy } from '../../core/retention.js';
 import type { Storage } from '../../storages/storage.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { Context } from '../context.js';
-
-export function policyOf(job: JobConfig): { policy: RetentionPolicy; timeZone: string } {
-  const { timezone, ...policy } = job.retention ?? { minKeep: 1 };
-  return { policy, timeZone: timezone ?? job.schedule?.timezone ?? 'UTC' };
-}
 
 export async function pruneJob(
   ctx: Context,
