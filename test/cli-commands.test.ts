@@ -40,7 +40,9 @@ describe('lifeboat commands', async () => {
     assert.deepEqual(listed, ids.slice(1));
     // The removed backup's files are gone too, not just its manifest.
     const contents = await storageContents(storage);
-    assert.ok(!contents.files.some((f) => f.includes(ids[0]!)), contents.files.join('\n'));
+    // By whole path segment: a backup in the same second gets the id …Z-2, which contains the removed id.
+    const ofRemoved = (f: string) => f.split('/').some((seg) => seg === ids[0] || seg === `${ids[0]}.json`);
+    assert.ok(!contents.files.some(ofRemoved), contents.files.join('\n'));
   });
 
   test('prune --dry-run says what it would remove and why; prune removes it', async (t) => {
