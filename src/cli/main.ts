@@ -10,16 +10,6 @@ import { LIFEBOAT_VERSION } from '../core/version.js';
 import { stopAllLocalClusters } from '../postgres/local-cluster.js';
 import { Context, type GlobalOptions } from './context.js';
 import { describeError } from './errors.js';
-import { backupCommand } from './commands/backup.js';
-import { listCommand } from './commands/list.js';
-import { verifyCommand } from './commands/verify.js';
-import { restoreCommand } from './commands/restore.js';
-import { pruneCommand } from './commands/prune.js';
-import { statusCommand } from './commands/status.js';
-import { checkCommand } from './commands/check.js';
-import { demoCommand } from './commands/demo.js';
-import { serveCommand } from './commands/serve.js';
-import { drillCommand } from './commands/drill.js';
 
 const controller = new AbortController();
 // Every child process and stream of a command listens to this one signal.
@@ -78,14 +68,22 @@ program
   .option('--dumpall', 'one-off: one pg_dumpall stream instead of globals + one dump per database')
   .addOption(new Option('--format <format>', 'one-off: dump format').choices(['plain', 'custom']))
   .addOption(new Option('--compression <type>', 'one-off: compression').choices(['zstd', 'gzip', 'none']))
-  .action(action((ctx, jobs: string[], opts) => backupCommand(ctx, jobs, opts, controller.signal)));
+  .action(
+    action(async (ctx, jobs: string[], opts) =>
+      (await import('./commands/backup.js')).backupCommand(ctx, jobs, opts, controller.signal),
+    ),
+  );
 
 program
   .command('list')
   .description('list committed backups, read from the storage itself')
   .argument('[job]', 'only this job')
   .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
-  .action(action((ctx, job: string | undefined, opts) => listCommand(ctx, job, opts, controller.signal)));
+  .action(
+    action(async (ctx, job: string | undefined, opts) =>
+      (await import('./commands/list.js')).listCommand(ctx, job, opts, controller.signal),
+    ),
+  );
 
 program
   .command('verify')
@@ -94,7 +92,11 @@ program
   .option('--all', 'verify every backup')
   .option('--job <job>', 'the job the backup belongs to')
   .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
-  .action(action((ctx, id: string | undefined, opts) => verifyCommand(ctx, id, opts, controller.signal)));
+  .action(
+    action(async (ctx, id: string | undefined, opts) =>
+      (await import('./commands/verify.js')).verifyCommand(ctx, id, opts, controller.signal),
+    ),
+  );
 
 program
   .command('restore')
@@ -107,14 +109,22 @@ program
   .option('--create', 'create target databases that do not exist')
   .option('--force', 'restore over non-empty databases as they are')
   .option('--jobs <n>', 'parallel pg_restore jobs (custom format)')
-  .action(action((ctx, id: string, opts) => restoreCommand(ctx, id, opts, controller.signal)));
+  .action(
+    action(async (ctx, id: string, opts) =>
+      (await import('./commands/restore.js')).restoreCommand(ctx, id, opts, controller.signal),
+    ),
+  );
 
 program
   .command('prune')
   .description('apply retention; print what is kept and removed, and why')
   .argument('[job]', 'only this job')
   .option('--dry-run', 'only print what would be removed')
-  .action(action((ctx, job: string | undefined, opts) => pruneCommand(ctx, job, opts, controller.signal)));
+  .action(
+    action(async (ctx, job: string | undefined, opts) =>
+      (await import('./commands/prune.js')).pruneCommand(ctx, job, opts, controller.signal),
+    ),
+  );
 
 program
   .command('drill')
@@ -123,17 +133,23 @@ program
   .option('--backup <id>', 'drill this backup instead of the latest')
   .option('--all', 'drill the latest backup of every job that has one')
   .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
-  .action(action((ctx, job: string | undefined, opts) => drillCommand(ctx, job, opts, controller.signal)));
+  .action(
+    action(async (ctx, job: string | undefined, opts) =>
+      (await import('./commands/drill.js')).drillCommand(ctx, job, opts, controller.signal),
+    ),
+  );
 
 program
   .command('status')
   .description('one line per job: last backup age and size, last drill, next run')
-  .action(action((ctx) => statusCommand(ctx, controller.signal)));
+  .action(
+    action(async (ctx) => (await import('./commands/status.js')).statusCommand(ctx, controller.signal)),
+  );
 
 program
   .command('check')
   .description('validate config, reach every source and storage, probe write/read/delete')
-  .action(action((ctx) => checkCommand(ctx, controller.signal)));
+  .action(action(async (ctx) => (await import('./commands/check.js')).checkCommand(ctx, controller.signal)));
 
 program
   .command('serve')
@@ -144,13 +160,21 @@ program
     '--history <file>',
     'run history SQLite file (default: server.historyFile or lifeboat-history.db beside the config)',
   )
-  .action(action((ctx, opts) => serveCommand(ctx, opts, controller.signal)));
+  .action(
+    action(async (ctx, opts) =>
+      (await import('./commands/serve.js')).serveCommand(ctx, opts, controller.signal),
+    ),
+  );
 
 program
   .command('demo')
   .description('throwaway PostgreSQL with sample data → backup → verify → restore → compare')
   .option('--dir <dir>', 'where the demo keeps its backups', 'lifeboat-demo')
-  .action(action((ctx, opts) => demoCommand(ctx, opts, controller.signal)));
+  .action(
+    action(async (ctx, opts) =>
+      (await import('./commands/demo.js')).demoCommand(ctx, opts, controller.signal),
+    ),
+  );
 
 let interrupted = 0;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

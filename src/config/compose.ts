@@ -11,7 +11,7 @@ import type { Redactor } from '../core/redact.js';
 import { createPostgresSource } from '../sources/postgres/postgres-source.js';
 import type { Source } from '../sources/source.js';
 import { createLocalStorage } from '../storages/local.js';
-import { createS3Storage } from '../storages/s3.js';
+import { createLazyS3Storage } from '../storages/s3-lazy.js';
 import { s3OptionsFromUrl } from '../storages/s3-url.js';
 import type { Storage } from '../storages/storage.js';
 import type { Config, JobConfig, PostgresSourceConfig, StorageConfig } from './schema.js';
@@ -32,7 +32,7 @@ export function buildStorage(name: string, cfg: StorageConfig): Storage {
         );
       }
       const { partSizeMiB, type: _type, ...s3 } = cfg;
-      return createS3Storage({ name, ...s3, partSize: partSizeMiB && partSizeMiB * 1024 * 1024 });
+      return createLazyS3Storage({ name, ...s3, partSize: partSizeMiB && partSizeMiB * 1024 * 1024 });
     }
   }
 }
@@ -86,7 +86,7 @@ export function buildStorages(config: Config): Record<string, Storage> {
  */
 export function storageFromArg(arg: string, config: Config | undefined): Storage {
   if (config?.storages[arg]) return buildStorage(arg, config.storages[arg]);
-  if (/^s3:\/\//.test(arg)) return createS3Storage(s3OptionsFromUrl(arg, process.env));
+  if (/^s3:\/\//.test(arg)) return createLazyS3Storage(s3OptionsFromUrl(arg, process.env));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
     throw new LifeboatError(
       'usage',

@@ -170,20 +170,31 @@ export async function restoreBackup(
 ): Promise<RestoreResult> {
   const started = Date.now();
   const signal = opts.signal ?? new AbortController().signal;
-  if (!opts.verified) await verifyBeforeRestore(storage, manifest, opts);
   // Lifeboat's own statements run in the URL's database unless that is one being replaced.
   const named = databaseOf(opts.to);
   const maintenanceDb = manifest.source.mode === 'database' || !named ? 'postgres' : named;
-  const plan = await prepareTarget(manifest, opts, maintenanceDb);
-  const server = await withClient(withDatabase(opts.to, maintenanceDb), serverVersion);
-  const psql = await findPgTool('psql', { binDir: opts.binDir });
-  const pgRestore =
-    manifest.dumpFormat === 'custom'
-      ? await findPgTool('pg_restore', {
-          binDir: opts.binDir,
-          minMajor: Math.max(server.major, Number.parseInt(manifest.tool.version, 10)),
-        })
-      : undefined;
+  const inspectTarget = async () => {
+    const plan = await prepareTarget(manifest, opts, maintenanceDb);
+    const server = await withClient(withDatabase(opts.to, maintenanceDb), serverVersion);
+    const psql = await findPgTool('psql', { binDir: opts.binDir });
+    const pgRestore =
+      manifest.dumpFormat === 'custom'
+        ? await findPgTool('pg_restore', {
+            binDir: opts.binDir,
+            minMajor: Math.max(server.major, Number.parseInt(manifest.tool.version, 10)),
+          })
+        : undefined;
+    return { plan, psql, pgRestore };
+  };
+  // Reading every byte for the checksums overlaps the target checks, which only read; nothing on
+  // the target changes until both have passed, and a bad checksum is the error reported first.
+  const [verified, inspected] = await Promise.allSettled([
+    opts.verified ? undefined : verifyBeforeRestore(storage, manifest, opts),
+    inspectTarget(),
+  ]);
+  if (verified.status === 'rejected') throw verified.reason;
+  if (inspected.status === 'rejected') throw inspected.reason;
+  const { plan, psql, pgRestore } = inspected.value;
 
   try {
     for (const db of new Set([...plan.drop, ...plan.create])) {

@@ -9,7 +9,7 @@ import type { PostgresSourceConfig } from '../../config/schema.js';
 import type { TableCount } from '../../catalog/manifest.js';
 import { createTap } from '../../core/hash-tap.js';
 import type { DumpStream } from '../../core/write-artifact.js';
-import { findPgTool, type PgTool } from '../../postgres/binaries.js';
+import { findPgTool, listPgTools, type PgTool } from '../../postgres/binaries.js';
 import { startChild } from '../../util/child.js';
 import type { PlannedArtifact, Source, SourcePlan } from '../source.js';
 import {
@@ -52,6 +52,10 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
     description: where.text,
 
     async plan(): Promise<SourcePlan> {
+      const mode = cfg.dumpall ? 'dumpall' : single ? 'database' : 'databases';
+      const program = mode === 'dumpall' ? 'pg_dumpall' : 'pg_dump';
+      // Each candidate tool's `--version` run (cached) overlaps the first connection.
+      void listPgTools(program, { binDir: cfg.binDir }).catch(() => {});
       const { server, databases } = await withClient(
         single ? withDatabase(cfg.url, selection) : maintenanceUrl,
         async (c) => ({
@@ -61,8 +65,7 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
             : await selectDatabases(c, cfg.dumpall ? 'all' : selection, cfg.exclude),
         }),
       );
-      const mode = cfg.dumpall ? 'dumpall' : single ? 'database' : 'databases';
-      const dumpTool = await findPgTool(mode === 'dumpall' ? 'pg_dumpall' : 'pg_dump', {
+      const dumpTool = await findPgTool(program, {
         minMajor: server.major,
         binDir: cfg.binDir,
       });
@@ -106,7 +109,6 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
             async open(signal) {
               const dbUrl = withDatabase(cfg.url, db);
               const snapshot = await holdSnapshot(dbUrl);
-              tables = snapshot.tables;
               const { conninfo, env } = toolConnection(dbUrl);
               const args = [
                 '-w',
@@ -122,7 +124,12 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
                 signal,
                 fatal: FATAL,
               });
-              const done = child.done.finally(() => snapshot.release());
+              // The counts belong in the manifest: failing to take them fails the artifact too.
+              const done = child.done
+                .then(async () => {
+                  tables = await snapshot.tables;
+                })
+                .finally(() => snapshot.release());
               done.catch(() => {});
               return { stream: child.stdout!, osPipe: true, done };
             },
