@@ -2,7 +2,6 @@
  * What every command gets: parsed global options, the output, the redactor, and lazy access to the
  * configuration. Building the context is cheap; the config is read only by commands that need it.
  */
-import { loadConfig } from '../config/load.js';
 import type { Config, JobConfig } from '../config/schema.js';
 import { buildStorages, storageFromArg } from '../config/compose.js';
 import { LifeboatError } from '../core/errors.js';
@@ -40,7 +39,11 @@ export class Context {
   }
 
   config(): Promise<Config> {
-    this.loaded ??= loadConfig(this.configPath, this.env, this.redactor);
+    // Loaded on demand: the YAML parser and the schema cost start-up time that config-free
+    // commands (a one-off backup, a restore from a directory) need not pay.
+    this.loaded ??= import('../config/load.js').then((m) =>
+      m.loadConfig(this.configPath, this.env, this.redactor),
+    );
     return this.loaded;
   }
 

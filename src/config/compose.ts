@@ -15,7 +15,6 @@ import { createLazyS3Storage } from '../storages/s3-lazy.js';
 import { s3OptionsFromUrl } from '../storages/s3-url.js';
 import type { Storage } from '../storages/storage.js';
 import type { Config, JobConfig, PostgresSourceConfig, StorageConfig } from './schema.js';
-import { postgresSourceSchema } from './schema.js';
 
 export function buildStorage(name: string, cfg: StorageConfig): Storage {
   switch (cfg.type) {
@@ -115,18 +114,23 @@ export function oneOffJob(
       hint: 'e.g. --source postgres://user@host:5432/app',
     });
   }
+  // Checked by hand rather than by the config schema, so a one-off backup starts without loading it.
+  const format = opts.format ?? 'plain';
   const databases =
-    opts.databases === undefined || opts.databases === 'all' ? opts.databases : opts.databases.split(',');
-  const parsed = postgresSourceSchema.safeParse({
+    opts.databases === undefined || opts.databases === 'all'
+      ? opts.databases
+      : opts.databases.split(',').map((d) => d.trim());
+  if (!['plain', 'custom'].includes(format) || (Array.isArray(databases) && databases.some((d) => !d)))
+    throw new LifeboatError('usage', `--format/--databases: expected plain or custom, and database names`);
+  const source: PostgresSourceConfig = {
     type: 'postgres',
     url: opts.source,
-    format: opts.format ?? 'plain',
+    format: format as PostgresSourceConfig['format'],
     ...(databases ? { databases } : {}),
+    exclude: [],
     dumpall: Boolean(opts.dumpall),
-  });
-  if (!parsed.success)
-    throw new LifeboatError('usage', `--format/--databases: expected plain or custom, and database names`);
-  if (parsed.data.dumpall && parsed.data.format === 'custom')
+  };
+  if (source.dumpall && source.format === 'custom')
     throw new LifeboatError('usage', `--dumpall writes plain SQL only; drop --format custom`);
   const compression = opts.compression ?? 'zstd';
   if (!['zstd', 'gzip', 'none'].includes(compression))
@@ -136,7 +140,7 @@ export function oneOffJob(
     throw new LifeboatError('usage', `--job: expected letters, digits, "_", "." or "-"`);
   return {
     name,
-    source: createPostgresSource(parsed.data),
+    source: createPostgresSource(source),
     storages: [storageFromArg(opts.to, undefined)],
     compression: { type: compression as 'zstd' | 'gzip' | 'none' },
     layout: DEFAULT_LAYOUT,
