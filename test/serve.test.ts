@@ -1,7 +1,8 @@
 /**
  * `lifeboat serve` as a real process over a real socket: auth on mutating endpoints, a backup and
  * a drill started through the API against a throwaway cluster, the summary and metrics after
- * them, and SIGTERM → exit 0 with the history kept for the next start.
+ * them (sources up and down, probed in the background), and SIGTERM → exit 0 with the history kept
+ * for the next start.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -27,12 +28,17 @@ test('serve: API-started backup and drill show up in summary and metrics; SIGTER
   await pg.psql('create table t (x int); insert into t select generate_series(1, 50);', { database: 'app' });
   const dir = await tempDir(t);
   const port = await freePort();
+  // A second job whose server is gone: its source must show down, without its password.
+  const gonePort = await freePort();
   const config = await writeConfig(
     dir,
-    `storages:\n  disk: { type: local, path: ${path.join(dir, 'b')} }\njobs:\n  app:\n    source: { type: postgres, url: "${pg.url('app')}" }\n    storages: [disk]\n    schedule: { cron: "0 3 * * *", timezone: UTC }\n    drill:\n      checks: [ { name: rows, database: app, sql: "select count(*) from t", expect: "= 50" } ]\nserver: { port: ${port}, token: "\${TOKEN}" }\n`,
+    `storages:\n  disk: { type: local, path: ${path.join(dir, 'b')} }\njobs:\n  app:\n    source: { type: postgres, url: "${pg.url('app')}" }\n    storages: [disk]\n    schedule: { cron: "0 3 * * *", timezone: UTC }\n    drill:\n      checks: [ { name: rows, database: app, sql: "select count(*) from t", expect: "= 50" } ]\n  gone:\n    source: { type: postgres, url: "postgres://app:\${GONE_PASSWORD}@127.0.0.1:${gonePort}/app" }\n    storages: [disk]\nserver: { port: ${port}, token: "\${TOKEN}" }\n`,
   );
   const token = 'serve-test-token-123';
-  const proc = startLifeboat(['--config', config, 'serve'], { env: { TOKEN: token } });
+  const gonePassword = 'gone-db-password-456';
+  const proc = startLifeboat(['--config', config, 'serve'], {
+    env: { TOKEN: token, GONE_PASSWORD: gonePassword },
+  });
   t.after(() => proc.child.kill('SIGKILL'));
   const base = `http://127.0.0.1:${port}`;
   await waitFor('healthz', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok);
@@ -51,8 +57,32 @@ test('serve: API-started backup and drill show up in summary and metrics; SIGTER
   assert.equal((await fetch(`${base}/api/jobs/nope/backup`, { method: 'POST', headers: auth })).status, 404);
   assert.equal((await fetch(`${base}/api/jobs/app/backup`, { method: 'POST', headers: auth })).status, 202);
 
-  type Summary = { jobs: Array<{ job: string; lastSuccess?: string; lastDrill?: { result: string } }> };
+  type Health = { name: string; up: boolean; checkedAt: string; error?: string };
+  type Summary = {
+    jobs: Array<{ job: string; lastSuccess?: string; lastDrill?: { result: string } }>;
+    sources: Health[];
+    storages: Health[];
+  };
   const summary = async () => (await (await fetch(`${base}/status/summary`)).json()) as Summary;
+
+  // Both sources are probed at start, in the background.
+  const sources = await waitFor('both sources probed', async () => {
+    const s = (await summary()).sources;
+    return s.length === 2 ? s : undefined;
+  });
+  assert.deepEqual(
+    sources.map((s) => [s.name, s.up]),
+    [
+      ['app', true],
+      ['gone', false],
+    ],
+  );
+  assert.match(
+    sources[1]!.error!,
+    new RegExp(`^check source of gone: connect to 127\\.0\\.0\\.1:${gonePort}/app: `),
+  );
+  const summaryText = await (await fetch(`${base}/status/summary`)).text();
+  assert.ok(!summaryText.includes(gonePassword), 'no source password in the summary');
   await waitFor('a backup in the summary', async () => (await summary()).jobs[0]?.lastSuccess, 30_000);
   assert.equal((await fetch(`${base}/api/jobs/app/drill`, { method: 'POST', headers: auth })).status, 202);
   await waitFor('a drill in the summary', async () => (await summary()).jobs[0]?.lastDrill?.result, 60_000);
@@ -61,6 +91,9 @@ test('serve: API-started backup and drill show up in summary and metrics; SIGTER
   const metrics = await (await fetch(`${base}/metrics`)).text();
   assert.match(metrics, /^lifeboat_backup_runs_total\{job="app",result="success"\} 1$/m);
   assert.match(metrics, /^lifeboat_drill_last_success_timestamp_seconds\{job="app"\} \d+/m);
+  assert.match(metrics, /^lifeboat_source_up\{job="app"\} 1$/m);
+  assert.match(metrics, /^lifeboat_source_up\{job="gone"\} 0$/m);
+  assert.equal((await summary()).storages.find((h) => h.name === 'disk')?.up, true);
   const runs = (await (await fetch(`${base}/api/runs?job=app`)).json()) as unknown[] | { runs: unknown[] };
   assert.equal((Array.isArray(runs) ? runs : runs.runs).length, 2);
   assert.ok(!(await (await fetch(`${base}/api/jobs`)).text()).includes(token), 'the token is never returned');
@@ -69,9 +102,13 @@ test('serve: API-started backup and drill show up in summary and metrics; SIGTER
   const result = await proc.done;
   assert.equal(result.code, 0, result.stderr);
   assert.ok(!result.stderr.includes(token));
+  assert.match(result.stderr, /source down: check source of gone: connect to /, 'a source down is logged');
+  assert.ok(!result.stderr.includes(gonePassword));
 
   // The run history survives a restart.
-  const again = startLifeboat(['--config', config, 'serve'], { env: { TOKEN: token } });
+  const again = startLifeboat(['--config', config, 'serve'], {
+    env: { TOKEN: token, GONE_PASSWORD: gonePassword },
+  });
   t.after(() => again.child.kill('SIGKILL'));
   await waitFor('healthz', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok);
   const kept = (await (await fetch(`${base}/api/runs?job=app`)).json()) as unknown[] | { runs: unknown[] };

@@ -22,6 +22,8 @@ export interface Metrics {
   setSkipped(job: string, kind: RunKind, count: number): void;
   /** Counts one skipped run. */
   countSkipped(job: string, kind: RunKind): void;
+  /** 1 when the last probe of the job's source got an answer, 0 when it did not. */
+  setSourceUp(job: string, up: boolean): void;
   /** Creates every job's series at zero and restores the gauges from the run history. */
   initFromHistory(history: RunHistory, jobs: string[]): void;
   /** The exposition text and its content type. */
@@ -76,6 +78,12 @@ export function createMetrics(): Metrics {
     'lifeboat_scheduler_skipped_runs_total',
     'Runs skipped because one of the job was still running',
     ['job', 'kind'],
+  );
+
+  // No series until the first probe: an unprobed source is unknown, and 0 would page someone.
+  const sourceUp = gauge(
+    'lifeboat_source_up',
+    "Whether the job's source answered its last probe (1) or not (0)",
   );
 
   // Per job, the finish time (ms) the "last" gauges currently show, so older news never wins.
@@ -139,6 +147,7 @@ export function createMetrics(): Metrics {
       skippedSoFar.set(key, (skippedSoFar.get(key) ?? 0) + 1);
       skipped.inc({ job, kind });
     },
+    setSourceUp: (job, up) => sourceUp.set({ job }, up ? 1 : 0),
     initFromHistory(history, jobs) {
       for (const job of jobs) {
         // Zero series exist from the start, so alert rules on increase() see the first failure.

@@ -1,8 +1,9 @@
 /**
  * `lifeboat serve [--port N]`: scheduler + HTTP API + dashboard in one process (SPEC §4). Composes
  * the parts: the scheduler runs jobs through a recorded JobRunner; each finished run updates the
- * history, metrics, catalog cache and alert tracker; SIGTERM stops new runs, lets running ones
- * finish within the grace period, then aborts them (nothing half-committed) and exits 0.
+ * history, metrics, catalog cache and alert tracker; each job's source is probed in the background
+ * for the summary's up/down; SIGTERM stops new runs, lets running ones finish within the grace
+ * period, then aborts them (nothing half-committed) and exits 0.
  */
 import path from 'node:path';
 import { buildStorages } from '../../config/compose.js';
@@ -21,6 +22,8 @@ import { createMetrics } from '../../server/metrics.js';
 import { createCatalogCache } from '../../service/catalog-cache.js';
 import { systemClock } from '../../service/contracts.js';
 import { createJobRunner } from '../../service/job-runner.js';
+import { createSourceHealth } from '../../service/source-health.js';
+import { sourceChecks } from '../../service/source-probes.js';
 import type { Context } from '../context.js';
 
 const STALE_CHECK_MS = 5 * 60 * 1000;
@@ -65,6 +68,20 @@ export async function serveCommand(
 
   const runner = createJobRunner(config, storages, log);
   const redact = (text: string) => ctx.redactor.redact(text);
+  const sourceUp = new Map<string, boolean>();
+  const sources = createSourceHealth({
+    sources: sourceChecks(config),
+    clock,
+    redact,
+    onProbe: (s) => {
+      metrics.setSourceUp(s.name, s.up);
+      // Going down and coming back only: not every minute a source stays down, nor the first "up".
+      const was = sourceUp.get(s.name);
+      if (!s.up && was !== false) log(`source down: ${s.error}`);
+      if (s.up && was === false) log(`source of ${s.name} is up again`);
+      sourceUp.set(s.name, s.up);
+    },
+  });
   const scheduler = createScheduler({
     tasks: scheduledTasks(config),
     clock,
@@ -126,12 +143,13 @@ export async function serveCommand(
     metrics,
     clock,
     log,
-    health: () => ({ sources: [], storages: catalog.storageHealth() }),
+    health: () => ({ sources: sources.statuses(), storages: catalog.storageHealth() }),
     token: server?.token,
     protectReads: server?.protectReads,
   });
   const listening = await listen(app, { port, hostname: opts.host ?? '127.0.0.1' });
   out.info(`serve: listening on ${listening.url} (dashboard at ${listening.url}/)`);
+  sources.start(); // in the background: the first round must not delay the catalog or the scheduler
   await catalog.refreshAll().catch(() => {});
   catalog.start();
   scheduler.start();
@@ -149,7 +167,7 @@ export async function serveCommand(
   clearInterval(timer);
   const { aborted } = await scheduler.stop(settings.graceMs);
   for (const a of aborted) out.warn(`serve: aborted ${a.kind} ${a.job} (nothing half-done was committed)`);
-  catalog.stop();
+  await Promise.all([catalog.stop(), sources.stop()]);
   await listening.close();
   history.close();
   return 0;

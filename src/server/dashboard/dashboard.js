@@ -283,6 +283,18 @@ function niceMs(ms) {
   return nice(ms);
 }
 
+/**
+ * Time-axis labels fine enough to tell the ticks apart: days over a span of days, day and time
+ * over hours, else clock times (with seconds over a few minutes), so a new deployment's first
+ * backups don't read "Nov 22, Nov 22, Nov 22".
+ */
+function tickLabel(spanMs) {
+  const day = { month: 'short', day: 'numeric' };
+  const time = { hour: '2-digit', minute: '2-digit', ...(spanMs < 600_000 && { second: '2-digit' }) };
+  const parts = spanMs >= 2 * 86_400_000 ? day : spanMs >= 43_200_000 ? { ...day, ...time } : time;
+  return (t) => new Date(t).toLocaleString(undefined, parts);
+}
+
 function renderChart(backups) {
   const chart = document.getElementById('chart');
   chart.replaceChildren();
@@ -313,12 +325,16 @@ function renderChart(backups) {
     );
     chart.append(svg('text', { x: W - pad.r + 8, y: y + 4, class: 'axis' }, duration(f * maxDur)));
   }
-  const day = (t) => new Date(t).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
   const ticks = t1 === t0 ? 1 : 5;
+  const label = tickLabel(t1 - t0);
+  let previous;
   for (let i = 0; i < ticks; i++) {
     const t = ticks === 1 ? t0 : t0 + ((t1 - t0) * i) / (ticks - 1);
     const anchor = ticks === 1 ? 'middle' : i === 0 ? 'start' : i === ticks - 1 ? 'end' : 'middle';
-    chart.append(svg('text', { x: x(t), y: H - 8, 'text-anchor': anchor, class: 'axis' }, day(t)));
+    const text = label(t);
+    if (text === previous) continue; // ticks closer than the label's precision: one label is enough
+    previous = text;
+    chart.append(svg('text', { x: x(t), y: H - 8, 'text-anchor': anchor, class: 'axis' }, text));
   }
 
   const pts = backups.map((b, i) => [x(times[i]), ys(b.size), yd(b.durationMs)]);

@@ -1,0 +1,55 @@
+/**
+ * How `lifeboat serve` checks that a job's source answers, one probe per source type. A probe is
+ * the cheapest proof of life the source allows: for PostgreSQL, connect (with the job's own URL,
+ * to the database its backups connect to first) and `select 1`. A source type without a probe yet
+ * is simply not reported: unknown is not down.
+ */
+import type pg from 'pg';
+import type { Config, JobConfig, PostgresSourceConfig } from '../config/schema.js';
+import { connect, databaseOf, withDatabase } from '../sources/postgres/connection.js';
+import type { SourceCheck } from './source-health.js';
+
+type SourceConfig = JobConfig['source'];
+type ProbeFor = (source: SourceConfig) => SourceCheck['probe'];
+
+const PROBES: Partial<Record<SourceConfig['type'], ProbeFor>> = {
+  postgres: (source) => {
+    const cfg = source as PostgresSourceConfig;
+    return (signal) => probePostgres(probeUrl(cfg), signal);
+  },
+};
+
+/** One check per job whose source type has a probe, named after the job. */
+export function sourceChecks(config: Config): SourceCheck[] {
+  return Object.entries(config.jobs).flatMap(([name, job]) => {
+    const probeFor = PROBES[job.source.type];
+    return probeFor ? [{ name, probe: probeFor(job.source) }] : [];
+  });
+}
+
+/**
+ * The database the backup itself connects to first (postgres-source.ts): the one named database,
+ * else the URL's, else `postgres`. A probe of any other could pass while the backup cannot connect.
+ */
+export function probeUrl(cfg: PostgresSourceConfig): string {
+  const single = !cfg.dumpall && typeof cfg.databases === 'string' && cfg.databases !== 'all';
+  return withDatabase(cfg.url, single ? (cfg.databases as string) : (databaseOf(cfg.url) ?? 'postgres'));
+}
+
+/**
+ * Connects and runs `select 1`. An abort ends a connected client at once; a connection attempt
+ * still under way runs into connect()'s own limit and is ended then.
+ */
+export async function probePostgres(url: string, signal: AbortSignal): Promise<void> {
+  let client: pg.Client | undefined;
+  const end = () => void client?.end().catch(() => {});
+  signal.addEventListener('abort', end, { once: true });
+  try {
+    client = await connect(url);
+    signal.throwIfAborted();
+    await client.query('select 1');
+  } finally {
+    signal.removeEventListener('abort', end);
+    await client?.end().catch(() => {});
+  }
+}
