@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { LifeboatError } from '../src/core/errors.js';
+import { readFile } from 'node:fs/promises';
 import { startChild, type ChildOptions } from '../src/util/child.js';
 
 function sh(script: string, opts: Partial<ChildOptions> = {}) {
@@ -114,6 +115,7 @@ describe('startChild', () => {
     let sawPid!: () => void;
     const pidSeen = new Promise<void>((resolve) => (sawPid = resolve));
     const stage = sh('sleep 30 & echo "pid $!" >&2; wait', {
+      ownGroup: true,
       signal: controller.signal,
       onStderr: (line) => {
         const m = /^pid (\d+)$/.exec(line);
@@ -149,6 +151,30 @@ describe('startChild', () => {
         }
       }
       await stage.done.catch(() => {});
+    }
+  });
+
+  // Each new session is its own CPU scheduling group on Linux (autogroup): a client there would
+  // compete as a whole peer with a local PostgreSQL server instead of sharing Lifeboat's share.
+  test("children stay in Lifeboat's session unless they need a group of their own", async () => {
+    const sessionOf = async (pid: number) => {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+    };
+    const mine = await sessionOf(process.pid);
+    for (const ownGroup of [false, true]) {
+      const controller = new AbortController();
+      const stage = startChild('sleep', ['30'], {
+        label: 'sleep',
+        signal: controller.signal,
+        stdout: 'ignore',
+        ownGroup,
+      });
+      const session = await sessionOf(stage.child.pid!);
+      controller.abort();
+      await stage.done.catch(() => {});
+      if (ownGroup) assert.equal(session, stage.child.pid, 'leads a session of its own');
+      else assert.equal(session, mine, "in Lifeboat's session");
     }
   });
 

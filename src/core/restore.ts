@@ -292,6 +292,7 @@ async function restoreParallel(
       stdout: 'ignore',
       signal,
       fatal: CLIENT_FATAL,
+      ownGroup: true, // its --jobs workers go down with it
     }).done;
   } finally {
     await rm(dir, { recursive: true, force: true });

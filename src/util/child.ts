@@ -31,6 +31,14 @@ export interface ChildOptions {
   cwd?: string;
   /** Receives each stderr line as it arrives (progress, logs). */
   onStderr?: (line: string) => void;
+  /**
+   * Run in a session and process group of its own, so a kill reaches whatever the program starts
+   * itself (pg_dumpall's pg_dump, pg_restore's --jobs workers). Only for those: on Linux each new
+   * session is its own scheduling group (autogroup), and a client in one competes as a whole peer
+   * with a PostgreSQL server on the same machine — a restore into a local server ran about 10%
+   * slower that way.
+   */
+  ownGroup?: boolean;
 }
 
 const TAIL_LINES = 20;
@@ -38,7 +46,7 @@ const TAIL_LINES = 20;
 export function startChild(command: string, args: string[], opts: ChildOptions): ChildStage {
   const stdio: StdioOptions = [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', 'pipe'];
   const child = spawn(command, args, {
-    detached: true,
+    detached: Boolean(opts.ownGroup),
     stdio,
     env: opts.env ?? process.env,
     uid: opts.uid,
@@ -63,12 +71,12 @@ export function startChild(command: string, args: string[], opts: ChildOptions):
   };
 
   const running = () => child.exitCode === null && child.signalCode === null;
-  // The child leads its own process group, so a kill reaches whatever it started too (a shell's
-  // children, pg_dump's workers) and a terminal's Ctrl-C reaches only Lifeboat, which then stops
-  // its stages in order.
+  // A terminal's Ctrl-C reaches the children in Lifeboat's own group directly, which only stops
+  // them sooner: Lifeboat's own handler aborts the run and nothing is committed either way.
   const signalGroup = (sig: NodeJS.Signals) => {
     try {
-      process.kill(-child.pid!, sig);
+      if (opts.ownGroup) process.kill(-child.pid!, sig);
+      else child.kill(sig);
     } catch {
       child.kill(sig);
     }

@@ -34,7 +34,8 @@ function guardedDumpall(
   label: string,
   signal: AbortSignal,
 ): DumpStream {
-  const child = startChild(tool.path, args, { label, env, signal, fatal: FATAL });
+  // pg_dumpall runs pg_dump itself: its own process group lets a kill reach that pg_dump too.
+  const child = startChild(tool.path, args, { label, env, signal, fatal: FATAL, ownGroup: true });
   const tap = createTap();
   const stream = Readable.from(tap.through(guardRoles(child.stdout!)), { objectMode: false });
   return { stream, osPipe: false, done: child.done, raw: () => ({ size: tap.size, sha256: tap.sha256() }) };
