@@ -136,6 +136,26 @@ describe('local storage', () => {
     assert.deepEqual(await filesUnder(root), ['app']);
   });
 
+  test('a failed put and deleting the last objects leave no empty folders behind', async (t) => {
+    const { root, storage } = await local(t);
+    await storage.put('job/2026/01/02/id1/a.sql', [Buffer.from('x')]);
+    await storage.put('job/2026/01/02/id1/a.sql.sha256', [Buffer.from('y')]);
+    async function* failing() {
+      yield Buffer.from('partial');
+      throw new Error('dump failed');
+    }
+    await assert.rejects(storage.put('job/2026/01/03/id2/b.sql', failing()), /dump failed/);
+    assert.deepEqual(await readdir(path.join(root, 'job/2026/01')), ['02'], 'the failed run left no folder');
+
+    await storage.delete('job/2026/01/02/id1/a.sql');
+    assert.deepEqual(await readdir(path.join(root, 'job/2026/01/02/id1')), ['a.sql.sha256']);
+    await storage.delete('job/2026/01/02/id1/a.sql.sha256');
+    assert.deepEqual(await readdir(root), [], 'only the root stays');
+    // The folders come back when written to again.
+    await storage.put('job/2026/01/02/id3/c.sql', [Buffer.from('z')]);
+    assert.deepEqual(await filesUnder(root), ['job/2026/01/02/id3/c.sql']);
+  });
+
   test('keys that would leave the root are refused and write nothing', async (t) => {
     const { root, storage } = await local(t);
     const outside = path.join(path.dirname(root), `${path.basename(root)}-escape.sql`);

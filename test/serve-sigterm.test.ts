@@ -10,7 +10,6 @@
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
@@ -20,16 +19,9 @@ import { withCluster } from './helpers/cluster.js';
 import { lifeboat, startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { storageContents, waitFor, writeConfig } from './helpers/scenarios.js';
+import { freePort } from '../src/postgres/local-cluster.js';
 
 const TOKEN = 'sigterm-test-token-789';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 /** Live child processes of `ppid` by command name, from /proc (zombies count as gone). */
 async function childrenOf(ppid: number): Promise<Array<{ pid: number; comm: string }>> {
@@ -41,6 +33,14 @@ async function childrenOf(ppid: number): Promise<Array<{ pid: number; comm: stri
     if (m && Number(m[3]) === ppid && !'ZX'.includes(m[2]!)) out.push({ pid: Number(entry), comm: m[1]! });
   }
   return out;
+}
+
+/** Folders under `root` with nothing in them, relative to it. */
+async function emptyFolders(root: string, dir = root): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  if (entries.length === 0 && dir !== root) return [path.relative(root, dir)];
+  const nested = entries.filter((e) => e.isDirectory());
+  return (await Promise.all(nested.map((e) => emptyFolders(root, path.join(dir, e.name))))).flat();
 }
 
 async function isAlive(pid: number): Promise<boolean> {
@@ -164,8 +164,8 @@ describe('SIGTERM to lifeboat serve during a running backup', async () => {
     assert.deepEqual(await listIds(s), [kept], 'list shows only the backup from before');
     const now = await storageContents(s.storage);
     assert.deepEqual(now.temp, [], 'no temp file left');
-    // (The run's empty folder app/yyyy/MM/dd/<id>/ stays: local storage removes files, not folders.)
     assert.deepEqual(now.files, before.files, 'the storage holds what it held before, nothing more');
+    assert.deepEqual(await emptyFolders(s.storage), [], 'the aborted run left no empty folder');
 
     const [run] = historyOf(s);
     assert.equal(run?.kind, 'backup');

@@ -4,7 +4,7 @@
  * "never overwrite" is atomic — and the folder is fsynced so the name survives a crash.
  */
 import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
-import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
@@ -40,6 +40,35 @@ async function fsyncPath(p: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Opens a new temp file in `dir`, creating the folder first. A concurrent delete may remove a
+ * folder that has just become empty (removeEmptyFolders) between the two steps: then once more.
+ */
+async function createTempFile(dir: string, temp: string): Promise<FileHandle> {
+  for (let attempt = 1; ; attempt++) {
+    await mkdir(dir, { recursive: true });
+    try {
+      return await open(temp, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
+    }
+  }
+}
+
+/**
+ * Removes `dir` and its parents up to (not including) `root` while they are empty, so deleted and
+ * failed backups leave no trail of empty date and id folders. Stops at the first one in use.
+ */
+async function removeEmptyFolders(dir: string, root: string): Promise<void> {
+  for (let d = dir; d.startsWith(root + path.sep); d = path.dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch {
+      return; // not empty (or already gone, or not ours to remove)
+    }
   }
 }
 
@@ -81,8 +110,9 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
         dir,
         `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${path.basename(target)}`,
       );
+      let handle: FileHandle;
       try {
-        await mkdir(dir, { recursive: true });
+        handle = await createTempFile(dir, temp);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EEXIST' || code === 'ENOTDIR') {
@@ -93,7 +123,7 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
         throw fromSystemError(err, `write ${key} to ${root}`);
       }
       let size = 0;
-      const out = createWriteStream(temp, { flags: 'wx', highWaterMark: 1 << 20 });
+      const out = createWriteStream('', { fd: handle, highWaterMark: 1 << 20 });
       try {
         const piped = pipeline(
           body,
@@ -132,6 +162,7 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
         // Wait for the file to be closed (or opened, then closed) before removing it.
         if (!out.closed) await once(out, 'close').catch(() => {});
         await unlink(temp).catch(() => {});
+        await removeEmptyFolders(dir, root);
         throw fromSystemError(err, `write ${key} to ${root}`);
       }
     },
@@ -177,11 +208,13 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
     },
 
     async delete(key) {
+      const file = full(key);
       try {
-        await unlink(full(key));
+        await unlink(file);
       } catch (err) {
         if (!isAbsent(err)) throw fromSystemError(err, `delete ${key} from ${root}`);
       }
+      await removeEmptyFolders(path.dirname(file), root);
     },
 
     localPath(key) {
