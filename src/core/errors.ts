@@ -78,14 +78,23 @@ export function fromSystemError(err: unknown, what: string): unknown {
       });
     case 'ENOENT':
       return new LifeboatError('not-found', `${what}: no such file or directory`, { cause: err });
-    case 'ECONNREFUSED':
-    case 'ECONNRESET':
-    case 'ETIMEDOUT':
-    case 'EHOSTUNREACH':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new LifeboatError('unreachable', `${what}: ${code}`, { cause: err, retryable: true });
     default:
+      if (code && code in NETWORK_ERRORS) {
+        return new LifeboatError('unreachable', `${what}: ${NETWORK_ERRORS[code]} (${code})`, {
+          cause: err,
+          retryable: true,
+        });
+      }
       return err;
   }
 }
+
+/** Network failures a retry may cure, in words (the code stays in the message for searching). */
+const NETWORK_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed for now',
+};
