@@ -13,13 +13,12 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Dialog, Page } from 'playwright-core';
 import { commitManifest } from '../src/catalog/catalog.js';
-import type { LocalCluster } from '../src/postgres/local-cluster.js';
+import { freePort, type LocalCluster } from '../src/postgres/local-cluster.js';
 import { listen, type Listening } from '../src/server/listen.js';
 import { launchBrowser, type BrowserSession } from './helpers/browser.js';
 import { withCluster } from './helpers/cluster.js';
@@ -30,14 +29,6 @@ import { manifestAt, NOW, stubService, type StubService } from './helpers/server
 
 const DAY = 86_400_000;
 const DOCS = fileURLToPath(new URL('../docs/', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 /** Collects console errors and uncaught exceptions: a CSP violation or a script error shows here. */
 function watchErrors(page: Page): string[] {

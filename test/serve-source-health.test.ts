@@ -16,16 +16,9 @@ import { createSourceHealth, type SourceStatus } from '../src/service/source-hea
 import { sourceChecks } from '../src/service/source-probes.js';
 import { withCluster } from './helpers/cluster.js';
 import { waitFor } from './helpers/scenarios.js';
+import { freePort } from '../src/postgres/local-cluster.js';
 
 const PASSWORD = 'Sw0rdfish-not-for-logs';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 /** A config of postgres jobs with these URLs, validated the way `lifeboat serve` loads it. */
 function configOf(urls: Record<string, string>) {

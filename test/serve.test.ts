@@ -5,7 +5,6 @@
  * for the next start.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -13,14 +12,7 @@ import { withCluster } from './helpers/cluster.js';
 import { startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { waitFor, writeConfig } from './helpers/scenarios.js';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
+import { freePort } from '../src/postgres/local-cluster.js';
 
 test('serve: API-started backup and drill show up in summary and metrics; SIGTERM exits 0', async (t) => {
   const pg = await withCluster(t, { name: 'serve' });

@@ -311,7 +311,7 @@ async function startServer(ctx: ClusterContext): Promise<number> {
 }
 
 /** A port that was free a moment ago: the kernel picks it for a listener on port 0, which we close. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
