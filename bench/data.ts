@@ -12,10 +12,19 @@ import type { LocalCluster } from '../src/postgres/local-cluster.js';
 /** 20k documents per scale unit: the ratio of DESIGN.md's measurements (scale 100, 2M rows). */
 export const DOCS_PER_SCALE = 20_000;
 
-/** Settings that only need a reload: bigger index builds and fewer checkpoints; no autovacuum noise. */
+/**
+ * Settings that only need a reload: bigger index builds and fewer checkpoints; no autovacuum noise.
+ * The throwaway server also skips fsync: a restore writes about 2 GB, and on a shared virtual disk
+ * the time to flush it varies by ±20% from run to run, which would swamp the few per cent this bench
+ * compares. Both arms restore into the same server, so neither gains; Lifeboat's own fsyncs of the
+ * backups it writes still run.
+ */
 export async function tuneForBulkLoad(cluster: LocalCluster): Promise<void> {
   await cluster.psql(
     [
+      `alter system set fsync = off`,
+      `alter system set full_page_writes = off`,
+      `alter system set synchronous_commit = off`,
       `alter system set maintenance_work_mem = '512MB'`,
       `alter system set work_mem = '64MB'`,
       `alter system set max_wal_size = '8GB'`,

@@ -19,7 +19,7 @@
  * asserted: the bench exits non-zero only when something failed to run. On a shared 2-core
  * machine the timings are noisy; the note under the table says when other work was running.
  *
- * Environment: BENCH_SCALE (default 50), BENCH_ROUNDS (3), BENCH_FLAT=0 skips step 4.
+ * Environment: BENCH_SCALE (default 50), BENCH_ROUNDS (5), BENCH_FLAT=0 skips step 4.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,7 +36,7 @@ const PROBE = path.join(ROOT, 'bench/rss-probe.mjs');
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 50);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const FLAT = process.env.BENCH_FLAT !== '0';
 const TARGETS = { ratio: 1.05, rssMb: 150, flatGrowth: 1.1 };
 
