@@ -1,6 +1,6 @@
 /**
  * The CLI end to end against a real cluster: retention after backups, prune (dry run, reasons,
- * leftovers past the grace period), status, check, layout collisions, the demo, and usage errors.
+ * leftovers past the grace period), status, check, layout collisions and usage errors (the demo: test/demo.test.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
@@ -157,15 +157,5 @@ describe('lifeboat commands', async () => {
     assert.equal(help.code, 0);
     for (const cmd of ['backup', 'list', 'verify', 'restore', 'prune', 'status', 'check', 'demo'])
       assert.match(help.stdout, new RegExp(`\\b${cmd}\\b`));
-  });
-
-  test('the demo backs up, verifies, restores and compares', async (t) => {
-    const dir = await tempDir(t);
-    const r = await lifeboat(['demo', '--dir', dir]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /pg_dump of both is identical/);
-    assert.match(r.stdout, /lifeboat list --from /);
-    const list = await lifeboat(['list', '--from', path.join(dir, 'backups'), '--json']);
-    assert.equal((JSON.parse(list.stdout) as { backups: unknown[] }).backups.length, 1);
   });
 });

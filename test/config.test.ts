@@ -196,6 +196,18 @@ describe('loadConfig: the full SPEC §2 example', () => {
     });
   });
 
+  test('server.token: an empty default leaves the API read-only; a set variable is the token', async () => {
+    const file = await writeConfig('server: { token: "${LIFEBOAT_TOKEN:-}" }\n');
+    const unset = await loadConfig(file, {}, new Redactor());
+    assert.equal(unset.server?.token, undefined);
+    const set = await loadConfig(file, { LIFEBOAT_TOKEN: 'tok-1' }, new Redactor());
+    assert.equal(set.server?.token, 'tok-1');
+    await assert.rejects(
+      loadConfig(await writeConfig('server: { token: "${LIFEBOAT_TOKEN}" }\n'), {}, new Redactor()),
+      /server\.token: environment variable LIFEBOAT_TOKEN is not set/,
+    );
+  });
+
   test('s3 storages parse and build (compose.ts); the location never holds credentials', async () => {
     const file = await writeConfig(FULL_CONFIG);
     const config = await loadConfig(file, FULL_ENV, new Redactor());

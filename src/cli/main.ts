@@ -168,8 +168,11 @@ program
 
 program
   .command('demo')
-  .description('throwaway PostgreSQL with sample data → backup → verify → restore → compare')
-  .option('--dir <dir>', 'where the demo keeps its backups', 'lifeboat-demo')
+  .description(
+    'throwaway PostgreSQL with sample data → backup → verify → restore → compare → drill (→ dashboard with --serve)',
+  )
+  .option('--dir <dir>', 'where the demo keeps its backups and its config', 'lifeboat-demo')
+  .option('--serve [port]', 'then serve the dashboard and API on 127.0.0.1 (default port 8080) until Ctrl-C')
   .action(
     action(async (ctx, opts) =>
       (await import('./commands/demo.js')).demoCommand(ctx, opts, controller.signal),

@@ -14,7 +14,7 @@ export interface OutputOptions {
 
 export class Output {
   readonly json: boolean;
-  private readonly logFormat: 'text' | 'json';
+  readonly logFormat: 'text' | 'json';
   readonly redactor: Redactor;
   private readonly out: NodeJS.WritableStream;
   private readonly err: NodeJS.WritableStream & { isTTY?: boolean };

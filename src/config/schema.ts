@@ -213,8 +213,11 @@ export const notifySchema = z.discriminatedUnion(
 /** `lifeboat serve`: the HTTP API, the run history and how the scheduler runs jobs. */
 export const serverSchema = z.strictObject({
   port: z.number().int('expected a whole number').min(0).max(65535).default(8080),
-  /** Bearer token for the mutating endpoints; unset, the API is read-only. */
-  token: z.string().min(1).optional(),
+  /**
+   * Bearer token for the mutating endpoints; unset, the API is read-only. Empty counts as unset, so
+   * `${LIFEBOAT_TOKEN:-}` makes the token optional.
+   */
+  token: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   /** Also require the token for read endpoints (not /healthz). */
   protectReads: z.boolean().default(false),
   /** The SQLite run history; see `lifeboat serve` for the default location. */

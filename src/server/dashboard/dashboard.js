@@ -65,9 +65,11 @@ function bytes(n) {
 
 function duration(ms) {
   if (ms === null || ms === undefined) return '—';
-  const s = Math.round(ms / 1000);
   if (ms === 0) return '0s';
-  if (s < 1) return `${Math.round(ms)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  // Tenths below 10 s, so a chart axis of 0.5 s steps doesn't read "1s, 1s".
+  if (ms < 9950) return `${(ms / 1000).toFixed(1).replace(/\.0$/, '')}s`;
+  const s = Math.round(ms / 1000);
   // The two largest units, dropping a zero second one: "45s", "3m 20s", "2h", "1d 4h".
   const two = (a, ua, b, ub) => (b ? `${a}${ua} ${b}${ub}` : `${a}${ua}`);
   if (s < 60) return `${s}s`;
