@@ -14,10 +14,10 @@
  * Wall time is measured around the whole command. The target is held to the median of the
  * per-round ratios (lifeboat / shell of the same round, run back to back), which cancels the drift
  * of a shared machine between rounds; the ratio of the two medians and the fastest runs are
- * printed too. Before each run the server checkpoints and the kernel syncs. Peak RSS is that of the lifeboat node process alone
- * (bench/rss-probe.mjs reads getrusage at exit; pg_dump, zstd and psql are not counted); "client
- * CPU" is the user+sys of the command's whole process tree, from GNU time, when /usr/bin/time
- * exists. Targets: wall ratio ≤ 1.05, RSS ≤ 150 MB, RSS at double scale ≤ 1.1× — reported, never
+ * printed too. Before each run the server checkpoints and the kernel syncs. Peak RSS is that of
+ * the lifeboat node process alone (bench/rss-probe.mjs reads getrusage at exit; pg_dump, zstd and
+ * psql are not counted); "client CPU" is the user+sys of the command's whole process tree, from
+ * GNU time, when /usr/bin/time exists. Targets: wall ratio ≤ 1.05, RSS ≤ 150 MB, RSS at double scale ≤ 1.1× — reported, never
  * asserted: the bench exits non-zero only when something failed to run. On a shared 2-core
  * machine the timings are noisy; the note under the table says when other work was running.
  *

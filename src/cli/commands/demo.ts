@@ -20,6 +20,7 @@ import { startLocalCluster } from '../../postgres/local-cluster.js';
 import { dumpForCompare } from '../../postgres/compare.js';
 import { SAMPLE_SQL } from '../../demo/sample-data.js';
 import { Context } from '../context.js';
+import { parsePort } from '../port.js';
 import { formatBytes, formatDuration } from '../progress.js';
 import { serveCommand } from './serve.js';
 
@@ -56,9 +57,8 @@ export async function demoCommand(ctx: Context, opts: DemoOptions, signal: Abort
   const dir = path.resolve(opts.dir);
   const backups = path.join(dir, 'backups');
   const configFile = path.join(dir, 'lifeboat.yaml');
-  const port = opts.serve === undefined || opts.serve === true ? 8080 : Number(opts.serve);
-  if (opts.serve !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
-    throw new LifeboatError('usage', `--serve: expected a port 0-65535, got "${String(opts.serve)}"`);
+  // Checked before the throwaway server starts, so a typo costs nothing.
+  const port = typeof opts.serve === 'string' ? parsePort(opts.serve, '--serve') : 8080;
   await mkdir(backups, { recursive: true });
   out.info('demo: starting a throwaway PostgreSQL cluster');
   const cluster = await startLocalCluster({ name: `demo-${process.pid}` });

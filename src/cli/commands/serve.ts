@@ -7,7 +7,6 @@
  */
 import path from 'node:path';
 import { buildStorages } from '../../config/compose.js';
-import { LifeboatError } from '../../core/errors.js';
 import { openSqliteHistory } from '../../history/sqlite-history.js';
 import { buildNotifiers } from '../../notify/build.js';
 import { dispatchAlert } from '../../notify/dispatch.js';
@@ -25,6 +24,7 @@ import { createJobRunner } from '../../service/job-runner.js';
 import { createSourceHealth } from '../../service/source-health.js';
 import { sourceChecks } from '../../service/source-probes.js';
 import type { Context } from '../context.js';
+import { parsePort } from '../port.js';
 
 const STALE_CHECK_MS = 5 * 60 * 1000;
 
@@ -37,9 +37,7 @@ export async function serveCommand(
   const out = ctx.output;
   const log = (line: string) => out.info(line);
   const server = config.server;
-  const port = opts.port !== undefined ? Number(opts.port) : (server?.port ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new LifeboatError('usage', `--port: expected 0-65535`);
+  const port = opts.port !== undefined ? parsePort(opts.port, '--port') : (server?.port ?? 8080);
   const settings = schedulerSettings(server);
   const clock = systemClock;
   const storages = buildStorages(config);
