@@ -100,8 +100,6 @@ export async function runBackup(job: BackupJob, hooks: BackupHooks = {}): Promis
   const written = new Map<Storage, string[]>(job.storages.map((s) => [s, []]));
   const failed = new Map<Storage, unknown>();
   try {
-    // The S3 SDK loads while the source is asked for its version and databases (mostly waiting).
-    for (const storage of job.storages) void storage.prepare?.();
     const plan = await job.source.plan(signal);
     const ext = extensionFor(plan.dumpFormat, job.compression.type);
     const keysFor = (id: string) =>

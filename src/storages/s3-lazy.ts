@@ -14,11 +14,6 @@ export function createLazyS3Storage(opts: S3StorageOptions): Storage {
     name: opts.name,
     location: s3Location(opts.bucket, normalizePrefix(opts.prefix ?? '')),
     capabilities: { atomicCreateOnly: opts.conditionalWrites ?? true },
-    prepare: () =>
-      real().then(
-        () => undefined,
-        () => undefined,
-      ),
     put: async (key, body, o) => (await real()).put(key, body, o),
     get: async (key, o) => (await real()).get(key, o),
     stat: async (key, o) => (await real()).stat(key, o),

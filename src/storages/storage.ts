@@ -61,12 +61,6 @@ export interface Storage {
    */
   localPath?(key: string): string;
 
-  /**
-   * Optional: loads what the first request needs (the S3 SDK, ~0.2 s), so a caller can overlap
-   * that with work of its own. Never fails: a problem surfaces at the first real request.
-   */
-  prepare?(): Promise<void>;
-
   /** Optional housekeeping: removes leftovers of interrupted writes older than `olderThan`. */
   cleanupIncomplete?(olderThan: Date, opts?: { signal?: AbortSignal }): Promise<string[]>;
 }
