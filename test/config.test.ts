@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { buildStorages } from '../src/config/compose.js';
+import { buildSource, buildStorages } from '../src/config/compose.js';
 import { expandEnv } from '../src/config/expand.js';
 import { formatIssue, loadConfig, parseConfig } from '../src/config/load.js';
 import { configSchema } from '../src/config/schema.js';
@@ -377,6 +377,25 @@ describe('expandEnv', () => {
     assert.ok(!expandedValues.includes('fallback'));
   });
 
+  test('a deferred field keeps its text and reports the missing variable instead of throwing', () => {
+    const tree = { jobs: { app: { source: { url: 'postgres://${PGHOSTNAME}/${DB}' }, layout: '${L}' } } };
+    const env = { DB: 'db-secret', L: 'x' };
+    const isSource = (keys: string[]) => keys[2] === 'source';
+    const { value, deferred, expandedValues } = expandEnv(tree, env, { defer: isSource });
+    assert.deepEqual(value, {
+      jobs: { app: { source: { url: 'postgres://${PGHOSTNAME}/${DB}' }, layout: 'x' } },
+    });
+    assert.deepEqual(
+      deferred.map((d) => [d.keys.join('.'), d.error.message]),
+      [['jobs.app.source.url', 'jobs.app.source.url: environment variable PGHOSTNAME is not set']],
+    );
+    assert.deepEqual(expandedValues, ['x']);
+    assert.throws(
+      () => expandEnv({ ...tree, jobs: { app: { layout: '${NOPE}' } } }, env, { defer: isSource }),
+      /NOPE/,
+    );
+  });
+
   test('an expanded value is not expanded again', () => {
     const { value } = expandEnv({ a: '${A}' }, { A: '${B}', B: 'secret' });
     assert.deepEqual(value, { a: '${B}' });
@@ -404,8 +423,18 @@ describe('expandEnv', () => {
     const file = await writeConfig(FULL_CONFIG);
     const env = { ...FULL_ENV };
     delete env.DATABASE_URL;
-    const err = await configErrorAsync(() => loadConfig(file, env, new Redactor()));
-    assert.match(err.message, /jobs\.postgres\.source\.url: environment variable DATABASE_URL is not set/);
+    // A source's variables are needed only where the source is used: loading succeeds, using it fails.
+    const config = await loadConfig(file, env, new Redactor());
+    assert.throws(
+      () => buildSource('postgres', config.jobs.postgres!.source),
+      (err: unknown) =>
+        err instanceof LifeboatError &&
+        err.code === 'config' &&
+        err.message === 'jobs.postgres.source.url: environment variable DATABASE_URL is not set',
+    );
+    const outside = await writeConfig(FULL_CONFIG.replace('path: /backups', 'path: "${BACKUP_DIR}"'));
+    const err = await configErrorAsync(() => loadConfig(outside, { ...FULL_ENV }, new Redactor()));
+    assert.match(err.message, /storages\.local\.path: environment variable BACKUP_DIR is not set/);
   });
 
   test('an expanded value cannot inject YAML structure', async () => {

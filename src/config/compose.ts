@@ -15,6 +15,7 @@ import { createLazyS3Storage } from '../storages/s3-lazy.js';
 import { s3OptionsFromUrl } from '../storages/s3-url.js';
 import type { Storage } from '../storages/storage.js';
 import type { Config, JobConfig, PostgresSourceConfig, StorageConfig } from './schema.js';
+import { resolvedSource } from './unresolved.js';
 
 export function buildStorage(name: string, cfg: StorageConfig): Storage {
   switch (cfg.type) {
@@ -37,6 +38,7 @@ export function buildStorage(name: string, cfg: StorageConfig): Storage {
 }
 
 export function buildSource(jobName: string, cfg: JobConfig['source']): Source {
+  resolvedSource(cfg);
   if (cfg.type === 'postgres') return createPostgresSource(cfg as PostgresSourceConfig);
   throw new LifeboatError(
     'config',

@@ -9,6 +9,10 @@ import { LifeboatError } from '../core/errors.js';
 import type { Redactor } from '../core/redact.js';
 import { expandEnv } from './expand.js';
 import { configSchema, type Config } from './schema.js';
+import { markUnresolved } from './unresolved.js';
+
+/** A job's source is needed only by backup, check, drill and serve: its variables may be missing. */
+const isSourceField = (keys: string[]) => keys[0] === 'jobs' && keys[2] === 'source';
 
 export function formatIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path
@@ -78,8 +82,12 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor:
       `parse ${file}${line ? ` line ${line}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
     );
   }
-  const expanded = expandEnv(doc.toJS(), env);
+  const expanded = expandEnv(doc.toJS(), env, { defer: isSourceField });
   const config = parseConfig(expanded.value, file);
+  for (const { keys, error } of expanded.deferred) {
+    const source = config.jobs[keys[1]!]?.source;
+    if (source) markUnresolved(source, error);
+  }
   registerSecrets(config, redactor);
   return config;
 }

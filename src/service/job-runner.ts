@@ -6,6 +6,7 @@ import { findBackup } from '../catalog/catalog.js';
 import { totalSize } from '../catalog/manifest.js';
 import { buildJob, policyOf } from '../config/compose.js';
 import type { Config, PostgresSourceConfig } from '../config/schema.js';
+import { resolvedSource } from '../config/unresolved.js';
 import { runBackup } from '../core/backup.js';
 import { LifeboatError, oneLine } from '../core/errors.js';
 import { executePrune, planPrune } from '../core/prune.js';
@@ -51,7 +52,7 @@ export function createJobRunner(
       const cfg = jobConfig(name);
       const storage = storages[cfg.storages[0]!]!;
       const manifest = await findBackup(storage, 'latest', name, signal);
-      const source = cfg.source as PostgresSourceConfig;
+      const source = resolvedSource(cfg.source) as PostgresSourceConfig;
       const outcome = await runDrill({
         storage,
         manifest,

@@ -2,6 +2,7 @@
 import { findBackup, listManifestKeys } from '../../catalog/catalog.js';
 import { buildStorages, storageFromArg } from '../../config/compose.js';
 import type { Config, PostgresSourceConfig } from '../../config/schema.js';
+import { resolvedSource } from '../../config/unresolved.js';
 import { exitCodeFor, LifeboatError, oneLine } from '../../core/errors.js';
 import type { DrillReport } from '../../drill/report.js';
 import { runDrill } from '../../drill/run.js';
@@ -122,8 +123,11 @@ export async function drillCommand(
         throw err;
       }
       const jobConfig = config?.jobs[manifest.job];
+      // The drill keeps off the source's server, so it needs the source's settings (a missing variable fails here).
       const source =
-        jobConfig?.source.type === 'postgres' ? (jobConfig.source as PostgresSourceConfig) : undefined;
+        jobConfig?.source.type === 'postgres'
+          ? (resolvedSource(jobConfig.source) as PostgresSourceConfig)
+          : undefined;
       ctx.redactor.addUrl(jobConfig?.drill?.scratch?.url);
       out.info(`drill ${manifest.job} ${manifest.id} from ${target.storage.location}`);
       const progress = progressReporter(out, 'verify');

@@ -1,5 +1,6 @@
 /** `lifeboat restore ID|latest --to URL [--clean] [--create] [--force] [--jobs N]`. */
 import { findBackup } from '../../catalog/catalog.js';
+import { sourceIfResolved } from '../../config/unresolved.js';
 import { restoreBackup } from '../../core/restore.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { Context } from '../context.js';
@@ -31,7 +32,7 @@ export async function restoreCommand(
     throw new LifeboatError('usage', 'restore: --clean and --force exclude each other');
   const { storage, config } = await ctx.readStorage(opts.from, opts.job);
   const manifest = await findBackup(storage, ref, opts.job, signal);
-  const source = config?.jobs[manifest.job]?.source as { binDir?: string } | undefined;
+  const source = sourceIfResolved(config?.jobs[manifest.job]?.source) as { binDir?: string } | undefined;
   ctx.output.info(`restore ${manifest.job} ${manifest.id} from ${storage.location}`);
   const progress = progressReporter(ctx.output, 'read');
   const result = await restoreBackup(storage, manifest, {

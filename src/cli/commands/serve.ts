@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { buildStorages } from '../../config/compose.js';
+import { assertSourcesResolved } from '../../config/unresolved.js';
 import { openSqliteHistory } from '../../history/sqlite-history.js';
 import { buildNotifiers } from '../../notify/build.js';
 import { dispatchAlert } from '../../notify/dispatch.js';
@@ -34,6 +35,8 @@ export async function serveCommand(
   signal: AbortSignal,
 ): Promise<number> {
   const config = await ctx.config();
+  // Every job's source is probed and run from here: a missing variable stops serve at once.
+  assertSourcesResolved(config);
   const out = ctx.output;
   const log = (line: string) => out.info(line);
   const server = config.server;

@@ -1,0 +1,33 @@
+/**
+ * A job's source whose `${VAR}`s could not all be expanded: the config still loads (list, status,
+ * verify, prune and restore never touch the source), and the error is raised where the source is
+ * used — building it for a backup or check, a drill, or `serve` starting up.
+ */
+import type { LifeboatError } from '../core/errors.js';
+import type { Config, JobConfig } from './schema.js';
+
+const problems = new WeakMap<object, LifeboatError>();
+
+export function markUnresolved(source: object, error: LifeboatError): void {
+  if (!problems.has(source)) problems.set(source, error);
+}
+
+/** The source as configured; throws the missing-variable error when it could not be expanded. */
+export function resolvedSource<S extends JobConfig['source']>(source: S): S {
+  const problem = problems.get(source);
+  if (problem) throw problem;
+  return source;
+}
+
+/** The source when fully expanded, else undefined (for optional hints such as its binDir). */
+export function sourceIfResolved<S extends JobConfig['source']>(source: S | undefined): S | undefined {
+  return source && !problems.has(source) ? source : undefined;
+}
+
+/** Throws for the first of these jobs (all by default) whose source is unresolved. */
+export function assertSourcesResolved(config: Config, jobs = Object.keys(config.jobs)): void {
+  for (const name of jobs) {
+    const job = config.jobs[name];
+    if (job) resolvedSource(job.source);
+  }
+}
