@@ -6,7 +6,8 @@
  */
 import type pg from 'pg';
 import type { Config, JobConfig, PostgresSourceConfig } from '../config/schema.js';
-import { connect, databaseOf, withDatabase } from '../sources/postgres/connection.js';
+import { connect } from '../sources/postgres/connection.js';
+import { sourceSelection } from '../sources/postgres/postgres-source.js';
 import type { SourceCheck } from './source-health.js';
 
 type SourceConfig = JobConfig['source'];
@@ -28,12 +29,11 @@ export function sourceChecks(config: Config): SourceCheck[] {
 }
 
 /**
- * The database the backup itself connects to first (postgres-source.ts): the one named database,
- * else the URL's, else `postgres`. A probe of any other could pass while the backup cannot connect.
+ * The database the backup itself connects to first (postgres-source.ts). A probe of any other could
+ * pass while the backup cannot connect.
  */
 export function probeUrl(cfg: PostgresSourceConfig): string {
-  const single = !cfg.dumpall && typeof cfg.databases === 'string' && cfg.databases !== 'all';
-  return withDatabase(cfg.url, single ? (cfg.databases as string) : (databaseOf(cfg.url) ?? 'postgres'));
+  return sourceSelection(cfg).firstUrl;
 }
 
 /**

@@ -2,8 +2,10 @@
  * libpq connection handling for Lifeboat's own queries (node-postgres) and for the client tools it
  * runs. Passwords travel to child processes in PGPASSWORD, never on a command line.
  */
+import os from 'node:os';
 import pg from 'pg';
 import { LifeboatError, fromSystemError } from '../../core/errors.js';
+import { passfilePassword, serviceSettings } from './libpq-files.js';
 
 export interface PgTarget {
   url: string;
@@ -31,6 +33,76 @@ export function databaseOf(url: string): string | undefined {
   return name || undefined;
 }
 
+/**
+ * The URL's connection settings completed as libpq completes them: the URL first, then the service
+ * (`?service=` or PGSERVICE) from the service file, then the PG* variables, then the defaults. The
+ * database stays undefined when none of them names one (libpq would then use the user name).
+ */
+export function libpqSettings(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+): {
+  host?: string;
+  port: string;
+  user: string;
+  database?: string;
+  password?: string;
+  /** What the service file contributed. */
+  service: Record<string, string>;
+} {
+  const u = parse(url);
+  const q = (k: string) => u.searchParams.get(k) || undefined;
+  const serviceName = q('service') ?? (env.PGSERVICE || undefined);
+  const service = serviceName ? serviceSettings(serviceName, env) : {};
+  return {
+    host:
+      (u.hostname && decodeURIComponent(u.hostname)) || q('host') || service.host || env.PGHOST || undefined,
+    port: u.port || q('port') || service.port || env.PGPORT || '5432',
+    user: decodeURIComponent(u.username) || q('user') || service.user || env.PGUSER || os.userInfo().username,
+    database: databaseOf(url) || q('dbname') || service.dbname || env.PGDATABASE || undefined,
+    password:
+      decodeURIComponent(u.password) || q('password') || service.password || env.PGPASSWORD || undefined,
+    service,
+  };
+}
+
+/**
+ * The URL for node-postgres, which reads the PG* variables itself but neither the service file nor
+ * (without a deprecation warning) the password file: their settings are written into the URL.
+ */
+export function clientUrl(url: string, env: NodeJS.ProcessEnv = process.env): string {
+  const u = parse(url);
+  const settings = libpqSettings(url, env);
+  u.searchParams.delete('service');
+  const fill = (param: string, value: string | undefined, present: boolean) => {
+    if (value !== undefined && !present && !u.searchParams.has(param)) u.searchParams.set(param, value);
+  };
+  // Query parameters, not URL parts: a URL without a host cannot carry a user or a port.
+  const { host, port, user, dbname, password: _pw, ...rest } = settings.service;
+  fill('host', host, Boolean(u.hostname));
+  fill('port', port, Boolean(u.port));
+  fill('user', user, Boolean(u.username));
+  if (!databaseOf(url) && !u.searchParams.has('dbname') && dbname)
+    u.pathname = '/' + encodeURIComponent(dbname);
+  for (const [k, v] of Object.entries(rest)) fill(k, v, false);
+  const password =
+    settings.password ??
+    passfilePassword(
+      {
+        host: settings.host ?? 'localhost',
+        port: settings.port,
+        database: settings.database ?? settings.user,
+        user: settings.user,
+      },
+      env,
+    );
+  if (password !== undefined && !u.password) {
+    u.searchParams.delete('password');
+    u.searchParams.set('password', password);
+  }
+  return u.toString();
+}
+
 /** host:port/db for messages and manifests; never the password. */
 export function describe(url: string): {
   host: string;
@@ -39,11 +111,10 @@ export function describe(url: string): {
   database?: string;
   text: string;
 } {
-  const u = parse(url);
-  const host = u.hostname || u.searchParams.get('host') || process.env.PGHOST || 'localhost';
-  const port = Number(u.port || u.searchParams.get('port') || process.env.PGPORT || 5432);
-  const user = decodeURIComponent(u.username) || process.env.PGUSER || undefined;
-  const database = databaseOf(url);
+  const settings = libpqSettings(url);
+  const host = settings.host ?? 'localhost';
+  const port = Number(settings.port);
+  const { user, database } = settings;
   return { host, port, user, database, text: `${host}:${port}${database ? `/${database}` : ''}` };
 }
 
@@ -58,7 +129,13 @@ export function toolConnection(url: string): { conninfo: string; env: NodeJS.Pro
 
 /** A connected client; the caller ends it. Connection problems become exit code 3. */
 export async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000 });
+  let connectionString: string;
+  try {
+    connectionString = clientUrl(url);
+  } catch (err) {
+    throw err instanceof LifeboatError ? err : connectError(url, err);
+  }
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 15_000 });
   // Errors after connect (server gone) surface through the pending query; keep them off the process.
   client.on('error', () => {});
   try {

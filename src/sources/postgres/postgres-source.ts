@@ -7,6 +7,7 @@
 import { Readable } from 'node:stream';
 import type { PostgresSourceConfig } from '../../config/schema.js';
 import type { TableCount } from '../../catalog/manifest.js';
+import { LifeboatError } from '../../core/errors.js';
 import { createTap } from '../../core/hash-tap.js';
 import type { DumpStream } from '../../core/write-artifact.js';
 import { findPgTool, listPgTools, type PgTool } from '../../postgres/binaries.js';
@@ -18,7 +19,7 @@ import {
   toolConnection,
   withClient,
   withDatabase,
-  databaseOf,
+  libpqSettings,
 } from './connection.js';
 import { selectDatabases } from './databases.js';
 import { guardRoles } from './role-guard.js';
@@ -41,13 +42,29 @@ function guardedDumpall(
   return { stream, osPipe: false, done: child.done, raw: () => ({ size: tap.size, sha256: tap.sha256() }) };
 }
 
+/**
+ * Which databases the source means, and where Lifeboat connects first. As libpq picks the database:
+ * the URL's, else the service's, else PGDATABASE, else the user name; all databases only when
+ * `databases: all` says so.
+ */
+export function sourceSelection(cfg: Pick<PostgresSourceConfig, 'url' | 'databases' | 'dumpall'>) {
+  const settings = libpqSettings(cfg.url);
+  const named = settings.database;
+  const selection = cfg.databases ?? named ?? settings.user;
+  const single = !cfg.dumpall && typeof selection === 'string' && selection !== 'all';
+  // Lifeboat's own queries and pg_dumpall connect to that database, or to "postgres".
+  const maintenanceUrl = single ? cfg.url : withDatabase(cfg.url, named ?? 'postgres');
+  const firstUrl = single ? withDatabase(cfg.url, selection) : maintenanceUrl;
+  const hint =
+    cfg.databases === undefined && named === undefined
+      ? `the source names no database, so libpq's default (the user name "${settings.user}") was used: name one in the URL or PGDATABASE, or set databases: all`
+      : undefined;
+  return { selection, single, maintenanceUrl, firstUrl, hint };
+}
+
 export function createPostgresSource(cfg: PostgresSourceConfig): Source {
   const where = describe(cfg.url);
-  const urlDb = databaseOf(cfg.url);
-  const selection = cfg.databases ?? urlDb ?? 'all';
-  const single = !cfg.dumpall && typeof selection === 'string' && selection !== 'all';
-  // Lifeboat's own queries and pg_dumpall connect to the URL's database, or to "postgres".
-  const maintenanceUrl = single ? cfg.url : withDatabase(cfg.url, urlDb ?? 'postgres');
+  const { selection, single, maintenanceUrl, firstUrl, hint } = sourceSelection(cfg);
 
   return {
     description: where.text,
@@ -57,15 +74,16 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
       const program = mode === 'dumpall' ? 'pg_dumpall' : 'pg_dump';
       // Each candidate tool's `--version` run (cached) overlaps the first connection.
       void listPgTools(program, { binDir: cfg.binDir }).catch(() => {});
-      const { server, databases } = await withClient(
-        single ? withDatabase(cfg.url, selection) : maintenanceUrl,
-        async (c) => ({
-          server: await serverVersion(c),
-          databases: single
-            ? [selection]
-            : await selectDatabases(c, cfg.dumpall ? 'all' : selection, cfg.exclude),
-        }),
-      );
+      const { server, databases } = await withClient(firstUrl, async (c) => ({
+        server: await serverVersion(c),
+        databases: single
+          ? [selection as string]
+          : await selectDatabases(c, cfg.dumpall ? 'all' : selection, cfg.exclude),
+      })).catch((err: unknown) => {
+        if (hint && err instanceof LifeboatError && /database does not exist/.test(err.message))
+          throw new LifeboatError(err.code, err.message, { hint, cause: err });
+        throw err;
+      });
       const dumpTool = await findPgTool(program, {
         minMajor: server.major,
         binDir: cfg.binDir,
