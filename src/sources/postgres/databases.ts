@@ -13,6 +13,20 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/**
+ * The same glob as a pg_dumpall `--exclude-database` pattern. pg_dumpall reads psql patterns, which
+ * fold unquoted letters to lower case, treat `.` as a separator and other characters as regex
+ * syntax; double-quoting every literal run makes it match exactly the names globToRegExp matches,
+ * so a dumpall backup leaves out the databases its manifest says it left out.
+ */
+export function globToPsqlPattern(glob: string): string {
+  return glob
+    .split(/([*?])/)
+    .filter((part) => part !== '')
+    .map((part) => (part === '*' || part === '?' ? part : `"${part.replace(/"/g, '""')}"`))
+    .join('');
+}
+
 export function applyExclude(names: string[], exclude: string[]): string[] {
   const patterns = exclude.map(globToRegExp);
   return names.filter((n) => !patterns.some((p) => p.test(n)));

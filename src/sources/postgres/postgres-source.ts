@@ -21,7 +21,7 @@ import {
   withDatabase,
   libpqSettings,
 } from './connection.js';
-import { selectDatabases } from './databases.js';
+import { globToPsqlPattern, selectDatabases } from './databases.js';
 import { guardRoles } from './role-guard.js';
 import { holdSnapshot } from './snapshot.js';
 
@@ -104,7 +104,9 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
             const args = [
               '-w',
               `--dbname=${conninfo}`,
-              ...(globalsOnly ? ['--globals-only'] : cfg.exclude.map((p) => `--exclude-database=${p}`)),
+              ...(globalsOnly
+                ? ['--globals-only']
+                : cfg.exclude.map((p) => `--exclude-database=${globToPsqlPattern(p)}`)),
             ];
             return guardedDumpall(
               dumpall,
