@@ -44,13 +44,33 @@ export async function readManifest(
   entry: CatalogEntry,
   signal?: AbortSignal,
 ): Promise<Manifest> {
-  return parseManifest(await readText(storage, entry.key, { signal }), entry.key);
+  const manifest = parseManifest(await readText(storage, entry.key, { signal }), entry.key);
+  // The file name is the id (and the folder the job): prune deletes by these, so a manifest that
+  // claims another backup's id or job would make it remove that backup's files.
+  if (manifestKey(manifest.job, manifest.id) !== entry.key) {
+    throw new LifeboatError(
+      'integrity',
+      `read manifest ${entry.key}: it names job ${JSON.stringify(manifest.job)} and id ${JSON.stringify(manifest.id)}, not its file name`,
+    );
+  }
+  return manifest;
 }
 
 export interface ListResult {
   manifests: Manifest[];
-  /** Manifests that could not be read, with why; listed so nobody mistakes them for good backups. */
-  unreadable: Array<{ key: string; error: string }>;
+  /**
+   * Manifests that could not be read or are invalid (no artifacts, id or job not matching the file
+   * name), with why. Listed so nobody mistakes them for good backups; never restored or pruned.
+   */
+  unreadable: UnreadableManifest[];
+}
+
+export interface UnreadableManifest {
+  key: string;
+  /** From the manifest's file name. */
+  job: string;
+  id: string;
+  error: string;
 }
 
 /** Every committed backup, oldest first. */
@@ -60,7 +80,8 @@ export async function listBackups(storage: Storage, job?: string, signal?: Abort
     try {
       result.manifests.push(await readManifest(storage, entry, signal));
     } catch (err) {
-      result.unreadable.push({ key: entry.key, error: (err as Error).message });
+      if (signal?.aborted) throw err;
+      result.unreadable.push({ key: entry.key, job: entry.job, id: entry.id, error: (err as Error).message });
     }
   }
   return result;

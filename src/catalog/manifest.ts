@@ -55,6 +55,10 @@ export interface Manifest {
   finishedAt: string;
   durationMs: number;
   lifeboatVersion: string;
+  /** Set by a run that backed up some databases but not all: not a good backup for retention. */
+  partial?: boolean;
+  /** The databases a partial run could not back up, and why. */
+  missing?: Array<{ database: string; error: string }>;
 }
 
 export function parseManifest(text: string, key: string): Manifest {
@@ -83,7 +87,46 @@ export function parseManifest(text: string, key: string): Manifest {
       },
     );
   }
+  const problem = manifestProblem(m as Manifest);
+  if (problem) throw new LifeboatError('integrity', `read manifest ${key}: ${problem}`);
   return m as Manifest;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * Why a manifest that parsed cannot describe a backup, or undefined. Every command relies on these
+ * fields (restore reads the artifacts, retention the start time, prune deletes the keys), so a
+ * manifest failing here is invalid: listed as such and never restored, counted or pruned.
+ */
+function manifestProblem(m: Manifest): string | undefined {
+  if (typeof m.id !== 'string' || typeof m.job !== 'string') return 'id and job must be strings';
+  // No artifacts: nothing to restore, so not a backup (it must never fill a retention slot).
+  if (m.artifacts.length === 0) return 'it lists no artifacts, so it is not a backup';
+  for (const a of m.artifacts as unknown[]) {
+    const r = a as Partial<ArtifactRecord> | null;
+    const where = `artifact ${JSON.stringify(typeof r?.key === 'string' ? r.key : a)}`;
+    if (typeof r?.key !== 'string' || !isArtifactKey(r.key)) return `${where}: not a valid object key`;
+    if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0)
+      return `${where}: size must be a whole number`;
+    if (typeof r.sha256 !== 'string' || !SHA256.test(r.sha256))
+      return `${where}: sha256 must be 64 hex digits`;
+  }
+  if (typeof m.startedAt !== 'string' || Number.isNaN(Date.parse(m.startedAt)))
+    return `startedAt ${JSON.stringify(m.startedAt)} is not a time`;
+  if (m.partial !== undefined && typeof m.partial !== 'boolean') return 'partial must be true or false';
+  return undefined;
+}
+
+/** A relative key outside the catalog: a manifest must never make prune delete another manifest. */
+function isArtifactKey(key: string): boolean {
+  const parts = key.split('/');
+  return (
+    key !== '' &&
+    !key.startsWith('/') &&
+    !key.startsWith('.lifeboat/') &&
+    !parts.some((p) => p === '' || p === '.' || p === '..')
+  );
 }
 
 export function totalSize(m: Manifest): number {

@@ -3,14 +3,28 @@
  * leftovers — artifacts no manifest references, and interrupted writes — once they are older than
  * a grace period (a backup still being written must not lose its files). A backup is removed
  * manifest first, so an interrupted prune never leaves a manifest pointing at missing objects.
+ *
+ * Retention counts only good backups (see retention.ts). Here "good" is checked cheaply, from a
+ * listing: every artifact and its `.sha256` sidecar present, each artifact with the size its
+ * manifest records, and the run not partial. Bytes are read for one backup only, and only when a
+ * good backup is to be removed: the newest good one, which must really be good (see below).
+ * Invalid manifests (unparseable, no artifacts, id or job not matching the file name) are reported
+ * and never acted on: they are not removed, and unreferenced artifacts in their folder are kept.
  */
-import { CATALOG_PREFIX, staticPrefix, DEFAULT_LAYOUT } from '../catalog/layout.js';
-import { listBackups, listDrillReports } from '../catalog/catalog.js';
+import path from 'node:path';
+import { CATALOG_PREFIX, staticPrefix, DEFAULT_LAYOUT, idTime, renderTemplate } from '../catalog/layout.js';
+import { listBackups, listDrillReports, type UnreadableManifest } from '../catalog/catalog.js';
 import { manifestKey } from '../catalog/layout.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { describeLock, isObjectLocked } from '../storages/object-lock.js';
-import type { Storage } from '../storages/storage.js';
-import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention.js';
+import type { ObjectInfo, Storage } from '../storages/storage.js';
+import { verifyBackup } from './verify.js';
+import {
+  applyRetention,
+  type RetentionDecision,
+  type RetentionItem,
+  type RetentionPolicy,
+} from './retention.js';
 
 export const DEFAULT_GRACE_MS = 24 * 3600 * 1000;
 
@@ -23,41 +37,149 @@ export interface PrunePlan {
   decisions: Array<RetentionDecision & { manifest: Manifest }>;
   /** Unreferenced artifacts past the grace period. */
   orphans: string[];
+  /** Manifests of the job that could not be read or are invalid: reported, never removed. */
+  invalid: UnreadableManifest[];
+  /** Unreferenced artifacts kept because they lie in an invalid manifest's folder. */
+  protected: Array<{ key: string; manifest: string }>;
+  /** Artifact keys that a manifest staying in the storage references: never deleted with another backup. */
+  stillReferenced: Set<string>;
 }
 
 export async function planPrune(
   storage: Storage,
   job: { name: string; layout?: string },
   policy: RetentionPolicy,
-  opts: { now?: Date; graceMs?: number; timeZone?: string; signal?: AbortSignal } = {},
+  opts: {
+    now?: Date;
+    graceMs?: number;
+    timeZone?: string;
+    signal?: AbortSignal;
+    /** Ids whose bytes this process has just hashed (the backup it wrote): not read again. */
+    verified?: string[];
+    /** false: judge goodness from the listing only (tests of the pure listing rules). */
+    checkBytes?: boolean;
+  } = {},
 ): Promise<PrunePlan> {
-  const { manifests } = await listBackups(storage, job.name, opts.signal);
-  const byId = new Map(manifests.map((m) => [m.id, m]));
-  const decisions = applyRetention(
-    manifests.map((m) => ({ id: m.id, time: new Date(m.startedAt) })),
-    policy,
-    { timeZone: opts.timeZone },
-  ).map((d) => ({ ...d, manifest: byId.get(d.id)! }));
-
+  const now = opts.now ?? new Date();
+  const layout = job.layout ?? DEFAULT_LAYOUT;
   // Every manifest of every job counts as a reference: layouts of two jobs may share folders.
+  const catalog = await listBackups(storage, undefined, opts.signal);
+  const manifests = catalog.manifests.filter((m) => m.job === job.name);
+  const invalid = catalog.unreadable.filter((u) => u.job === job.name);
+
+  const prefix = staticPrefix(layout, job.name);
+  const listed = new Map<string, ObjectInfo>();
+  for await (const obj of storage.list(prefix, { signal: opts.signal })) listed.set(obj.key, obj);
+  // Artifacts outside the job's prefix (the layout changed since) are looked up one by one.
+  const info = async (key: string) =>
+    key.startsWith(prefix) ? listed.get(key) : await storage.stat(key, { signal: opts.signal });
+
+  const byId = new Map(manifests.map((m) => [m.id, m]));
+  const items: RetentionItem[] = [];
+  for (const m of manifests)
+    items.push({ id: m.id, time: new Date(m.startedAt), problem: await whyNotGood(m, info) });
+  const decide = () =>
+    applyRetention(items, policy, { timeZone: opts.timeZone, now }).map((d) => ({
+      ...d,
+      manifest: byId.get(d.id)!,
+    }));
+  let decisions = decide();
+  // A flipped byte keeps the size, so the listing cannot see it. Before a good backup goes, the one
+  // that stays as the newest good backup is read and hashed (unless this process just wrote it):
+  // a corrupt one is marked not good and the decision made again, until one holds up.
+  const verified = new Set(opts.verified ?? []);
+  for (;;) {
+    if (!decisions.some((d) => !d.keep && d.problem === undefined)) break;
+    const newest = decisions.find((d) => d.problem === undefined);
+    if (!newest || verified.has(newest.id) || opts.checkBytes === false) break;
+    const problems = await verifyBackup(storage, newest.manifest, { signal: opts.signal });
+    if (problems.length === 0) break;
+    const p = problems[0]!;
+    items.find((i) => i.id === newest.id)!.problem =
+      `corrupt: ${p.problem === 'missing' ? `${p.key} is missing` : `${p.problem} mismatch in ${p.key}`}`;
+    decisions = decide();
+  }
+
   const referenced = new Set<string>();
-  for (const m of (await listBackups(storage, undefined, opts.signal)).manifests) {
-    for (const a of m.artifacts) referenced.add(a.key).add(`${a.key}.sha256`);
+  const stillReferenced = new Set<string>();
+  const removed = new Set(decisions.filter((d) => !d.keep).map((d) => d.id));
+  for (const m of catalog.manifests) {
+    const stays = m.job !== job.name || !removed.has(m.id);
+    for (const a of m.artifacts) {
+      for (const key of [a.key, `${a.key}.sha256`]) {
+        referenced.add(key);
+        if (stays) stillReferenced.add(key);
+      }
+    }
   }
-  const cutoff = (opts.now ?? new Date()).getTime() - (opts.graceMs ?? DEFAULT_GRACE_MS);
+  const folders = catalog.unreadable.map((u) => ({ key: u.key, folder: folderOf(layout, u) }));
+  const cutoff = now.getTime() - (opts.graceMs ?? DEFAULT_GRACE_MS);
   const orphans: string[] = [];
-  const prefix = staticPrefix(job.layout ?? DEFAULT_LAYOUT, job.name);
-  for await (const obj of storage.list(prefix, { signal: opts.signal })) {
+  const kept: PrunePlan['protected'] = [];
+  for (const obj of listed.values()) {
     if (obj.key.startsWith(CATALOG_PREFIX) || referenced.has(obj.key)) continue;
-    const name = obj.key.slice(obj.key.lastIndexOf('/') + 1);
-    if (ARTIFACT_NAME.test(name) && obj.modified.getTime() < cutoff) orphans.push(obj.key);
+    if (!ARTIFACT_NAME.test(path.posix.basename(obj.key))) continue;
+    // Possibly a whole, hand-restorable backup whose manifest is damaged: never an orphan.
+    const owner = folders.find((f) => obj.key.startsWith(f.folder));
+    if (owner) kept.push({ key: obj.key, manifest: owner.key });
+    else if (obj.modified.getTime() < cutoff) orphans.push(obj.key);
   }
-  return { job: job.name, storage: storage.name, decisions, orphans: orphans.sort() };
+  return {
+    job: job.name,
+    storage: storage.name,
+    decisions,
+    orphans: orphans.sort(),
+    invalid,
+    protected: kept.sort((a, b) => (a.key < b.key ? -1 : 1)),
+    stillReferenced,
+  };
+}
+
+/** Why a backup is not good, judged from the listing alone; undefined when it is complete. */
+async function whyNotGood(
+  m: Manifest,
+  info: (key: string) => Promise<ObjectInfo | undefined>,
+): Promise<string | undefined> {
+  if (m.partial) {
+    const missing = (m.missing ?? []).map((x) => x.database);
+    return `partial${missing.length ? `: ${missing.join(', ')} not backed up` : ''}`;
+  }
+  for (const a of m.artifacts) {
+    const obj = await info(a.key);
+    if (!obj) return `incomplete: ${a.key} is missing`;
+    if (obj.size !== a.size) return `incomplete: ${a.key} has ${obj.size} bytes, the manifest says ${a.size}`;
+    // "<64 hex>  <name>\n", give or take the line ending: a truncated sidecar cannot be checked.
+    const sidecar = await info(`${a.key}.sha256`);
+    const expected = 66 + Buffer.byteLength(path.posix.basename(a.key));
+    if (!sidecar) return `incomplete: ${a.key}.sha256 is missing`;
+    if (sidecar.size < expected || sidecar.size > expected + 2)
+      return `incomplete: ${a.key}.sha256 has ${sidecar.size} bytes, expected ${expected + 1}`;
+  }
+  return undefined;
+}
+
+/**
+ * The folder an unreadable manifest's artifacts were written to: the job's layout rendered for the
+ * id in the file name, up to the first {db} (which the manifest would have told). Ends with "/",
+ * or is "" (the whole storage) when the layout starts with {db}.
+ */
+function folderOf(layout: string, u: { job: string; id: string }): string {
+  const db = layout.indexOf('{db}');
+  const rendered = renderTemplate(db < 0 ? layout : layout.slice(0, db), {
+    job: u.job,
+    id: u.id,
+    at: idTime(u.id),
+  });
+  const folder = db < 0 ? rendered : rendered.slice(0, rendered.lastIndexOf('/') + 1);
+  const parts = folder.split('/').filter((p) => p !== '');
+  return parts.length ? `${parts.join('/')}/` : '';
 }
 
 export interface PruneOutcome {
   removedBackups: string[];
   removedObjects: string[];
+  /** Interrupted writes removed: temp files (local) or incomplete multipart uploads (S3). */
+  removedIncomplete: string[];
   /**
    * What Object Lock still protects: backups (with `id`) that retention would remove, and single
    * objects. They stay whole and listed; a prune after the lock ends removes them.
@@ -92,7 +214,12 @@ export async function executePrune(
   plan: PrunePlan,
   opts: { now?: Date; graceMs?: number; signal?: AbortSignal } = {},
 ): Promise<PruneOutcome> {
-  const outcome: PruneOutcome = { removedBackups: [], removedObjects: [], retained: [] };
+  const outcome: PruneOutcome = {
+    removedBackups: [],
+    removedObjects: [],
+    removedIncomplete: [],
+    retained: [],
+  };
   const objects: string[] = [];
   for (const d of plan.decisions) {
     if (d.keep) continue;
@@ -105,7 +232,8 @@ export async function executePrune(
       outcome.retained.push({ id: d.id, key, lock: describeLock(err) });
       continue;
     }
-    for (const a of d.manifest.artifacts) objects.push(a.key, `${a.key}.sha256`);
+    for (const a of d.manifest.artifacts)
+      for (const k of [a.key, `${a.key}.sha256`]) if (!plan.stillReferenced.has(k)) objects.push(k);
     outcome.removedBackups.push(d.id);
   }
   // Drill reports of removed backups go with them (they describe a backup that no longer exists).
@@ -118,7 +246,7 @@ export async function executePrune(
   await deleteObjects(storage, [...objects, ...plan.orphans], outcome, opts.signal);
   if (storage.cleanupIncomplete) {
     const cutoff = new Date((opts.now ?? new Date()).getTime() - (opts.graceMs ?? DEFAULT_GRACE_MS));
-    outcome.removedObjects.push(...(await storage.cleanupIncomplete(cutoff, { signal: opts.signal })));
+    outcome.removedIncomplete.push(...(await storage.cleanupIncomplete(cutoff, { signal: opts.signal })));
   }
   return outcome;
 }

@@ -1,15 +1,23 @@
 /**
  * Retention: decides which committed backups of a job to keep and which to remove, and why. It
  * follows restic's `forget` (ApplyPolicy in internal/restic/snapshot_policy.go) so operators can
- * reason about it with documentation they already know. Pure and deterministic: no clock, no I/O,
- * and calendar buckets come from the policy's IANA time zone, never from the process's TZ.
+ * reason about it with documentation they already know. Pure and deterministic: the clock comes in
+ * as `now`, there is no I/O, and calendar buckets come from the policy's IANA time zone, never from
+ * the process's TZ.
+ *
+ * Only *good* backups fill keep slots (keepLast, the calendar buckets, minKeep). A backup is not good
+ * when the caller says so (`problem`: incomplete, partial) or when it is dated after `now` (clock
+ * skew). A backup that is not good is kept while it is newer than the newest good backup (it may hold
+ * the latest data of what it does hold, and someone should look at it) and removed once a good
+ * backup is newer; when there is no good backup at all, nothing is removed.
  *
  * Deliberate differences from restic:
- * - keepWithin counts from the newest backup even if it lies in the future (restic uses the clock
- *   to skip future snapshots; a pure function cannot).
+ * - keepWithin counts from the newest backup that is not in the future (with `now` given), so one
+ *   future-dated manifest cannot push every real backup out of the window.
  * - Newer restic also keeps the oldest snapshot while a bucket rule has counts left; we keep
  *   exactly the newest backup of each of the N most recent buckets that hold one.
- * - minKeep and the newest-backup guarantee are ours: retention never removes the last good backup.
+ * - minKeep and the newest-good-backup guarantee are ours: retention never removes the newest good
+ *   backup, nor leaves fewer than minKeep good ones.
  * - "w" (weeks) is accepted in durations; a repeated unit adds up instead of the last one winning.
  */
 import { LifeboatError } from './errors.js';
@@ -23,7 +31,7 @@ export interface RetentionPolicy {
   keepYearly?: number;
   /** Keep everything this close to the newest backup, e.g. "14d", "36h", "2w", "1y6m" ("m" is months). */
   keepWithin?: string;
-  /** Never keep fewer than this many backups, newest first. Default 1. */
+  /** Never keep fewer than this many good backups, newest first. Default 1. */
   minKeep?: number;
 }
 
@@ -31,6 +39,15 @@ export interface RetentionPolicy {
 export interface RetentionItem {
   id: string;
   time: Date;
+  /** Why this backup is not good (e.g. "incomplete: app.sql.zst is missing"); absent when good. */
+  problem?: string;
+}
+
+export interface RetentionOptions {
+  /** IANA zone of the calendar buckets. Default UTC. */
+  timeZone?: string;
+  /** The clock: backups after it are future-dated, so not good and not the keepWithin anchor. */
+  now?: Date;
 }
 
 export interface RetentionDecision {
@@ -39,6 +56,8 @@ export interface RetentionDecision {
   keep: boolean;
   /** Why the backup is kept, e.g. "last 3", "daily 2026-11-20", "within 14d"; empty when removed. */
   reasons: string[];
+  /** Set when the backup is not good: why it fills no keep slot ("dated in the future", the item's problem). */
+  problem?: string;
 }
 
 /** A calendar duration; weeks are folded into days. */
@@ -101,31 +120,35 @@ export function isEmptyPolicy(policy: RetentionPolicy): boolean {
 export function applyRetention(
   items: RetentionItem[],
   policy: RetentionPolicy,
-  opts: { timeZone?: string } = {},
+  opts: RetentionOptions = {},
 ): RetentionDecision[] {
   for (const rule of [...COUNT_RULES, 'minKeep'] as const) checkCount(rule, policy[rule]);
   const within = policy.keepWithin === undefined ? undefined : parseDuration(policy.keepWithin);
   const calendar = zoneCalendar(opts.timeZone ?? 'UTC');
+  const now = opts.now?.getTime() ?? Infinity;
 
-  const sorted = items.map(({ id, time }) => {
+  const sorted = items.map(({ id, time, problem }) => {
     if (Number.isNaN(time.getTime())) {
       throw new LifeboatError('failed', `apply retention: backup "${id}" has an invalid time`);
     }
-    return { id, time: new Date(time.getTime()) };
+    const future = time.getTime() > now ? `dated in the future (${time.toISOString()})` : undefined;
+    return { id, time: new Date(time.getTime()), problem: future ?? problem };
   });
   // Ties on time are broken by id so the result never depends on the input order.
   sorted.sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const reasons: string[][] = sorted.map(() => []);
-  const newest = sorted[0];
-  if (newest === undefined) return [];
+  if (sorted.length === 0) return [];
+  const newestGood = sorted.findIndex((item) => item.problem === undefined);
 
   if (isEmptyPolicy(policy)) {
     reasons.forEach((r) => r.push('no retention policy'));
   } else {
-    const keepLast = policy.keepLast ?? 0;
     // Measured from the newest backup, not the clock: a job that stopped running keeps its history.
-    const cutoff = within && !isZero(within) ? calendar.subtract(newest.time, within) : undefined;
+    // Not from a future-dated one, though: clock skew must not push real backups out of the window.
+    const anchor = sorted.find((item) => item.time.getTime() <= now);
+    const cutoff = within && !isZero(within) && anchor ? calendar.subtract(anchor.time, within) : undefined;
     const withinReason = `within ${policy.keepWithin?.trim()}`;
+    let lastLeft = policy.keepLast ?? 0;
     const buckets = [
       { kind: 'hourly', left: policy.keepHourly ?? 0, key: hourKey },
       { kind: 'daily', left: policy.keepDaily ?? 0, key: dayKey },
@@ -135,9 +158,14 @@ export function applyRetention(
     ].map((bucket) => ({ ...bucket, lastKey: '' }));
 
     sorted.forEach((item, index) => {
+      // A backup that is not good fills no slot: keepLast 1 must not "keep" only a corrupt one.
+      if (item.problem !== undefined) return;
       const why = reasons[index]!;
       if (cutoff !== undefined && item.time.getTime() > cutoff) why.push(withinReason);
-      if (index < keepLast) why.push(`last ${keepLast}`);
+      if (lastLeft > 0) {
+        why.push(`last ${policy.keepLast}`);
+        lastLeft--;
+      }
       const fields = calendar.fields(item.time.getTime());
       for (const bucket of buckets) {
         if (bucket.left === 0) continue;
@@ -149,22 +177,31 @@ export function applyRetention(
         why.push(`${bucket.kind} ${key}`);
       }
     });
+
+    // Not good and newer than every good backup (or no good backup at all): kept, see the top.
+    sorted.forEach((item, index) => {
+      if (item.problem === undefined || (newestGood >= 0 && index > newestGood)) return;
+      reasons[index]!.push(newestGood >= 0 ? 'newer than the newest good backup' : 'no good backup');
+    });
   }
 
   const minKeep = policy.minKeep ?? 1;
-  let kept = reasons.filter((r) => r.length > 0).length;
-  for (const why of reasons) {
-    if (kept >= minKeep) break;
-    if (why.length > 0) continue;
+  let kept = sorted.filter((item, i) => item.problem === undefined && reasons[i]!.length > 0).length;
+  sorted.forEach((item, index) => {
+    const why = reasons[index]!;
+    if (kept >= minKeep || item.problem !== undefined || why.length > 0) return;
     why.push(`minKeep ${minKeep}`);
     kept++;
-  }
-  // Every rule above already keeps the newest backup; this makes the guarantee hold by construction.
-  if (reasons[0]!.length === 0) reasons[0]!.push('newest backup');
+  });
+  // The guarantee, whatever the rules say (a keepWithin window anchored on a newer backup that is
+  // not good can leave the newest good one outside it).
+  if (newestGood >= 0 && reasons[newestGood]!.length === 0) reasons[newestGood]!.push('newest good backup');
 
   return sorted.map((item, index) => {
     const why = reasons[index]!;
-    return { id: item.id, time: item.time, keep: why.length > 0, reasons: why };
+    const decision: RetentionDecision = { id: item.id, time: item.time, keep: why.length > 0, reasons: why };
+    if (item.problem !== undefined) decision.problem = item.problem;
+    return decision;
   });
 }
 

@@ -39,7 +39,7 @@ export function createJobRunner(
       if (cfg.retention) {
         const { policy, timeZone } = policyOf(cfg);
         for (const storage of job.storages) {
-          const plan = await planPrune(storage, job, policy, { timeZone, signal });
+          const plan = await planPrune(storage, job, policy, { timeZone, signal, verified: [manifest.id] });
           const out = await executePrune(storage, plan, { signal });
           if (out.removedBackups.length)
             log(`prune ${name} ${storage.name}: removed ${out.removedBackups.join(', ')}`);

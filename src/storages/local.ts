@@ -229,6 +229,8 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
         if (info && info.mtime < olderThan) {
           await unlink(file).catch(() => {});
           removed.push(key);
+          // The temp file may have been all its id folder held (a killed run): no empty trail.
+          await removeEmptyFolders(path.dirname(file), root);
         }
       }
       return removed;

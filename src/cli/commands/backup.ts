@@ -85,7 +85,7 @@ export async function backupCommand(
       // Retention runs only after a fully successful backup.
       if (config?.retention) {
         for (const storage of job.storages)
-          await pruneJob(ctx, job, config, storage, { dryRun: false, signal });
+          await pruneJob(ctx, job, config, storage, { dryRun: false, signal, verified: [manifest.id] });
       }
     } catch (err) {
       out.clearProgress();

@@ -11,35 +11,53 @@ export async function pruneJob(
   job: { name: string; layout?: string },
   config: JobConfig,
   storage: Storage,
-  opts: { dryRun: boolean; signal?: AbortSignal },
+  opts: { dryRun: boolean; signal?: AbortSignal; verified?: string[] },
 ) {
   const out = ctx.output;
+  const where = `prune ${job.name} ${storage.name}`;
   const { policy, timeZone } = policyOf(config);
-  const plan = await planPrune(storage, job, policy, { timeZone, signal: opts.signal });
+  const plan = await planPrune(storage, job, policy, {
+    timeZone,
+    signal: opts.signal,
+    verified: opts.verified,
+  });
   const verb = opts.dryRun ? 'would remove' : 'remove';
+  for (const u of plan.invalid)
+    out.warn(`${where}: leave ${u.key} alone (invalid manifest, not a backup: ${u.error})`);
   for (const d of plan.decisions) {
-    out.info(
-      `prune ${job.name} ${storage.name}: ${d.keep ? 'keep' : verb} ${d.id}${d.keep ? ` (${d.reasons.join(', ')})` : ''}`,
-    );
+    if (d.problem?.startsWith('dated in the future')) out.warn(`${where}: ${d.id} is ${d.problem}`);
+    const why = d.keep
+      ? [...(d.problem ? [`not good: ${d.problem}`] : []), d.reasons.join(', ')].join('; ')
+      : d.problem
+        ? `not good: ${d.problem}; a newer good backup is kept`
+        : 'no rule keeps it';
+    out.info(`${where}: ${d.keep ? 'keep' : verb} ${d.id} (${why})`);
   }
-  for (const key of plan.orphans)
-    out.info(`prune ${job.name} ${storage.name}: ${verb} ${key} (not part of any committed backup)`);
+  for (const p of plan.protected)
+    out.warn(`${where}: keep ${p.key} (in the folder of ${p.manifest}, which cannot be read)`);
+  for (const key of plan.orphans) out.info(`${where}: ${verb} ${key} (not part of any committed backup)`);
   const outcome = opts.dryRun ? undefined : await executePrune(storage, plan, { signal: opts.signal });
+  for (const key of outcome?.removedIncomplete ?? [])
+    out.info(`${where}: removed ${key} (an interrupted write older than the grace period)`);
   for (const r of outcome?.retained ?? []) {
-    out.info(
-      `prune ${job.name} ${storage.name}: keep ${r.id ?? r.key} (retained by Object Lock ${r.lock}; a later prune removes it)`,
-    );
+    out.info(`${where}: keep ${r.id ?? r.key} (retained by Object Lock ${r.lock}; a later prune removes it)`);
   }
   return {
     job: job.name,
     storage: storage.name,
     dryRun: opts.dryRun,
-    keep: plan.decisions.filter((d) => d.keep).map((d) => ({ id: d.id, reasons: d.reasons })),
+    keep: plan.decisions
+      .filter((d) => d.keep)
+      .map((d) => ({ id: d.id, reasons: d.reasons, ...(d.problem && { problem: d.problem }) })),
     remove: plan.decisions
       .filter((d) => !d.keep && !outcome?.retained.some((r) => r.id === d.id))
       .map((d) => d.id),
+    notGood: plan.decisions.filter((d) => d.problem).map((d) => ({ id: d.id, problem: d.problem! })),
+    invalid: plan.invalid.map((u) => ({ key: u.key, error: u.error })),
+    protected: plan.protected,
     orphans: plan.orphans,
     removedObjects: outcome?.removedObjects ?? [],
+    removedIncomplete: outcome?.removedIncomplete ?? [],
     retained: outcome?.retained ?? [],
   };
 }
@@ -67,9 +85,17 @@ export async function pruneCommand(
     }
   }
   ctx.output.result(
-    results.map(
-      (r) =>
-        `${r.job}\t${r.storage}\tkeep ${r.keep.length}\t${r.dryRun ? 'would remove' : 'removed'} ${r.remove.length} backup(s), ${r.orphans.length} leftover(s)${r.retained.length ? `\t${r.retained.length} retained by Object Lock` : ''}`,
+    results.map((r) =>
+      [
+        r.job,
+        r.storage,
+        `keep ${r.keep.length}`,
+        `${r.dryRun ? 'would remove' : 'removed'} ${r.remove.length} backup(s), ${r.orphans.length} leftover(s)` +
+          (r.dryRun ? '' : `, ${r.removedIncomplete.length} temp file(s)`),
+        ...(r.notGood.length ? [`${r.notGood.length} not good`] : []),
+        ...(r.invalid.length ? [`${r.invalid.length} invalid manifest(s) left alone`] : []),
+        ...(r.retained.length ? [`${r.retained.length} retained by Object Lock`] : []),
+      ].join('\t'),
     ),
     results,
   );

@@ -14,12 +14,29 @@ export async function verifyCommand(
 ): Promise<number> {
   if (ref && opts.all) throw new LifeboatError('usage', 'verify: give an ID or --all, not both');
   const { storage } = await ctx.readStorage(opts.from, opts.job);
-  const manifests: Manifest[] = opts.all
-    ? (await listBackups(storage, opts.job, signal)).manifests
+  const listing = opts.all ? await listBackups(storage, opts.job, signal) : undefined;
+  const manifests: Manifest[] = listing
+    ? listing.manifests
     : [await findBackup(storage, ref ?? 'latest', opts.job, signal)];
   const progress = progressReporter(ctx.output, 'verify');
-  const results = [];
+  const results: Array<{
+    job: string;
+    id: string;
+    ok: boolean;
+    problems: Array<{ key: string; problem: string; detail: string }>;
+  }> = [];
   let bad = 0;
+  // An unreadable or invalid manifest (e.g. one listing no artifacts) is not a good backup: it fails.
+  for (const u of listing?.unreadable ?? []) {
+    ctx.output.log('error', `verify ${u.job} ${u.id}: invalid manifest: ${u.key} (${u.error})`);
+    bad++;
+    results.push({
+      job: u.job,
+      id: u.id,
+      ok: false,
+      problems: [{ key: u.key, problem: 'manifest', detail: u.error }],
+    });
+  }
   for (const m of manifests) {
     const problems = await verifyBackup(storage, m, { signal, onBytes: progress });
     ctx.output.clearProgress();
@@ -29,7 +46,9 @@ export async function verifyCommand(
         `verify ${m.job} ${m.id}: ${p.problem === 'sha256' || p.problem === 'size' ? 'sha256 mismatch' : p.problem}: ${p.key} (${p.detail})`,
       );
     if (problems.length === 0)
-      ctx.output.info(`verify ${m.job} ${m.id}: sha256 OK (${m.artifacts.length} artifact(s))`);
+      ctx.output.info(
+        `verify ${m.job} ${m.id}: sha256 OK (${m.artifacts.length} artifact(s))${m.partial ? `; partial backup: ${(m.missing ?? []).map((x) => x.database).join(', ') || 'some databases'} not backed up` : ''}`,
+      );
     bad += problems.length ? 1 : 0;
     results.push({ job: m.job, id: m.id, ok: problems.length === 0, problems });
   }
