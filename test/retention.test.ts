@@ -9,6 +9,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 
+import { policyOf } from '../src/config/compose.js';
+import { parseConfig } from '../src/config/load.js';
 import { applyRetention, isEmptyPolicy, parseDuration, type RetentionPolicy } from '../src/core/retention.js';
 
 interface Case {
@@ -463,4 +465,142 @@ describe('process time zone', () => {
       assert.ok(passed > cases.length, output);
     },
   );
+});
+
+describe('good backups', () => {
+  const at = (iso: string, problem?: string) => ({ id: iso, time: new Date(iso), problem });
+  const kept = (decisions: ReturnType<typeof applyRetention>) =>
+    Object.fromEntries(decisions.filter((d) => d.keep).map((d) => [d.id, d.reasons]));
+
+  test('a backup that is not good fills no keepLast slot; the newest good one is kept', () => {
+    const decisions = applyRetention(
+      [
+        at('2026-11-16T02:30Z'),
+        at('2026-11-17T02:30Z'),
+        at('2026-11-18T02:30Z'),
+        at('2026-11-19T02:30Z', 'incomplete: x'),
+        at('2026-11-20T02:30Z', 'corrupt: y'),
+      ],
+      { keepLast: 1 },
+    );
+    assert.deepEqual(kept(decisions), {
+      '2026-11-20T02:30Z': ['newer than the newest good backup'],
+      '2026-11-19T02:30Z': ['newer than the newest good backup'],
+      '2026-11-18T02:30Z': ['last 1'],
+    });
+    assert.deepEqual(
+      decisions.map((d) => d.problem),
+      ['corrupt: y', 'incomplete: x', undefined, undefined, undefined],
+    );
+  });
+
+  test('a backup that is not good is removed once a newer good one exists', () => {
+    const decisions = applyRetention(
+      [at('2026-11-18T02:30Z'), at('2026-11-19T02:30Z', 'partial'), at('2026-11-20T02:30Z')],
+      { keepLast: 5 },
+    );
+    assert.deepEqual(kept(decisions), {
+      '2026-11-20T02:30Z': ['last 5'],
+      '2026-11-18T02:30Z': ['last 5'],
+    });
+  });
+
+  test('with no good backup at all, nothing is removed', () => {
+    const decisions = applyRetention([at('2026-11-19T02:30Z', 'a'), at('2026-11-20T02:30Z', 'b')], {
+      keepLast: 1,
+      minKeep: 0,
+    });
+    assert.deepEqual(kept(decisions), {
+      '2026-11-20T02:30Z': ['no good backup'],
+      '2026-11-19T02:30Z': ['no good backup'],
+    });
+  });
+
+  test('minKeep counts good backups only', () => {
+    const decisions = applyRetention(
+      [
+        at('2026-11-16T02:30Z'),
+        at('2026-11-17T02:30Z', 'corrupt'),
+        at('2026-11-18T02:30Z'),
+        at('2026-11-19T02:30Z', 'corrupt'),
+        at('2026-11-20T02:30Z'),
+      ],
+      { keepLast: 1, minKeep: 3 },
+    );
+    assert.deepEqual(kept(decisions), {
+      '2026-11-20T02:30Z': ['last 1'],
+      '2026-11-18T02:30Z': ['minKeep 3'],
+      '2026-11-16T02:30Z': ['minKeep 3'],
+    });
+  });
+
+  // The safeguard, made observable: the keepWithin window is anchored on the newest backup, which
+  // here is not good, so no rule keeps the newest good one (and minKeep is 0).
+  test('the newest good backup is kept even when no rule keeps it', () => {
+    const decisions = applyRetention(
+      [at('2026-10-30T02:30Z'), at('2026-10-31T02:30Z'), at('2026-11-20T02:30Z', 'corrupt: z')],
+      { keepWithin: '14d', minKeep: 0 },
+    );
+    assert.deepEqual(kept(decisions), {
+      '2026-11-20T02:30Z': ['newer than the newest good backup'],
+      '2026-10-31T02:30Z': ['newest good backup'],
+    });
+  });
+
+  test('keepWithin is measured from the newest backup that is not in the future', () => {
+    const now = new Date('2026-11-20T12:00Z');
+    const decisions = applyRetention(
+      [at('2026-11-18T02:30Z'), at('2026-11-19T02:30Z'), at('2026-11-20T02:30Z'), at('2099-01-01T00:00Z')],
+      { keepWithin: '36h', minKeep: 0 },
+      { now },
+    );
+    assert.deepEqual(kept(decisions), {
+      '2099-01-01T00:00Z': ['newer than the newest good backup'],
+      '2026-11-20T02:30Z': ['within 36h'],
+      '2026-11-19T02:30Z': ['within 36h'],
+    });
+    assert.equal(decisions[0]!.problem, 'dated in the future (2099-01-01T00:00:00.000Z)');
+    // Without a clock the future one is the anchor, as in restic: then only it would be within.
+    assert.deepEqual(
+      applyRetention(
+        decisions.map(({ id, time }) => ({ id, time })),
+        { keepWithin: '36h', minKeep: 0 },
+      )
+        .filter((d) => d.keep)
+        .map((d) => d.id),
+      ['2099-01-01T00:00Z'],
+    );
+  });
+});
+
+describe('retention time zone', () => {
+  // 02:30 UTC on the 20th is still the 19th in São Paulo (UTC-3): the two zones bucket it differently.
+  const items = ['2026-11-19T12:00Z', '2026-11-20T02:30Z'].map((id) => ({ id, time: new Date(id) }));
+  const cfg = (retention: string) =>
+    parseConfig({
+      storages: { disk: { type: 'local', path: '/tmp/x' } },
+      jobs: {
+        app: {
+          source: { type: 'postgres', url: 'postgres://u@h/app' },
+          storages: ['disk'],
+          schedule: { cron: '30 2 * * *', timezone: 'America/Sao_Paulo' },
+          retention: JSON.parse(retention) as unknown,
+        },
+      },
+    }).jobs.app!;
+
+  test("defaults to the schedule's time zone", () => {
+    const { policy, timeZone } = policyOf(cfg('{ "keepDaily": 1, "minKeep": 0 }'));
+    assert.equal(timeZone, 'America/Sao_Paulo');
+    // Both backups fall on São Paulo's 19th, so daily 1 keeps one; in UTC they are two days.
+    const decisions = applyRetention(items, policy, { timeZone });
+    assert.deepEqual(
+      decisions.filter((d) => d.keep).map((d) => [d.id, d.reasons]),
+      [['2026-11-20T02:30Z', ['daily 2026-11-19']]],
+    );
+  });
+
+  test('an explicit retention time zone wins over the schedule', () => {
+    assert.equal(policyOf(cfg('{ "keepDaily": 1, "timezone": "UTC" }')).timeZone, 'UTC');
+  });
 });

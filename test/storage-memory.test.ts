@@ -4,6 +4,7 @@
  * reported as retained (kept whole and listed), locked leftovers are reported, the rest is removed.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { listBackups } from '../src/catalog/catalog.js';
 import { manifestKey } from '../src/catalog/layout.js';
@@ -17,16 +18,17 @@ storageConformance('memory', async () => ({ storage: createMemoryStorage(), clea
 
 async function addBackup(storage: MemoryStorage, id: string): Promise<Manifest> {
   const key = `app/${id}/app.sql.zst`;
+  const sha256 = createHash('sha256').update('dump').digest('hex');
   const manifest = {
     format: 'lifeboat-manifest',
     version: 1,
     id,
     job: 'app',
-    artifacts: [{ key, role: 'database', size: 4, sha256: 'x' }],
+    artifacts: [{ key, role: 'database', size: 4, sha256 }],
     startedAt: `${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T${id.slice(9, 11)}:${id.slice(11, 13)}:${id.slice(13, 15)}Z`,
   } as unknown as Manifest;
   await putText(storage, key, 'dump');
-  await putText(storage, `${key}.sha256`, 'x  app.sql.zst\n');
+  await putText(storage, `${key}.sha256`, `${sha256}  app.sql.zst\n`);
   await putText(storage, manifestKey('app', id), JSON.stringify(manifest));
   return manifest;
 }
