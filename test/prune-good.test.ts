@@ -5,7 +5,7 @@
  * manifest naming another id, an unparseable one) and checks what prune, verify and restore do.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdir, open, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { cp, mkdir, open, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { withCluster } from './helpers/cluster.js';
@@ -120,7 +120,6 @@ describe('prune keeps the newest good backup', async () => {
 
   test('a missing sidecar makes a backup not good', async (t) => {
     const s = await copy(t, '{ keepLast: 1 }');
-    const { rm } = await import('node:fs/promises');
     await rm(`${await s.artifact(ids[4]!)}.sha256`);
     const r = await s.prune();
     assert.match(
@@ -249,5 +248,31 @@ describe('prune keeps the newest good backup', async () => {
     );
     assert.equal(await exists(path.join(s.storage, 'app', '2020')), false, 'no empty folders left');
     assert.deepEqual(await s.listed(), ids);
+  });
+  // verify checks the `.sha256` files too: they are what `sha256sum -c` trusts when restoring by hand.
+  test('verify fails a backup whose sidecar was altered or deleted, naming the sidecar', async (t) => {
+    const s = await copy(t, '');
+    const altered = `${await s.artifact(ids[3]!)}.sha256`;
+    const text = await readFile(altered, 'utf8');
+    await writeFile(altered, `${text[0] === '0' ? '1' : '0'}${text.slice(1)}`);
+    const deleted = `${await s.artifact(ids[4]!)}.sha256`;
+    await rm(deleted);
+    const rel = (f: string) => path.relative(s.storage, f).split(path.sep).join('/');
+
+    const one = await lifeboat(['--config', s.config, 'verify', ids[3]!]);
+    assert.equal(one.code, 4, one.stderr);
+    assert.match(one.stderr, new RegExp(`verify app ${ids[3]}: sidecar: ${rel(altered)} \\(expected "`));
+    const all = await lifeboat(['--config', s.config, 'verify', '--all']);
+    assert.equal(all.code, 4, all.stderr);
+    assert.match(
+      all.stderr,
+      new RegExp(`verify app ${ids[4]}: missing: ${rel(deleted)} \\(checksum file is missing\\)`),
+    );
+    assert.ok(
+      errorLines(all.stderr)
+        .at(-1)!
+        .startsWith(`error: verify: 2 backup(s) failed: ${rel(altered)}, ${rel(deleted)} (hint: `),
+      all.stderr,
+    );
   });
 });

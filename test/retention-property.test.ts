@@ -41,7 +41,6 @@ const seeds = (n: number, base: number) =>
   fixed ? [Number(fixed)] : Array.from({ length: n }, (_, i) => base + i);
 
 const NOW = new Date('2026-12-01T12:00:00Z');
-const DAY = 86_400_000;
 const ZONES = ['UTC', 'America/Sao_Paulo', 'Asia/Kolkata', 'Pacific/Chatham'];
 
 function randomPolicy(r: Rng): RetentionPolicy {
