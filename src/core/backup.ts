@@ -24,6 +24,7 @@ import { commitManifest } from '../catalog/catalog.js';
 import type { Source } from '../sources/source.js';
 import type { Storage } from '../storages/storage.js';
 import { LifeboatError, oneLine } from './errors.js';
+import { withJobLock } from './job-lock.js';
 import { LIFEBOAT_VERSION } from './version.js';
 import { writeArtifact } from './write-artifact.js';
 
@@ -52,6 +53,8 @@ export interface BackupHooks {
   now?: () => Date;
   onArtifactStart?: (key: string, database?: string) => void;
   onBytes?: (key: string, stored: number) => void;
+  /** Lines worth a warning that do not fail the run (a stale lock broken). */
+  warn?: (line: string) => void;
 }
 
 /**
@@ -86,9 +89,16 @@ async function removeKeys(storage: Storage, keys: string[]): Promise<void> {
 
 /**
  * Runs the backup. Resolves when at least one storage committed (check `outcomes` for the rest);
- * rejects when none did, with the first cause.
+ * rejects when none did, with the first cause. The run holds the job's lock in every storage
+ * (job-lock.ts): a second run of the job, from this process (serve) or any other, is refused
+ * instead of racing this one for a backup id.
  */
 export async function runBackup(job: BackupJob, hooks: BackupHooks = {}): Promise<BackupResult> {
+  const lockOpts = { kind: 'backup' as const, signal: hooks.signal, warn: hooks.warn };
+  return withJobLock(job.storages, job.name, lockOpts, (signal) => runLocked(job, { ...hooks, signal }));
+}
+
+async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResult> {
   const controller = new AbortController();
   // Every child process and stream of the run listens to this one signal.
   setMaxListeners(100, controller.signal);

@@ -28,7 +28,7 @@ export function createJobRunner(
     async backup(name, signal): Promise<BackupOutcome> {
       const cfg = jobConfig(name);
       const job = buildJob(name, cfg, storages);
-      const { manifest, outcomes } = await runBackup(job, { signal });
+      const { manifest, outcomes } = await runBackup(job, { signal, warn: log });
       const failed = outcomes.filter((o) => !o.ok);
       if (failed.length) {
         throw new LifeboatError(

@@ -4,7 +4,7 @@
  * "never overwrite" is atomic — and the folder is fsynced so the name survives a crash.
  */
 import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
-import { link, mkdir, open, readdir, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
@@ -164,6 +164,31 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
         await unlink(temp).catch(() => {});
         await removeEmptyFolders(dir, root);
         throw fromSystemError(err, `write ${key} to ${root}`);
+      }
+    },
+
+    async replace(key, bytes, { signal } = {}) {
+      // Temp file, fsync, rename over the target: rename() swaps the name atomically.
+      const target = full(key);
+      const dir = path.dirname(target);
+      const temp = path.join(
+        dir,
+        `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${path.basename(target)}`,
+      );
+      try {
+        const handle = await createTempFile(dir, temp);
+        try {
+          await handle.writeFile(bytes);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        signal?.throwIfAborted();
+        await rename(temp, target);
+        await fsyncPath(dir);
+      } catch (err) {
+        await unlink(temp).catch(() => {});
+        throw fromSystemError(err, `replace ${key} in ${root}`);
       }
     },
 

@@ -68,6 +68,11 @@ export function createMemoryStorage(opts: { name?: string } = {}): MemoryStorage
       return { size: bytes.length };
     },
 
+    async replace(key, bytes) {
+      validateKey(key);
+      objects.set(key, { bytes: Buffer.from(bytes), modified: new Date() });
+    },
+
     async get(key) {
       validateKey(key);
       const entry = objects.get(key);

@@ -15,6 +15,7 @@ export function createLazyS3Storage(opts: S3StorageOptions): Storage {
     location: s3Location(opts.bucket, normalizePrefix(opts.prefix ?? '')),
     capabilities: { atomicCreateOnly: opts.conditionalWrites ?? true },
     put: async (key, body, o) => (await real()).put(key, body, o),
+    replace: async (key, bytes, o) => (await real()).replace!(key, bytes, o),
     get: async (key, o) => (await real()).get(key, o),
     stat: async (key, o) => (await real()).stat(key, o),
     async *list(prefix, o) {

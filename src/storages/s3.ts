@@ -127,6 +127,12 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
       return uploadObject(body, { ...target, head: () => head(key, what, signal) }, signal);
     },
 
+    async replace(key, bytes, { signal } = {}) {
+      // A plain PutObject (no If-None-Match, no existence check): S3 swaps the object atomically.
+      const target = { ...b, key: b.key(key), label: key, partSize, conditionalWrites: false };
+      await uploadObject([bytes], { ...target, head: async () => undefined }, signal);
+    },
+
     get(key, { signal } = {}) {
       return openObject({ ...b, key: b.key(key), label: key, retry }, signal);
     },

@@ -32,6 +32,12 @@ export interface Storage {
    */
   put(key: string, body: Body, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
 
+  /**
+   * Optional: replaces a small object in one step, so a reader sees the old bytes or the new, never
+   * neither. Only the job lock uses it, to push its expiry forward; backups never overwrite.
+   */
+  replace?(key: string, bytes: Uint8Array, opts?: { signal?: AbortSignal }): Promise<void>;
+
   /** Reads an object. A missing key fails with code 'not-found'. */
   get(key: string, opts?: { signal?: AbortSignal }): Promise<Readable>;
 

@@ -307,5 +307,19 @@ export function storageConformance(name: string, makeStorage: () => Promise<Stor
       for (const key of keys) assert.equal(await readText(storage, key), key);
       assert.deepEqual(await listKeys(storage, 'app/we%22'), [keys[0]]);
     });
+
+    test('replace swaps a small object in place (the job lock refreshes this way), no leftovers', async (t) => {
+      const fixture = await fresh(t);
+      const { storage } = fixture;
+      assert.ok(storage.replace, `${name} has replace`);
+      await putText(storage, '.lifeboat/app/lock.json', '{"expires":"one"}');
+      await storage.replace('.lifeboat/app/lock.json', Buffer.from('{"expires":"two, longer"}'));
+      assert.equal(await readText(storage, '.lifeboat/app/lock.json'), '{"expires":"two, longer"}');
+      // Also creates a missing object (a lock removed meanwhile is the caller's to detect).
+      await storage.replace('.lifeboat/other/lock.json', Buffer.from('x'));
+      assert.deepEqual(await listKeys(storage, ''), ['.lifeboat/app/lock.json', '.lifeboat/other/lock.json']);
+      if (fixture.rawEntries)
+        assert.deepEqual((await fixture.rawEntries()).sort(), ['.lifeboat/app/lock.json', '.lifeboat/other/lock.json']);
+    });
   });
 }

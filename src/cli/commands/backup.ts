@@ -52,6 +52,7 @@ export async function backupCommand(
         signal,
         onArtifactStart: (key) => out.info(`  dump ${key}`),
         onBytes: (key, n) => progress(key, n),
+        warn: (line) => out.warn(line),
       });
       out.clearProgress();
       const failed = outcomes.filter((o) => !o.ok);
