@@ -134,7 +134,10 @@ describe('job lock', () => {
       isAlive: (pid) => pid !== 4242,
       warn: (l) => warnings.push(l),
     });
-    assert.match(warnings.join('\n'), /broke the stale lock of a backup on here \(pid 4242\).*process 4242 is gone/);
+    assert.match(
+      warnings.join('\n'),
+      /broke the stale lock of a backup on here \(pid 4242\).*process 4242 is gone/,
+    );
     await lock.release();
   });
 
@@ -153,7 +156,11 @@ describe('job lock', () => {
       ),
     );
     const won = results.filter((r) => r.status === 'fulfilled');
-    assert.equal(won.length, 1, results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join('\n'));
+    assert.equal(
+      won.length,
+      1,
+      results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join('\n'),
+    );
     assert.equal(warnings.length, 1, warnings.join('\n'));
     const holder = await readLock(storage);
     assert.ok(holder.pid >= 500 && holder.pid < 506);
@@ -212,7 +219,10 @@ describe('job lock', () => {
     await storage.delete(lockKey('app'));
     await putText(storage, lockKey('app'), JSON.stringify(lockOf({ host: 'other', pid: 7 })));
     const err = await refusal(lock.refresh());
-    assert.match(err.message, /^lock app in memory: lost while running \(now held by a backup on other \(pid 7\)/);
+    assert.match(
+      err.message,
+      /^lock app in memory: lost while running \(now held by a backup on other \(pid 7\)/,
+    );
     assert.ok(lock.lost.aborted);
     assert.equal(lock.lost.reason, err);
     await lock.release();

@@ -171,7 +171,9 @@ async function acquireOne(
     const why = staleReason(holder, opts.now(), opts.host, opts.isAlive);
     if (!why) break;
     if (await breakStale(storage, job, holder, opts)) {
-      opts.warn?.(`lock ${job} in ${storage.name}: broke the stale lock of ${describeHolder(holder)} (${why})`);
+      opts.warn?.(
+        `lock ${job} in ${storage.name}: broke the stale lock of ${describeHolder(holder)} (${why})`,
+      );
     } else {
       await sleep(50 * attempt, undefined, { signal }); // another run is breaking it: let it finish
     }
@@ -210,7 +212,8 @@ async function breakStale(
   }
   try {
     const again = await readLock(storage, lockKey(job), opts.ttlMs, signal);
-    if (again?.token !== stale.token || !staleReason(again, opts.now(), opts.host, opts.isAlive)) return false;
+    if (again?.token !== stale.token || !staleReason(again, opts.now(), opts.host, opts.isAlive))
+      return false;
     await storage.delete(lockKey(job), { signal });
     return true;
   } finally {
@@ -223,7 +226,11 @@ async function breakStale(
  * Takes the job's lock in every storage (in order; none is held if one is refused) and starts the
  * heartbeat. The caller must release() it on every path.
  */
-export async function acquireJobLock(storages: Storage[], job: string, options: JobLockOptions): Promise<JobLock> {
+export async function acquireJobLock(
+  storages: Storage[],
+  job: string,
+  options: JobLockOptions,
+): Promise<JobLock> {
   const ttlMs = options.ttlMs ?? DEFAULT_LOCK_TTL_MS;
   const opts = {
     ...options,
@@ -255,9 +262,12 @@ export async function acquireJobLock(storages: Storage[], job: string, options: 
     for (const storage of held) {
       try {
         const current = await readLock(storage, lockKey(job), ttlMs, AbortSignal.timeout(30_000));
-        if (current?.token === record.token) await storage.delete(lockKey(job), { signal: AbortSignal.timeout(30_000) });
+        if (current?.token === record.token)
+          await storage.delete(lockKey(job), { signal: AbortSignal.timeout(30_000) });
       } catch (err) {
-        opts.warn?.(`unlock ${job} in ${storage.name}: ${oneLine(err)} (the lock expires at ${record.expires})`);
+        opts.warn?.(
+          `unlock ${job} in ${storage.name}: ${oneLine(err)} (the lock expires at ${record.expires})`,
+        );
       }
     }
   };
@@ -271,7 +281,9 @@ export async function acquireJobLock(storages: Storage[], job: string, options: 
         const err = new LifeboatError(
           'failed',
           `lock ${job} in ${storage.name}: lost while running (${current ? `now held by ${describeHolder(current)}` : 'removed'})`,
-          { hint: 'another run broke it as stale; check that the storage and clocks were reachable and right' },
+          {
+            hint: 'another run broke it as stale; check that the storage and clocks were reachable and right',
+          },
         );
         lostController.abort(err);
         throw err;
@@ -304,13 +316,18 @@ export async function acquireJobLock(storages: Storage[], job: string, options: 
     await deleteOwn();
     throw err;
   }
-  timer = setInterval(() => {
-    if (lostController.signal.aborted) return;
-    lock.refresh().catch((err: unknown) => {
-      if (!lostController.signal.aborted)
-        opts.warn?.(`refresh lock of ${job}: ${oneLine(err)} (trying again; it expires at ${record.expires})`);
-    });
-  }, options.refreshMs ?? ttlMs / 3);
+  timer = setInterval(
+    () => {
+      if (lostController.signal.aborted) return;
+      lock.refresh().catch((err: unknown) => {
+        if (!lostController.signal.aborted)
+          opts.warn?.(
+            `refresh lock of ${job}: ${oneLine(err)} (trying again; it expires at ${record.expires})`,
+          );
+      });
+    },
+    options.refreshMs ?? ttlMs / 3,
+  );
   timer.unref();
   return lock;
 }
