@@ -256,7 +256,6 @@ export async function acquireJobLock(
   const held: Storage[] = [];
   const lostController = new AbortController();
   let refreshing: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
 
   const deleteOwn = async () => {
     for (const storage of held) {
@@ -293,19 +292,7 @@ export async function acquireJobLock(
     record = next;
   }
 
-  const lock: JobLock = {
-    lost: lostController.signal,
-    refresh() {
-      refreshing ??= refreshAll().finally(() => (refreshing = undefined));
-      return refreshing;
-    },
-    async release() {
-      clearInterval(timer);
-      await refreshing?.catch(() => {});
-      await deleteOwn();
-      held.length = 0;
-    },
-  };
+  const refresh = () => (refreshing ??= refreshAll().finally(() => (refreshing = undefined)));
 
   try {
     for (const storage of storages) {
@@ -316,10 +303,10 @@ export async function acquireJobLock(
     await deleteOwn();
     throw err;
   }
-  timer = setInterval(
+  const timer = setInterval(
     () => {
       if (lostController.signal.aborted) return;
-      lock.refresh().catch((err: unknown) => {
+      refresh().catch((err: unknown) => {
         if (!lostController.signal.aborted)
           opts.warn?.(
             `refresh lock of ${job}: ${oneLine(err)} (trying again; it expires at ${record.expires})`,
@@ -328,8 +315,18 @@ export async function acquireJobLock(
     },
     options.refreshMs ?? ttlMs / 3,
   );
+  // The lock must not keep a finished process alive; release() is what ends it.
   timer.unref();
-  return lock;
+  return {
+    lost: lostController.signal,
+    refresh,
+    async release() {
+      clearInterval(timer);
+      await refreshing?.catch(() => {});
+      await deleteOwn();
+      held.length = 0;
+    },
+  };
 }
 
 /** Runs `fn` holding the job's lock; `fn`'s signal aborts if the lock is lost or `opts.signal` aborts. */

@@ -319,7 +319,10 @@ export function storageConformance(name: string, makeStorage: () => Promise<Stor
       await storage.replace('.lifeboat/other/lock.json', Buffer.from('x'));
       assert.deepEqual(await listKeys(storage, ''), ['.lifeboat/app/lock.json', '.lifeboat/other/lock.json']);
       if (fixture.rawEntries)
-        assert.deepEqual((await fixture.rawEntries()).sort(), ['.lifeboat/app/lock.json', '.lifeboat/other/lock.json']);
+        assert.deepEqual((await fixture.rawEntries()).sort(), [
+          '.lifeboat/app/lock.json',
+          '.lifeboat/other/lock.json',
+        ]);
     });
   });
 }
