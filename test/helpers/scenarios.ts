@@ -37,13 +37,19 @@ export async function writeConfig(dir: string, yaml: string): Promise<string> {
   return file;
 }
 
+const LOCK_TEMP = /^\.lifeboat-tmp-.*-lock(-break-[^/]*)?\.json$/;
+
 /** Files in a storage directory, split into what matters for "nothing half-done". */
 export async function storageContents(dir: string) {
   const files = await filesUnder(dir);
   return {
     files,
-    manifests: files.filter((f) => f.startsWith('.lifeboat/') && f.endsWith('.json')),
-    temp: files.filter((f) => path.basename(f).startsWith('.lifeboat-tmp-')),
+    manifests: files.filter(
+      (f) => f.startsWith('.lifeboat/') && f.endsWith('.json') && !/\/lock(-break-[^/]*)?\.json$/.test(f),
+    ),
+    // Temp files of data (artifacts, manifests): "bytes are flowing". The job lock's own brief temp
+    // file is left out, or a wait for a dump to stream would end before the dump started.
+    temp: files.filter((f) => /^\.lifeboat-tmp-/.test(path.basename(f)) && !LOCK_TEMP.test(path.basename(f))),
     artifacts: files.filter(
       (f) => !f.startsWith('.lifeboat/') && !path.basename(f).startsWith('.lifeboat-tmp-'),
     ),
