@@ -55,18 +55,67 @@ export interface TemplateValues {
   id: string;
   at: Date;
   db?: string;
+  /** What `{db}` renders as for an artifact that is not one database: `globals`, `full`. */
+  role?: string;
 }
 
 const TOKENS = new Set(['job', 'db', 'id', 'yyyy', 'MM', 'dd', 'HH', 'mm', 'ss']);
 
-export function validateTemplate(template: string, where: string): void {
+// C0 and C1 control characters: never part of a key an operator can read or type.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export interface TemplateProblem {
+  message: string;
+  hint?: string;
+}
+
+/**
+ * What is wrong with a `layout` (folder) or `name` (base name) template, if anything. Every key it
+ * renders must stay inside the storage: no absolute path, no "." or ".." segment, and a name
+ * without folders. Tokens cannot escape: {job} and {db} render as safe segments, the rest as digits.
+ */
+export function templateProblem(template: string, kind: 'layout' | 'name'): TemplateProblem | undefined {
   for (const [, token] of template.matchAll(/\{([^}]*)\}/g)) {
-    if (!TOKENS.has(token!)) {
-      throw new LifeboatError(
-        'config',
-        `${where}: unknown token {${token}} (tokens: ${[...TOKENS].map((t) => `{${t}}`).join(' ')})`,
-      );
-    }
+    if (!TOKENS.has(token!))
+      return { message: `unknown token {${token}} (tokens: ${[...TOKENS].map((t) => `{${t}}`).join(' ')})` };
+  }
+  if (CONTROL.test(template)) return { message: 'control characters are not allowed' };
+  const quoted = JSON.stringify(template);
+  if (kind === 'name') {
+    if (template === '') return { message: 'expected a file name (without extension), e.g. full or {db}' };
+    if (/[/\\]/.test(template))
+      return {
+        message: `${quoted} contains a folder; a name is one file name`,
+        hint: 'put folders in layout',
+      };
+    if (template === '.' || template === '..') return { message: `${quoted} is not a file name` };
+    return undefined;
+  }
+  if (/^([/\\]|[A-Za-z]:)/.test(template)) {
+    return {
+      message: `${quoted} is an absolute path; a layout is a folder inside the storage`,
+      hint: 'drop the leading "/"; layout: "" is the storage root',
+    };
+  }
+  if (template.split(/[/\\]/).some((part) => part === '.' || part === '..')) {
+    return {
+      message: `${quoted} has a "." or ".." folder; a layout stays inside the storage`,
+      hint: 'layout: "" is the storage root',
+    };
+  }
+  return undefined;
+}
+
+/** Throws the template's problem as a config error naming `where` (e.g. jobs.app.layout). */
+export function validateTemplate(template: string, where: string, kind: 'layout' | 'name' = 'layout'): void {
+  const problem = templateProblem(template, kind);
+  if (problem) {
+    throw new LifeboatError(
+      'config',
+      `${where}: ${problem.message}`,
+      problem.hint ? { hint: problem.hint } : {},
+    );
   }
 }
 
@@ -74,7 +123,7 @@ export function renderTemplate(template: string, v: TemplateValues): string {
   const at = v.at;
   const values: Record<string, string> = {
     job: safeSegment(v.job),
-    db: v.db === undefined ? '' : safeSegment(v.db),
+    db: safeSegment(v.db ?? v.role ?? ''),
     id: v.id,
     yyyy: String(at.getUTCFullYear()),
     MM: pad(at.getUTCMonth() + 1),

@@ -3,7 +3,7 @@
  * configuration. Building the context is cheap; the config is read only by commands that need it.
  */
 import type { Config, JobConfig } from '../config/schema.js';
-import { buildStorages, storageFromArg } from '../config/compose.js';
+import { buildStorages, readableStorageFromArg } from '../config/compose.js';
 import { LifeboatError } from '../core/errors.js';
 import { Redactor } from '../core/redact.js';
 import type { Storage } from '../storages/storage.js';
@@ -78,7 +78,7 @@ export class Context {
     jobName?: string,
   ): Promise<{ storage: Storage; config?: Config }> {
     const config = from ? await this.optionalConfig() : await this.config();
-    if (from) return { storage: storageFromArg(from, config), config };
+    if (from) return { storage: await readableStorageFromArg(from, config), config };
     const storages = buildStorages(config!);
     if (jobName) return { storage: storages[this.job(config!, jobName).storages[0]!]!, config };
     const names = Object.keys(storages);

@@ -157,6 +157,10 @@ program
   .option('--port <port>', 'HTTP port (default: server.port or 8080)')
   .option('--host <address>', 'address to listen on (0.0.0.0 in a container)', '127.0.0.1')
   .option(
+    '--insecure-no-token',
+    'listen beyond loopback without server.token: anyone who can reach the port reads job status',
+  )
+  .option(
     '--history <file>',
     'run history SQLite file (default: server.historyFile or lifeboat-history.db beside the config)',
   )

@@ -4,6 +4,22 @@
  */
 import type { Redactor } from '../core/redact.js';
 
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A value made safe to print on one line: control characters (C0, DEL, C1) become visible escapes,
+ * so a value from the environment, a database name or an error can neither forge extra output
+ * lines nor send escape sequences to the terminal. `keepTabs` keeps the tabs that separate the
+ * columns of a result line.
+ */
+export function printable(text: string, opts: { keepTabs?: boolean } = {}): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    if (c === '\t' && opts.keepTabs) return c;
+    return NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
 export interface OutputOptions {
   json: boolean;
   logFormat: 'text' | 'json';
@@ -32,8 +48,11 @@ export class Output {
   result(human: string | string[], data: unknown): void {
     if (this.json) this.out.write(this.redactor.redact(JSON.stringify(data, null, 2)) + '\n');
     else {
-      const lines = Array.isArray(human) ? human : [human];
-      if (lines.length) this.out.write(this.redactor.redact(lines.join('\n')) + '\n');
+      // Each element is one line: a newline inside one is a value's, and is shown escaped.
+      const lines = (Array.isArray(human) ? human : [human]).map((l) =>
+        printable(this.redactor.redact(l), { keepTabs: true }),
+      );
+      if (lines.length) this.out.write(lines.join('\n') + '\n');
     }
   }
 
@@ -44,7 +63,7 @@ export class Output {
       const line = JSON.stringify({ time: new Date().toISOString(), level, msg: text, ...fields });
       this.err.write(this.redactor.redact(line) + '\n');
     } else {
-      this.err.write(`${level === 'info' ? '' : `${level}: `}${text}\n`);
+      this.err.write(`${level === 'info' ? '' : `${level}: `}${printable(text)}\n`);
     }
   }
 
@@ -58,7 +77,7 @@ export class Output {
   /** Rewrites one status line in place; only on a terminal. */
   progress(text: string): void {
     if (!this.interactive) return;
-    this.err.write(`\r\x1b[2K${this.redactor.redact(text)}`);
+    this.err.write(`\r\x1b[2K${printable(this.redactor.redact(text))}`);
     this.progressShown = true;
   }
 

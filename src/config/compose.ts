@@ -2,6 +2,7 @@
  * The composition root: turns validated config (or command-line URLs) into storages, sources and
  * backup jobs. The only place that knows which implementation backs which `type`.
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_LAYOUT, validateTemplate } from '../catalog/layout.js';
 import type { BackupJob } from '../core/backup.js';
@@ -47,8 +48,8 @@ export function buildSource(jobName: string, cfg: JobConfig['source']): Source {
 }
 
 export function buildJob(name: string, job: JobConfig, storages: Record<string, Storage>): BackupJob {
-  if (job.layout) validateTemplate(job.layout, `jobs.${name}.layout`);
-  if (job.name) validateTemplate(job.name, `jobs.${name}.name`);
+  if (job.layout !== undefined) validateTemplate(job.layout, `jobs.${name}.layout`);
+  if (job.name !== undefined) validateTemplate(job.name, `jobs.${name}.name`, 'name');
   if (
     job.source.type === 'postgres' &&
     (job.source as PostgresSourceConfig).dumpall &&
@@ -95,6 +96,23 @@ export function storageFromArg(arg: string, config: Config | undefined): Storage
     );
   }
   return createLocalStorage({ name: path.resolve(arg), path: arg });
+}
+
+/**
+ * A storage to read backups from (list, verify, restore, drill --from). Unlike a backup target,
+ * a directory that does not exist is a mistyped path, not an empty storage: a usage error.
+ */
+export async function readableStorageFromArg(arg: string, config: Config | undefined): Promise<Storage> {
+  const storage = storageFromArg(arg, config);
+  if (config?.storages[arg] || /^s3:\/\//.test(arg)) return storage;
+  const info = await stat(arg).catch((err: NodeJS.ErrnoException) => err.code ?? 'unreadable');
+  if (typeof info === 'string' || !info.isDirectory()) {
+    const why = info === 'ENOENT' ? 'no such directory' : typeof info === 'string' ? info : 'not a directory';
+    throw new LifeboatError('usage', `open ${arg}: ${why}`, {
+      hint: `--from takes a directory, s3://bucket/prefix, or a storage name from the config${config ? ` (${Object.keys(config.storages).join(', ') || 'none'})` : ''}`,
+    });
+  }
+  return storage;
 }
 
 /** A one-off job from --source URL --to DEST. */

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError, oneLine } from '../core/errors.js';
 import type { Redactor } from '../core/redact.js';
 import { expandEnv } from './expand.js';
 import { configSchema, type Config } from './schema.js';
@@ -82,7 +82,24 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor:
       `parse ${file}${line ? ` line ${line}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
     );
   }
-  const expanded = expandEnv(doc.toJS(), env, { defer: isSourceField });
+  let tree: unknown;
+  try {
+    // toJS resolves aliases; the yaml library refuses a document whose aliases expand without
+    // bound (a "billion laughs" file) or point at no anchor. Both are a problem with the file.
+    tree = doc.toJS();
+  } catch (err) {
+    const message = (err as Error).message;
+    throw new LifeboatError(
+      'config',
+      `parse ${file}: ${/excessive alias count/i.test(message) ? 'too many YAML aliases (the file expands without bound)' : oneLine(err)}`,
+    );
+  }
+  if (tree === null || tree === undefined) {
+    throw new LifeboatError('config', `read config ${file}: the file is empty`, {
+      hint: 'a config names storages: and jobs:; see the README, Configuration reference',
+    });
+  }
+  const expanded = expandEnv(tree, env, { defer: isSourceField });
   const config = parseConfig(expanded.value, file);
   for (const { keys, error } of expanded.deferred) {
     const source = config.jobs[keys[1]!]?.source;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseExpectation } from '../drill/expectation.js';
 import { scheduleProblem } from '../scheduler/cron.js';
+import { templateProblem } from '../catalog/layout.js';
 
 const name = z
   .string()
@@ -18,7 +19,43 @@ const wholeNumber = z
   .int('expected a whole number')
   .min(0, 'expected 0 or more');
 
-const duration = z.string().regex(/^(\d+[ymwdh])+$/, 'expected a duration like 14d, 36h, 2w or 1y6m');
+/** A layout or name template, refused here so that `check` and every command name the field. */
+const template = (kind: 'layout' | 'name') =>
+  z.string().superRefine((value, ctx) => {
+    const problem = templateProblem(value, kind);
+    if (problem)
+      ctx.addIssue({
+        code: 'custom',
+        message: `${problem.message}${problem.hint ? ` (hint: ${problem.hint})` : ''}`,
+      });
+  });
+
+/** The longest duration anything accepts: beyond it, date arithmetic leaves the calendar. */
+const MAX_DURATION_HOURS = 1000 * 366 * 24;
+
+/** Rough length in hours (a month as 31 days, a year as 366): only to bound the value. */
+function durationHours(text: string): number {
+  const perUnit: Record<string, number> = { y: 366 * 24, m: 31 * 24, w: 7 * 24, d: 24, h: 1 };
+  let hours = 0;
+  for (const [, digits, unit] of text.matchAll(/(\d+)([ymwdh])/g)) hours += Number(digits) * perUnit[unit!]!;
+  return hours;
+}
+
+const duration = z
+  .string()
+  .regex(/^(\d+[ymwdh])+$/, 'expected a duration like 14d, 36h, 2w or 1y6m')
+  .refine((text) => durationHours(text) <= MAX_DURATION_HOURS, 'expected at most 1000y');
+
+/**
+ * Seconds that end up in one timer: Node fires a timer above 2^31-1 ms (about 24.8 days) at once,
+ * so a longer value would silently mean "now".
+ */
+const TIMER_MAX_SECONDS = 24 * 24 * 3600;
+const timerSeconds = () =>
+  z
+    .number()
+    .positive('expected a number of seconds above 0')
+    .max(TIMER_MAX_SECONDS, `expected at most ${TIMER_MAX_SECONDS} seconds (24 days)`);
 
 export const localStorageSchema = z.strictObject({
   type: z.literal('local'),
@@ -40,7 +77,7 @@ export const s3StorageSchema = z.strictObject({
   responseChecksumValidation: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).optional(),
   /** Size of the first 1,000 parts of a multipart upload (default 8); later parts grow. */
   partSizeMiB: z.number().int('expected a whole number').min(5, 'expected 5 or more').max(5120).optional(),
-  stallTimeoutSeconds: z.number().positive('expected a number of seconds above 0').optional(),
+  stallTimeoutSeconds: timerSeconds().optional(),
   maxAttempts: z.number().int('expected a whole number').min(1, 'expected 1 or more').max(50).optional(),
   /** false for servers that ignore If-None-Match on PutObject: a HEAD check guards writes instead. */
   conditionalWrites: z.boolean().optional(),
@@ -153,8 +190,9 @@ export const jobSchema = z.strictObject({
   compression: compressionSchema.default({ type: 'zstd' }),
   encryption: z.strictObject({ recipients: z.array(z.string()).min(1) }).optional(),
   storages: z.array(name).min(1, 'expected at least one storage name'),
-  layout: z.string().min(1).optional(),
-  name: z.string().min(1).optional(),
+  /** "" is the storage root; see templateProblem for what a layout may not be. */
+  layout: template('layout').optional(),
+  name: template('name').optional(),
   schedule: scheduleSchema.optional(),
   retention: retentionSchema.optional(),
   drill: drillSchema.optional(),
@@ -168,7 +206,7 @@ const notifyOn = z
   .min(1, 'expected at least one of failure, drill-failure, stale, recovery')
   .default([...alertKinds]);
 
-const notifyTimeout = z.number().positive('expected a number of seconds above 0').default(10);
+const notifyTimeout = timerSeconds().default(10);
 
 const webhookUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 
@@ -220,24 +258,49 @@ export const serverSchema = z.strictObject({
   token: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   /** Also require the token for read endpoints (not /healthz). */
   protectReads: z.boolean().default(false),
+  /**
+   * Host names the API answers to, beyond IP addresses, localhost and the --host name (a guard
+   * against DNS rebinding: a page on another site cannot read the API through its own name).
+   * "*" turns the check off, e.g. behind a proxy that already checks Host.
+   */
+  allowedHosts: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^(\*|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?\.?)$/,
+          'expected a host name without port, or "*"',
+        ),
+    )
+    .optional(),
   /** The SQLite run history; see `lifeboat serve` for the default location. */
   historyFile: z.string().min(1).optional(),
   /** Finished runs older than this are pruned from the history. */
   historyRetention: duration.default('90d'),
   /** Each scheduled run starts up to this many seconds late, at random, to spread the load. */
-  jitterSeconds: z.number().min(0, 'expected 0 or more').default(0),
+  jitterSeconds: z
+    .number()
+    .min(0, 'expected 0 or more')
+    .max(TIMER_MAX_SECONDS, `expected at most ${TIMER_MAX_SECONDS} seconds (24 days)`)
+    .default(0),
   /** Failures that a retry can fix (network, throttling) are retried with exponential backoff. */
   retries: z
     .strictObject({
       attempts: z.number().int('expected a whole number').min(1, 'expected 1 or more').max(20).default(3),
-      baseDelaySeconds: z.number().positive('expected a number of seconds above 0').default(30),
-      maxDelaySeconds: z.number().positive('expected a number of seconds above 0').default(600),
+      baseDelaySeconds: timerSeconds().default(30),
+      maxDelaySeconds: timerSeconds().default(600),
     })
     .prefault({}),
   /** A run still going after this long is aborted (e.g. 6h). */
-  runDeadline: duration.optional(),
+  runDeadline: duration
+    .refine((text) => durationHours(text) <= TIMER_MAX_SECONDS / 3600, 'expected at most 24d')
+    .optional(),
   /** On SIGTERM/SIGINT, running runs get this long to finish before they are aborted. */
-  graceSeconds: z.number().min(0, 'expected 0 or more').default(30),
+  graceSeconds: z
+    .number()
+    .min(0, 'expected 0 or more')
+    .max(TIMER_MAX_SECONDS, `expected at most ${TIMER_MAX_SECONDS} seconds (24 days)`)
+    .default(30),
 });
 
 export const configSchema = z.strictObject({

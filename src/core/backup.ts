@@ -57,29 +57,34 @@ export interface BackupHooks {
   warn?: (line: string) => void;
 }
 
+/** Artifact keys for a backup id and a number (1: the plain name; 2…: `full-2.sql.zst`). */
+type KeysFor = (id: string, n: number) => string[];
+
 /**
- * Picks the backup id and artifact keys. An id is taken when a manifest has it, or when leftovers of
- * an interrupted run sit at its keys; then the next suffix is tried. A layout without {id} that
- * lands on an existing object is a configuration error: Lifeboat never overwrites.
+ * Picks the backup id and artifact keys; Lifeboat never overwrites an object and never refuses a
+ * run for one. An id is taken when a manifest has it; then the next suffix is tried. A planned key
+ * that already exists means leftovers of an interrupted run (when the key holds the id: the next
+ * id moves past them) or an earlier backup at a layout without {id}, e.g. a second run the same
+ * day: then this run's artifacts get the lowest number that is free everywhere, beside the old
+ * ones (`full.sql.zst`, `full-2.sql.zst`). The manifest records each key, so nothing else needs
+ * to know.
  */
-async function allocate(storages: Storage[], job: string, at: Date, keysFor: (id: string) => string[]) {
+async function allocate(storages: Storage[], job: string, at: Date, keysFor: KeysFor) {
+  const firstTaken = async (keys: string[]) => {
+    for (const key of keys) for (const storage of storages) if (await storage.stat(key)) return key;
+    return undefined;
+  };
   for (let id = backupId(at); ; id = nextIdSuffix(id)) {
-    const keys = keysFor(id);
     const manifestTaken = await Promise.all(storages.map((s) => s.stat(manifestKey(job, id))));
     if (manifestTaken.some((t) => t !== undefined)) continue;
-    let clash: { key: string; storage: string } | undefined;
-    for (const storage of storages) {
-      for (const key of keys) if (!clash && (await storage.stat(key))) clash = { key, storage: storage.name };
+    const clash = await firstTaken(keysFor(id, 1));
+    if (clash === undefined) return { id, keys: keysFor(id, 1) };
+    // The key holds the id: the next id lands elsewhere, apart from an interrupted run's leftovers.
+    if (!keysFor(nextIdSuffix(id), 1).includes(clash)) continue;
+    for (let n = 2; ; n++) {
+      const keys = keysFor(id, n);
+      if ((await firstTaken(keys)) === undefined) return { id, keys };
     }
-    if (!clash) return { id, keys };
-    if (!keysFor(nextIdSuffix(id)).includes(clash.key)) continue;
-    throw new LifeboatError(
-      'exists',
-      `plan backup of ${job}: ${clash.key} already exists in ${clash.storage}`,
-      {
-        hint: 'the layout puts two backups at one key; add {HH}{mm} or {id} to it',
-      },
-    );
   }
 }
 
@@ -112,11 +117,14 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
   try {
     const plan = await job.source.plan(signal);
     const ext = extensionFor(plan.dumpFormat, job.compression.type);
-    const keysFor = (id: string) =>
+    const keysFor = (id: string, n = 1) =>
       plan.artifacts.map((a) => {
-        const values = { job: job.name, id, at: started, db: a.database };
+        const values = { job: job.name, id, at: started, db: a.database, role: a.role };
         const base = renderTemplate(job.nameTemplate ?? a.baseName, values);
-        return joinKey(renderTemplate(job.layout ?? DEFAULT_LAYOUT, values), base + ext);
+        return joinKey(
+          renderTemplate(job.layout ?? DEFAULT_LAYOUT, values),
+          base + (n > 1 ? `-${n}` : '') + ext,
+        );
       });
     const planned = keysFor(backupId(started));
     const dup = planned.find((k, i) => planned.indexOf(k) !== i);

@@ -8,6 +8,7 @@ import { apiRoutes } from './api.js';
 import { requireToken } from './auth.js';
 import { dashboardRoutes, DASHBOARD_DIR } from './dashboard.js';
 import { ApiError, errorHandler } from './errors.js';
+import { requireAllowedHost } from './host-check.js';
 import { statusSummary } from './summary.js';
 import type { AppDeps } from './types.js';
 
@@ -27,6 +28,7 @@ export function createApp(deps: AppDeps, opts: { dashboardDir?: string } = {}): 
     // Status changes by the second; no proxy or browser should keep an old answer.
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
+  app.use('*', requireAllowedHost(deps.allowedHosts ?? new Set()));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
 

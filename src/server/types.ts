@@ -86,6 +86,11 @@ export interface AppDeps {
   token?: string;
   /** Also require the token for every read endpoint except /healthz and the dashboard's files. */
   protectReads?: boolean;
+  /**
+   * Host names answered beyond IP addresses and localhost (see host-check.ts); "*" answers any.
+   * Unset: only those.
+   */
+  allowedHosts?: ReadonlySet<string>;
   clock: Clock;
   /** Where unexpected errors (500s) are reported; the client only ever sees "internal error". */
   log?: (line: string) => void;

@@ -9,6 +9,7 @@ import { exitCodeFor, LifeboatError } from '../../core/errors.js';
 import { putText, readText, type Storage } from '../../storages/storage.js';
 import type { Context } from '../context.js';
 import { describeError } from '../errors.js';
+import { printable } from '../output.js';
 
 interface CheckLine {
   check: string;
@@ -56,7 +57,7 @@ export async function checkCommand(ctx: Context, signal: AbortSignal): Promise<n
   for (const l of lines)
     ctx.output.log(l.ok ? 'info' : 'error', `${l.ok ? 'ok  ' : 'FAIL'} ${l.check}: ${l.detail}`);
   ctx.output.result(
-    lines.map((l) => `${l.ok ? 'ok' : 'FAIL'}\t${l.check}\t${l.detail}`),
+    lines.map((l) => `${l.ok ? 'ok' : 'FAIL'}\t${printable(l.check)}\t${printable(l.detail)}`),
     { ok: exit === 0, checks: lines },
   );
   return exit;

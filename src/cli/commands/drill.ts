@@ -1,6 +1,6 @@
 /** `lifeboat drill [JOB] [--backup ID] [--all] [--from STORAGE]`: restore drills into a scratch server. */
 import { findBackup, listManifestKeys } from '../../catalog/catalog.js';
-import { buildStorages, storageFromArg } from '../../config/compose.js';
+import { buildStorages, readableStorageFromArg } from '../../config/compose.js';
 import type { Config, PostgresSourceConfig } from '../../config/schema.js';
 import { resolvedSource } from '../../config/unresolved.js';
 import { exitCodeFor, LifeboatError, oneLine } from '../../core/errors.js';
@@ -48,7 +48,7 @@ async function selectTargets(
     );
   const config = opts.from ? await ctx.optionalConfig() : await ctx.config();
   if (opts.from) {
-    const storage = storageFromArg(opts.from, config);
+    const storage = await readableStorageFromArg(opts.from, config);
     if (job) return { targets: [{ job, storage }], config };
     const jobs = await jobsInStorage(storage, signal);
     if (opts.all || jobs.length === 1) return { targets: jobs.map((j) => ({ job: j, storage })), config };

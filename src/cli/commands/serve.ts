@@ -8,6 +8,8 @@
 import path from 'node:path';
 import { buildStorages } from '../../config/compose.js';
 import { assertSourcesResolved } from '../../config/unresolved.js';
+import type { ServerConfig } from '../../config/schema.js';
+import { LifeboatError } from '../../core/errors.js';
 import { openSqliteHistory } from '../../history/sqlite-history.js';
 import { buildNotifiers } from '../../notify/build.js';
 import { dispatchAlert } from '../../notify/dispatch.js';
@@ -17,6 +19,7 @@ import { recordedRun } from '../../scheduler/run-task.js';
 import { scheduledTasks, schedulerSettings } from '../../scheduler/settings.js';
 import { createApp } from '../../server/app.js';
 import { jobInfos } from '../../server/jobs.js';
+import { allowedHostSet } from '../../server/host-check.js';
 import { listen } from '../../server/listen.js';
 import { createMetrics } from '../../server/metrics.js';
 import { createCatalogCache } from '../../service/catalog-cache.js';
@@ -29,9 +32,48 @@ import { parsePort } from '../port.js';
 
 const STALE_CHECK_MS = 5 * 60 * 1000;
 
+/** Loopback only: 127.0.0.0/8, ::1 and localhost. Anything else may be reachable from the network. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/**
+ * Beyond loopback, an API without a token shows every job's status, history and metrics to anyone
+ * who can reach the port: refused unless asked for by name (--insecure-no-token), and then said
+ * loudly. With a token but public reads, a warning names the setting that closes them.
+ */
+function checkExposure(
+  ctx: Context,
+  host: string,
+  port: number,
+  server: ServerConfig | undefined,
+  insecureNoToken: boolean,
+): void {
+  if (isLoopbackHost(host)) return;
+  if (!server?.token) {
+    if (!insecureNoToken) {
+      throw new LifeboatError(
+        'usage',
+        `serve --host ${host}: server.token is not set, so anyone who can reach port ${port} would read every job's status, history and metrics`,
+        {
+          hint: 'set server.token (and server.protectReads: true), or pass --insecure-no-token to serve public reads',
+        },
+      );
+    }
+    ctx.output.warn(
+      `serve: INSECURE: listening on ${host}:${port} without a token (--insecure-no-token); anyone who can reach it reads every job's status, history and metrics`,
+    );
+  } else if (!server.protectReads) {
+    ctx.output.warn(
+      `serve: reads are public on ${host}:${port} (status, history, metrics); set server.protectReads: true to require the token for them`,
+    );
+  }
+}
+
 export async function serveCommand(
   ctx: Context,
-  opts: { port?: string; host?: string; history?: string },
+  opts: { port?: string; host?: string; history?: string; insecureNoToken?: boolean },
   signal: AbortSignal,
 ): Promise<number> {
   const config = await ctx.config();
@@ -41,6 +83,8 @@ export async function serveCommand(
   const log = (line: string) => out.info(line);
   const server = config.server;
   const port = opts.port !== undefined ? parsePort(opts.port, '--port') : (server?.port ?? 8080);
+  const host = opts.host ?? '127.0.0.1';
+  checkExposure(ctx, host, port, server, Boolean(opts.insecureNoToken));
   const settings = schedulerSettings(server);
   const clock = systemClock;
   const storages = buildStorages(config);
@@ -147,8 +191,9 @@ export async function serveCommand(
     health: () => ({ sources: sources.statuses(), storages: catalog.storageHealth() }),
     token: server?.token,
     protectReads: server?.protectReads,
+    allowedHosts: allowedHostSet(host, server?.allowedHosts),
   });
-  const listening = await listen(app, { port, hostname: opts.host ?? '127.0.0.1' });
+  const listening = await listen(app, { port, hostname: host });
   out.info(`serve: listening on ${listening.url} (dashboard at ${listening.url}/)`);
   sources.start(); // in the background: the first round must not delay the catalog or the scheduler
   await catalog.refreshAll().catch(() => {});
