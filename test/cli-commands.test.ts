@@ -1,16 +1,15 @@
 /**
  * The CLI end to end against a real cluster: retention after backups, prune (dry run, reasons,
- * leftovers past the grace period), status, check, layout collisions and usage errors (the demo: test/demo.test.ts).
+ * leftovers past the grace period), status, check, same-day reruns at a layout without {id} and usage errors (the demo: test/demo.test.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { withCluster } from './helpers/cluster.js';
-import { errorLines, exists, lifeboat } from './helpers/lifeboat.js';
+import { exists, lifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
-import { storageContents, writeConfig } from './helpers/scenarios.js';
+import { awayFromUtcMidnight, storageContents, writeConfig } from './helpers/scenarios.js';
 
 describe('lifeboat commands', async () => {
   const pg = await withCluster({ after }, { name: 'commands' });
@@ -129,17 +128,33 @@ describe('lifeboat commands', async () => {
     assert.match(r.stdout, /^ok\tstorage disk\t/m);
   });
 
-  test('a layout without {id} refuses to overwrite the same day', async (t) => {
-    const { config } = await setup(t, '    layout: "{job}/{yyyy}-{MM}-{dd}"\n');
-    assert.equal((await lifeboat(['--config', config, 'backup'])).code, 0);
-    await sleep(1000);
-    const r = await lifeboat(['--config', config, 'backup']);
-    assert.equal(r.code, 1);
-    assert.equal(errorLines(r.stderr).length, 1, r.stderr);
-    assert.match(
-      r.stderr,
-      /already exists .*hint: the layout puts two backups at one key; add \{HH\}\{mm\} or \{id\}/,
+  test('a layout without {id}: a second run the same day gets numbered names, never overwrites', async (t) => {
+    const { storage, config } = await setup(t, '    layout: "{job}/{yyyy}-{MM}-{dd}"\n');
+    await awayFromUtcMidnight();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await lifeboat(['--config', config, 'backup', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      ids.push((JSON.parse(r.stdout) as Array<{ id: string }>)[0]!.id);
+    }
+    const day = new Date().toISOString().slice(0, 10);
+    const { artifacts } = await storageContents(storage);
+    assert.deepEqual(
+      artifacts,
+      ['app.sql.zst', 'app-2.sql.zst', 'app-3.sql.zst']
+        .flatMap((f) => [f, `${f}.sha256`])
+        .map((f) => `app/${day}/${f}`)
+        .sort(),
     );
+    const list = await lifeboat(['--config', config, 'list', '--json']);
+    const listed = (
+      JSON.parse(list.stdout) as { backups: Array<{ id: string; artifacts: Array<{ key: string }> }> }
+    ).backups;
+    assert.deepEqual(
+      listed.map((b) => [b.id, b.artifacts.map((a) => a.key)]),
+      ids.map((id, i) => [id, [`app/${day}/app${i ? `-${i + 1}` : ''}.sql.zst`]]),
+    );
+    assert.equal((await lifeboat(['--config', config, 'verify', '--all'])).code, 0);
   });
 
   test('usage errors exit 2 with one line', async () => {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createApp } from '../src/server/app.js';
+import { allowedHostSet, hostName } from '../src/server/host-check.js';
 import { listen } from '../src/server/listen.js';
 import { createMetrics } from '../src/server/metrics.js';
 import type { ServiceControl } from '../src/server/types.js';
@@ -75,6 +76,63 @@ describe('server: health and status', () => {
     }
     assert.equal((await app.request('/')).status, 200);
     assert.equal((await app.request('/dashboard.js')).status, 200);
+  });
+});
+
+describe('server: Host header (DNS rebinding)', () => {
+  it('answers IP addresses and localhost, refuses other names with 421 and one JSON line', async () => {
+    const { app } = await stubService();
+    for (const host of [
+      '127.0.0.1:8080',
+      'localhost:8080',
+      '[::1]:8080',
+      '10.1.2.3',
+      'LOCALHOST',
+      'app.localhost',
+    ]) {
+      const res = await app.request('/status/summary', { headers: { host } });
+      assert.equal(res.status, 200, host);
+    }
+    // What a browser sends after a rebinding page pointed its own name at this server.
+    for (const path of ['/status/summary', '/metrics', '/api/jobs', '/api/runs', '/', '/dashboard.js']) {
+      await assertError(
+        await app.request(path, { headers: { host: 'evil.example:8080' } }),
+        421,
+        /^host "evil\.example" is not served here; add it to server\.allowedHosts$/,
+      );
+    }
+    // Without a Host header the URL's host counts (app.request builds http://localhost/…).
+    await assertError(await app.request('http://rebind.attacker.test/api/jobs'), 421);
+    // A mutating request with the right token is refused just the same: the token is no Host check.
+    await assertError(
+      await app.request('/api/jobs/app/backup', {
+        method: 'POST',
+        headers: { host: 'evil.example', ...bearer(TOKEN) },
+      }),
+      421,
+    );
+    // /healthz says only "ok"; probes by service name need not be listed.
+    assert.equal((await app.request('/healthz', { headers: { host: 'evil.example' } })).status, 200);
+  });
+
+  it('answers the names in allowedHosts (and "*" answers any)', async () => {
+    const { app } = await stubService({
+      allowedHosts: allowedHostSet('backup.lan', ['Lifeboat.Example.com.']),
+    });
+    for (const host of ['backup.lan:8080', 'lifeboat.example.com', 'LIFEBOAT.EXAMPLE.COM:443']) {
+      assert.equal((await app.request('/api/jobs', { headers: { host } })).status, 200, host);
+    }
+    await assertError(await app.request('/api/jobs', { headers: { host: 'example.com' } }), 421);
+    await assertError(await app.request('/api/jobs', { headers: { host: 'x.lifeboat.example.com' } }), 421);
+    const { app: open } = await stubService({ allowedHosts: allowedHostSet(undefined, ['*']) });
+    assert.equal((await open.request('/api/jobs', { headers: { host: 'anything.test' } })).status, 200);
+  });
+
+  it('hostName takes the name out of a Host value', () => {
+    assert.equal(hostName('Example.COM:8080'), 'example.com');
+    assert.equal(hostName('[::1]:8080'), '::1');
+    assert.equal(hostName('[fe80::1]'), 'fe80::1');
+    assert.equal(hostName('backup.lan.'), 'backup.lan');
   });
 });
 
