@@ -217,7 +217,7 @@ describe('loadConfig: the full SPEC §2 example', () => {
     assert.equal(offsite.capabilities.atomicCreateOnly, true);
   });
 
-  test('defaults: empty file is an empty config; compression zstd, minKeep 1, s3 region', () => {
+  test('defaults: parseConfig of nothing is an empty config; compression zstd, minKeep 1, s3 region', () => {
     assert.deepEqual(parseConfig(undefined), { storages: {}, jobs: {} });
     const config = parseConfig(
       minimal((t) => {
@@ -346,6 +346,110 @@ describe('parseConfig: errors name the exact field path', () => {
     const result = configSchema.safeParse(minimal((t) => (t.jobs.app.source.exclude = ['ok', 7])));
     assert.equal(result.success, false);
     assert.match(formatIssue(result.error!.issues[0]!), /^jobs\.app\.source\.exclude\[1\]: /);
+  });
+});
+
+describe('parseConfig: what would pass check and then fail is refused, naming the field', () => {
+  const refused: Array<[string, (t: Tree) => void, string]> = [
+    [
+      'layout "../../x/{id}"',
+      (t) => (t.jobs.app.layout = '../../x/{id}'),
+      'jobs.app.layout: "../../x/{id}" has a "." or ".." folder; a layout stays inside the storage (hint: layout: "" is the storage root)',
+    ],
+    ['layout "."', (t) => (t.jobs.app.layout = '.'), 'jobs.app.layout: "." has a "." or ".." folder'],
+    [
+      'layout "a/./b"',
+      (t) => (t.jobs.app.layout = 'a/./b'),
+      'jobs.app.layout: "a/./b" has a "." or ".." folder',
+    ],
+    [
+      'layout "x/..\\y"',
+      (t) => (t.jobs.app.layout = 'x/..\\y'),
+      'jobs.app.layout: "x/..\\\\y" has a "." or ".." folder',
+    ],
+    [
+      'absolute layout',
+      (t) => (t.jobs.app.layout = '/srv/{job}'),
+      'jobs.app.layout: "/srv/{job}" is an absolute path; a layout is a folder inside the storage (hint: drop the leading "/"; layout: "" is the storage root)',
+    ],
+    [
+      'drive-letter layout',
+      (t) => (t.jobs.app.layout = 'C:\\b\\{id}'),
+      'jobs.app.layout: "C:\\\\b\\\\{id}" is an absolute path',
+    ],
+    ['unknown token', (t) => (t.jobs.app.layout = '{job}/{year}'), 'jobs.app.layout: unknown token {year}'],
+    [
+      'control character in layout',
+      (t) => (t.jobs.app.layout = 'a\nb'),
+      'jobs.app.layout: control characters are not allowed',
+    ],
+    [
+      'name with folders',
+      (t) => (t.jobs.app.name = '../../../n-{db}'),
+      'jobs.app.name: "../../../n-{db}" contains a folder; a name is one file name (hint: put folders in layout)',
+    ],
+    ['name "a/b"', (t) => (t.jobs.app.name = 'a/b'), 'jobs.app.name: "a/b" contains a folder'],
+    ['name ".."', (t) => (t.jobs.app.name = '..'), 'jobs.app.name: ".." is not a file name'],
+    ['empty name', (t) => (t.jobs.app.name = ''), 'jobs.app.name: expected a file name'],
+    [
+      'keepWithin 99999999999999999999y',
+      (t) => (t.jobs.app.retention.keepWithin = '99999999999999999999y'),
+      'jobs.app.retention.keepWithin: expected at most 1000y',
+    ],
+    [
+      'keepWithin 12001m',
+      (t) => (t.jobs.app.retention.keepWithin = '12001m'),
+      'jobs.app.retention.keepWithin: expected at most 1000y',
+    ],
+    [
+      'historyRetention 1001y',
+      (t) => (t.server = { historyRetention: '1001y' }),
+      'server.historyRetention: expected at most 1000y',
+    ],
+    // Node fires a timer above 2^31-1 ms at once: a 30-day deadline would abort every run.
+    [
+      'runDeadline 30d',
+      (t) => (t.server = { runDeadline: '30d' }),
+      'server.runDeadline: expected at most 24d',
+    ],
+    [
+      'graceSeconds 1e9',
+      (t) => (t.server = { graceSeconds: 1e9 }),
+      'server.graceSeconds: expected at most 2073600 seconds (24 days)',
+    ],
+    [
+      'retries.maxDelaySeconds 1e9',
+      (t) => (t.server = { retries: { maxDelaySeconds: 1e9 } }),
+      'server.retries.maxDelaySeconds: expected at most 2073600 seconds',
+    ],
+    [
+      'allowedHosts with a port',
+      (t) => (t.server = { allowedHosts: ['example.com:8080'] }),
+      'server.allowedHosts[0]: expected a host name without port, or "*"',
+    ],
+  ];
+  for (const [name, patch, message] of refused) {
+    test(name, () => {
+      const got = configError(() => parseConfig(minimal(patch)));
+      assert.ok(got.startsWith(`config: ${message}`), got);
+    });
+  }
+
+  test('accepted: "" (the storage root), flat names, date folders, dots inside names', () => {
+    for (const [layout, name] of [
+      ['', '{db}_{yyyy}-{MM}-{dd}_{HH}-{mm}-{ss}'],
+      ['postgresql-18/{yyyy}/{MM}/{dd}', 'full'],
+      ['backups/{job}/', 'v1.2-{db}'],
+      ['.hidden/..x/{id}', '...'],
+    ] as const) {
+      const job = parseConfig(minimal((t) => Object.assign(t.jobs.app, { layout, name }))).jobs.app!;
+      assert.deepEqual([job.layout, job.name], [layout, name]);
+    }
+    assert.deepEqual(
+      parseConfig(minimal((t) => (t.server = { runDeadline: '24d', allowedHosts: ['*', 'backup.lan'] })))
+        .server?.allowedHosts,
+      ['*', 'backup.lan'],
+    );
   });
 });
 
@@ -482,6 +586,28 @@ describe('loadConfig: file problems', () => {
     assert.ok(err.message.startsWith(`parse ${file}`), err.message);
     assert.match(err.message, / line \d+/, `the message should name the line: ${err.message}`);
     assert.ok(!err.message.includes('\n'));
+  });
+
+  test('an empty file (or comments only) is a config error, not an empty config', async () => {
+    for (const text of ['', '# lifeboat\n\n', '---\n']) {
+      const file = await writeConfig(text);
+      const err = await configErrorAsync(() => loadConfig(file, {}, new Redactor()));
+      assert.equal(err.message, `read config ${file}: the file is empty`);
+      assert.ok(err.hint);
+    }
+  });
+
+  test('a YAML alias bomb, and an alias without anchor, are config errors with one line', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [i, name] of [...'bcdefgh'].entries())
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`);
+    const bomb = await writeConfig(levels.join('\n') + '\n');
+    const err = await configErrorAsync(() => loadConfig(bomb, {}, new Redactor()));
+    assert.equal(err.message, `parse ${bomb}: too many YAML aliases (the file expands without bound)`);
+    const dangling = await writeConfig('storages: *nowhere\n');
+    const err2 = await configErrorAsync(() => loadConfig(dangling, {}, new Redactor()));
+    assert.ok(err2.message.startsWith(`parse ${dangling}`), err2.message);
+    assert.ok(!err2.message.includes('\n'));
   });
 
   test('a validation error in a file is prefixed with the file name', async () => {

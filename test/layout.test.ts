@@ -152,6 +152,19 @@ describe('templates', () => {
     assert.equal(renderTemplate('{job}/{db}full', { job: 'app', id: 'x', at }), 'app/full');
   });
 
+  test('renderTemplate renders {db} of an artifact that is not one database as its role', () => {
+    assert.equal(
+      renderTemplate('eternia-backup-{yyyy}{MM}{dd}-{db}', { job: 'app', id: 'x', at, role: 'globals' }),
+      'eternia-backup-20260304-globals',
+    );
+    assert.equal(renderTemplate('{db}', { job: 'app', id: 'x', at, role: 'full' }), 'full');
+    // A database's own name wins over its role.
+    assert.equal(
+      renderTemplate('{db}', { job: 'app', id: 'x', at, db: 'orders', role: 'database' }),
+      'orders',
+    );
+  });
+
   test('the default layout', () => {
     assert.equal(DEFAULT_LAYOUT, '{job}/{yyyy}/{MM}/{dd}/{id}');
     assert.equal(

@@ -1,9 +1,11 @@
 /**
  * Unit tests for secret scrubbing (src/core/redact.ts) and the error type (src/core/errors.ts):
- * exit codes, one-line messages and the mapping of Node's system errors.
+ * exit codes, one-line messages and the mapping of Node's system errors; and printed values
+ * escaped so that they cannot forge output lines (src/cli/output.ts).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 
 import {
   exitCodeFor,
@@ -14,6 +16,7 @@ import {
   type ErrorCode,
 } from '../src/core/errors.js';
 import { Redactor } from '../src/core/redact.js';
+import { Output, printable } from '../src/cli/output.js';
 
 function systemError(code: string, message = `${code}: something happened`): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code, errno: -1, syscall: 'open' });
@@ -212,5 +215,45 @@ describe('fromSystemError', () => {
     assert.equal(fromSystemError(odd, 'y'), odd);
     assert.equal(fromSystemError(undefined, 'y'), undefined);
     assert.equal(fromSystemError('text', 'y'), 'text');
+  });
+});
+
+describe('Output: printed values cannot forge lines', () => {
+  const capture = () => {
+    let text = '';
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        text += String(chunk);
+        done();
+      },
+    });
+    return { stream, text: () => text };
+  };
+
+  test('printable escapes C0, DEL and C1 controls; keepTabs keeps column tabs', () => {
+    assert.equal(printable('a\nb\rc\td\x1b[31me\x7ff\u0085g'), 'a\\nb\\rc\\td\\x1b[31me\\x7ff\\x85g');
+    assert.equal(printable('a\tb\nc', { keepTabs: true }), 'a\tb\\nc');
+    assert.equal(printable('plain – ünïcode ✓'), 'plain – ünïcode ✓');
+  });
+
+  test('results and logs: one line per element, with values escaped (text mode); JSON is unchanged', () => {
+    const out = capture();
+    const err = capture();
+    const output = new Output({
+      json: false,
+      logFormat: 'text',
+      redactor: new Redactor(),
+      stdout: out.stream,
+      stderr: err.stream,
+    });
+    output.result(['ok\tstorage\tat /x\nok\tforged\tline'], {});
+    output.warn('detail /x\nerror: forged');
+    assert.equal(out.text(), 'ok\tstorage\tat /x\\nok\tforged\tline\n');
+    assert.equal(err.text(), 'warn: detail /x\\nerror: forged\n');
+    const json = capture();
+    new Output({ json: true, logFormat: 'text', redactor: new Redactor(), stdout: json.stream }).result([], {
+      path: '/x\ny',
+    });
+    assert.deepEqual(JSON.parse(json.text()), { path: '/x\ny' });
   });
 });
