@@ -2,7 +2,8 @@
  * `lifeboat restore` into a target that already holds data, with the real CLI and real clusters: a
  * non-empty database is refused (and left as it was) unless --clean (drop, recreate: the copy equals
  * the backup) or --force (restore over it as it is); --jobs N hands pg_restore -j N for a
- * custom-format backup; and `source.exclude` keeps databases out of a backup (`all` and `dumpall`).
+ * custom-format backup; a dumpall backup is refused --force over databases it creates and --clean
+ * replaces them and postgres; and `source.exclude` keeps databases out of a backup (`all`, `dumpall`).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -32,6 +33,7 @@ describe('restore into a target; source selection', async () => {
   await source.psql(SHOP, { database: 'shop' });
   for (const db of ['other', 'shop_cache', 'Shop_Archive', 'shop.v2'])
     await source.psql(`create table notes (t text); insert into notes values ('${db}')`, { database: db });
+  await source.psql(`create table pgt (id int primary key); insert into pgt values (1), (2)`);
   const shopDump = await dumpForCompare(source.url('shop'));
 
   // One plain single-database backup of shop, shared by the target tests (nothing writes to it).
@@ -197,5 +199,45 @@ jobs:
     // postgres is not created (it exists everywhere) but is connected to and filled.
     assert.deepEqual(created, ['other', 'shop']);
     assert.match(sql, /^\\connect postgres$/m);
+  });
+
+  test('a dumpall backup over a target holding its databases: --force is refused, --clean replaces them and postgres', async (t) => {
+    const { storage } = await backupWith(
+      t,
+      `{ type: postgres, url: "${source.url()}", dumpall: true, exclude: ${EXCLUDE} }`,
+    );
+    await occupiedTarget(`create table items (id int, name text); insert into items values (99, 'stale');`);
+    await target.psql(`drop database if exists keepme; create database keepme;
+                       drop table if exists pgt; create table pgt (id int); insert into pgt values (99)`);
+    const state = async () => ({
+      shop: await dumpForCompare(target.url('shop')),
+      postgres: await dumpForCompare(target.url('postgres')),
+    });
+    const before = await state();
+    const run = (flag: string) =>
+      lifeboat(['restore', 'latest', '--from', storage, '--job', 'sel', '--to', target.url(), flag]);
+
+    // pg_dumpall's script would stop at CREATE DATABASE shop, after changing roles and postgres.
+    const force = await run('--force');
+    assert.equal(force.code, 1, force.stderr);
+    assert.match(
+      errorLines(force.stderr)[0]!,
+      /^error: restore \S+: target already holds shop, postgres; a dumpall backup creates its databases itself, so --force cannot restore over them \(hint: add --clean/,
+    );
+    assert.doesNotMatch(force.stderr, /restore full|restore OK|restore FAILED/);
+    assert.deepEqual(await state(), before, 'the target is as it was');
+
+    const clean = await run('--clean');
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stderr, /^drop database shop \(--clean\)$/m);
+    assert.match(clean.stderr, /^drop database postgres \(--clean\)$/m);
+    assert.match(clean.stderr, /^restore OK$/m);
+    for (const db of ['shop', 'other', 'postgres'])
+      assert.equal(await dumpForCompare(target.url(db)), await dumpForCompare(source.url(db)), db);
+    assert.equal(
+      await target.psql(`select count(*) from pg_database where datname = 'keepme'`),
+      '1\n',
+      'a database the backup does not hold is left alone',
+    );
   });
 });

@@ -115,19 +115,36 @@ async function prepareTarget(manifest: Manifest, opts: RestoreOptions, maintenan
   const plan = { drop: [] as string[], create: [] as string[], steps };
   await withClient(withDatabase(opts.to, maintenanceDb), async (c) => {
     if (manifest.source.mode === 'dumpall') {
-      // pg_dumpall's SQL creates every database but postgres; existing ones make it stop.
+      // pg_dumpall's script runs CREATE DATABASE for every database but postgres, which it only
+      // fills: an existing one makes it stop — after it has already changed roles and filled
+      // postgres — so every conflict is found here, before anything is touched.
       const present = (await userDatabases(c)).filter((d) => manifest.source.databases.includes(d));
-      const postgresBusy = manifest.source.databases.includes('postgres') && !(await isDatabaseEmpty(c));
-      if ((present.length || postgresBusy) && !opts.force && !opts.clean) {
+      const postgresBusy =
+        manifest.source.databases.includes('postgres') &&
+        (await databaseExists(c, 'postgres')) &&
+        !(await withClient(withDatabase(opts.to, 'postgres'), isDatabaseEmpty));
+      const held = [...present, ...(postgresBusy ? ['postgres'] : [])].join(', ');
+      if (present.length && !opts.clean) {
         throw new LifeboatError(
           'failed',
-          `restore ${manifest.id}: target already holds ${[...present, ...(postgresBusy ? ['postgres'] : [])].join(', ')}`,
-          {
-            hint: 'add --clean to drop them first, or --force to restore over them',
-          },
+          `restore ${manifest.id}: target already holds ${held}${opts.force ? '; a dumpall backup creates its databases itself, so --force cannot restore over them' : ''}`,
+          { hint: 'add --clean to drop them first, or restore into a server that does not have them' },
         );
       }
-      if (opts.clean) plan.drop.push(...present);
+      if (postgresBusy && !opts.clean && !opts.force) {
+        throw new LifeboatError('failed', `restore ${manifest.id}: target already holds ${held}`, {
+          hint: 'add --clean to drop and recreate it, or --force to restore over it',
+        });
+      }
+      if (opts.clean) {
+        plan.drop.push(...present);
+        if (postgresBusy) {
+          plan.drop.push('postgres');
+          plan.create.push('postgres');
+        }
+        // The script starts in a database that is still there then.
+        if (present.includes(maintenanceDb)) steps[0]!.database = 'postgres';
+      }
       return;
     }
     for (const db of mustExist) {
@@ -199,16 +216,14 @@ export async function restoreBackup(
   try {
     for (const db of new Set([...plan.drop, ...plan.create])) {
       // A database cannot be dropped over its own connection: replace the maintenance one from template1.
-      await withClient(
-        withDatabase(opts.to, db === maintenanceDb ? 'template1' : maintenanceDb),
-        async (c) => {
-          if (plan.drop.includes(db)) {
-            opts.log?.(`drop database ${db} (--clean)`);
-            await dropDatabase(c, db);
-          }
-          if (plan.create.includes(db)) await createDatabase(c, db);
-        },
-      );
+      const via = db === maintenanceDb || plan.drop.includes(maintenanceDb) ? 'template1' : maintenanceDb;
+      await withClient(withDatabase(opts.to, via), async (c) => {
+        if (plan.drop.includes(db)) {
+          opts.log?.(`drop database ${db} (--clean)`);
+          await dropDatabase(c, db);
+        }
+        if (plan.create.includes(db)) await createDatabase(c, db);
+      });
     }
     let bytes = 0;
     for (const step of plan.steps) {
