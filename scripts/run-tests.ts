@@ -7,9 +7,18 @@
  * starts a Ceph radosgw (scripts/ceph-rgw/start.sh, data in RAM), passes it to the tests through
  * LIFEBOAT_S3_* variables, and stops it afterwards — also on Ctrl-C. If it cannot start, the run
  * fails: the S3 tests are never skipped.
+ *
+ * The tests run with TMPDIR set to a fresh directory of this run, so every throwaway cluster they
+ * (or the CLI they start) create lives there. Afterwards the run fails if any such cluster is
+ * left — a dir or a live server process — whatever test left it; the leftovers are listed and
+ * stopped. Other runs on the same machine (other checkouts) have their own directory and are
+ * never looked at.
  */
 import { spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { clusterTraces } from '../test/helpers/cluster-traces.js';
 import { serverEnv, serverFromEnv, startCephRgw } from '../test/helpers/s3-server.js';
 
 const args = process.argv.slice(2);
@@ -36,6 +45,11 @@ if (!serverFromEnv() && files.some((f) => /(^|\/)s3-[^/]*\.test\.ts$/.test(f))) 
   );
 }
 
+// Short: a cluster's Unix socket path (TMPDIR/lifeboat-pg-…/sock/.s.PGSQL.N) must fit in 107 bytes.
+const runTmp = await mkdtemp(path.join(os.tmpdir(), 'lb-run-'));
+await chmod(runTmp, 0o755); // the postgres user must reach the clusters' dirs
+env.TMPDIR = runTmp;
+
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', ...flags, ...files],
@@ -46,4 +60,22 @@ const code = await new Promise<number>((resolve) =>
   child.on('close', (c, s) => resolve(c ?? (s ? 128 + 15 : 1))),
 );
 await stop?.();
-process.exit(code);
+process.exit(Math.max(code, await leftClusters()));
+
+/** 1 (and a list on stderr) when a throwaway cluster of this run outlived its test; stops them. */
+async function leftClusters(): Promise<number> {
+  const left = await clusterTraces({ root: runTmp });
+  for (const line of left) console.error(`run-tests: a throwaway cluster outlived its test: ${line}`);
+  for (const line of left) {
+    const pid = /^process (\d+)/.exec(line)?.[1];
+    if (pid) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  await rm(runTmp, { recursive: true, force: true }).catch(() => undefined);
+  return left.length ? 1 : 0;
+}

@@ -5,17 +5,29 @@
  * started through it. Nothing of the throwaway servers stays behind.
  */
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { clusterTraces } from './helpers/cluster-traces.js';
 import { lifeboat, startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { waitFor } from './helpers/scenarios.js';
 
-/** Temp dirs of throwaway clusters (demo and drill scratch) that a process with this pid left. */
-async function clusterDirsOf(pid: number): Promise<string[]> {
-  return (await readdir(os.tmpdir())).filter((d) => d.startsWith('lifeboat-pg-') && d.includes(`-${pid}-`));
+/** Throwaway clusters (demo and drill scratch) a process with this pid left: dirs and servers. */
+const clusterTracesOf = (pid: number) => clusterTraces({ which: (owner) => owner === pid });
+
+/**
+ * Stops a demo that is still running when its test ends (a failed assertion): SIGINT, so it stops
+ * its throwaway cluster as a user's Ctrl-C would; SIGKILL only if it hangs, and then its cluster
+ * is left for the next start's reaping.
+ */
+function stopOnExit(t: { after(fn: () => unknown): void }, run: ReturnType<typeof startLifeboat>) {
+  t.after(async () => {
+    if (run.child.exitCode !== null || run.child.signalCode !== null) return;
+    run.child.kill('SIGINT');
+    const timer = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
+    await run.done;
+    clearTimeout(timer);
+  });
 }
 
 interface Listed {
@@ -26,6 +38,7 @@ describe('lifeboat demo', () => {
   test('backs up, verifies, restores, compares and drills; its config works afterwards', async (t) => {
     const dir = await tempDir(t);
     const run = startLifeboat(['demo', '--dir', dir]);
+    stopOnExit(t, run);
     const r = await run.done;
     assert.equal(r.code, 0, r.stderr);
     for (const marker of [
@@ -39,7 +52,7 @@ describe('lifeboat demo', () => {
     assert.match(r.stdout, /backed up, verified, restored, compared and drilled/);
     assert.match(r.stdout, /lifeboat list --from /);
     assert.match(r.stdout, /--serve/);
-    assert.deepEqual(await clusterDirsOf(run.child.pid!), [], 'throwaway clusters removed');
+    assert.deepEqual(await clusterTracesOf(run.child.pid!), [], 'throwaway clusters stopped and removed');
 
     // The file the demo ran on is the one it tells the user to edit: it loads and lists the backup.
     const env = { DEMO_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/shop', LIFEBOAT_TOKEN: '' };
@@ -53,7 +66,7 @@ describe('lifeboat demo', () => {
   test('--serve serves the demo job until SIGINT; a backup started through the API lands', async (t) => {
     const dir = await tempDir(t);
     const run = startLifeboat(['demo', '--dir', dir, '--serve', '0']);
-    t.after(() => run.child.kill('SIGKILL'));
+    stopOnExit(t, run);
     let stderr = '';
     run.child.stderr!.on('data', (d) => (stderr += d));
     const base = await waitFor(
@@ -92,7 +105,7 @@ describe('lifeboat demo', () => {
     run.child.kill('SIGINT');
     const r = await run.done;
     assert.equal(r.code, 0, stderr);
-    assert.deepEqual(await clusterDirsOf(run.child.pid!), [], 'throwaway clusters removed');
+    assert.deepEqual(await clusterTracesOf(run.child.pid!), [], 'throwaway clusters stopped and removed');
     assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
   });
 });

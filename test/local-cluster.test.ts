@@ -3,12 +3,12 @@
  * as the right OS user, load data, survive a dump/restore, and leave nothing behind on stop().
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, readlink, stat } from 'node:fs/promises';
+import { readFile, readdir, readlink, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startLocalCluster, type LocalCluster } from '../src/postgres/local-cluster.js';
+import { reapOrphanedClusters, startLocalCluster, type LocalCluster } from '../src/postgres/local-cluster.js';
 import {
   FIXTURE_DATABASES,
   FIXTURE_LARGE_OBJECT_OID,
@@ -16,6 +16,8 @@ import {
   loadRealisticFixture,
 } from './fixtures/realistic.js';
 import { withCluster } from './helpers/cluster.js';
+import { clusterTraces } from './helpers/cluster-traces.js';
+import { waitFor } from './helpers/scenarios.js';
 
 /** The uid the server must run as: the postgres account when we are root, else ourselves. */
 const expectedUid =
@@ -24,7 +26,11 @@ const expectedUid =
     : process.getuid?.();
 
 async function postmasterPid(cluster: LocalCluster): Promise<number> {
-  return Number((await readFile(path.join(cluster.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  return postmasterPidOf(cluster.dataDir);
+}
+
+async function postmasterPidOf(dataDir: string): Promise<number> {
+  return Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
 }
 
 /** "pid (comm) S ppid …" → state and ppid; undefined once the process is gone. */
@@ -165,8 +171,54 @@ test('stop() kills every server process, removes the temp dir, and can be called
   assert.deepEqual(await processesUsing(pg.dataDir), []);
   await pg.stop();
   await Promise.all([pg.stop(), pg.stop()]);
-  await assert.rejects(pg.psql('SELECT 1'));
+  await assert.rejects(pg.psql('SELECT 1'), /psql postgres: .*(connect|refused|No such file)/);
   assert.ok(took < 10_000, `stop took ${took} ms`);
+});
+
+test("a SIGKILLed owner's cluster keeps running until the next start reaps it; a live owner's is left alone", async (t) => {
+  // A child process owns a cluster and is then killed outright: no clean-up of its own runs.
+  const owner = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `import { startLocalCluster } from ${JSON.stringify(path.resolve('src/postgres/local-cluster.ts'))};
+       const c = await startLocalCluster({ name: 'orphan' });
+       console.log(c.dataDir);
+       setInterval(() => {}, 1000);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  t.after(() => owner.kill('SIGKILL'));
+  const exited = new Promise((resolve) => owner.once('exit', resolve));
+  let out = '';
+  owner.stdout!.on('data', (d) => (out += d));
+  const dataDir = await waitFor('the owner to start its cluster', async () => /^(\/.*)\n/.exec(out)?.[1]);
+  const base = path.dirname(dataDir);
+  assert.match(
+    path.basename(base),
+    new RegExp(`^lifeboat-pg-orphan-${owner.pid}-`),
+    'the dir names its owner',
+  );
+  t.after(() => rm(base, { recursive: true, force: true })); // should this test fail half-way
+
+  assert.deepEqual(await reapOrphanedClusters(), [], 'a live owner keeps its cluster');
+  const postmaster = await postmasterPidOf(dataDir);
+  const traces = await clusterTraces({ which: (p) => p === owner.pid });
+  assert.ok(
+    traces.some((x) => x.startsWith('dir ')) && traces.some((x) => x.startsWith('process ')),
+    traces.join('\n'),
+  );
+
+  owner.kill('SIGKILL');
+  await exited;
+  assert.ok((await processesUsing(dataDir)).includes(postmaster), 'the orphan still runs');
+
+  assert.deepEqual(await reapOrphanedClusters(), [base]);
+  assert.equal(existsSync(base), false, 'its dir is removed');
+  assert.match((await procStat(postmaster))?.state ?? 'gone', /^(gone|Z)$/, 'its postmaster is stopped');
+  assert.deepEqual(await clusterTraces({ which: (p) => p === owner.pid }), []);
 });
 
 test('two clusters at once get different ports and data dirs', async (t) => {

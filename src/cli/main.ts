@@ -184,10 +184,15 @@ program
   );
 
 let interrupted = 0;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+// SIGHUP too: a closed terminal must not leave a demo's or a drill's throwaway server running.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
     interrupted++;
-    if (interrupted > 1) process.exit(130);
+    // A second signal means "now": skip the graceful stop, but still take the throwaway servers
+    // down (pg_ctl detaches them, so nothing else would); a third exits outright.
+    if (interrupted === 2) void stopAllLocalClusters().finally(() => process.exit(130));
+    if (interrupted > 2) process.exit(130);
+    if (interrupted > 1) return;
     process.stderr.write(`lifeboat: ${sig}: stopping; nothing half-done is committed\n`);
     controller.abort(new LifeboatError('aborted', `stopped by ${sig}`));
   });

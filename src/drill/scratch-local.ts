@@ -17,8 +17,8 @@ export async function startLocalScratch(opts: {
     minMajor: opts.minMajor,
     binDir: opts.binDir,
     listen: 'socket',
-    // The pid in the dir name tells whose scratch cluster a lifeboat-pg-drill-* dir is.
-    name: `drill-${process.pid}`,
+    // Named lifeboat-pg-drill-{pid}-…: the pid tells whose scratch cluster it is.
+    name: 'drill',
   });
   opts.log?.(`scratch: local PostgreSQL ${cluster.version} in ${cluster.dataDir} (socket only)`);
   // libpq and node-postgres both take a %-encoded socket directory as the URL's host.

@@ -61,7 +61,7 @@ export async function demoCommand(ctx: Context, opts: DemoOptions, signal: Abort
   const port = typeof opts.serve === 'string' ? parsePort(opts.serve, '--serve') : 8080;
   await mkdir(backups, { recursive: true });
   out.info('demo: starting a throwaway PostgreSQL cluster');
-  const cluster = await startLocalCluster({ name: `demo-${process.pid}` });
+  const cluster = await startLocalCluster({ name: 'demo' });
   try {
     out.info(
       `demo: PostgreSQL ${cluster.version} on 127.0.0.1:${cluster.port}; loading sample data into database "shop"`,

@@ -194,10 +194,12 @@ export async function serveCommand(
     allowedHosts: allowedHostSet(host, server?.allowedHosts),
   });
   const listening = await listen(app, { port, hostname: host });
-  out.info(`serve: listening on ${listening.url} (dashboard at ${listening.url}/)`);
   sources.start(); // in the background: the first round must not delay the catalog or the scheduler
-  await catalog.refreshAll().catch(() => {});
+  await catalog.refreshAll(signal).catch(() => {});
   catalog.start();
+  // Announced only once the catalog is loaded: whoever waits for this line (a user, a script, the
+  // demo) then gets backups in the summary, not an empty page that fills a moment later.
+  out.info(`serve: listening on ${listening.url} (dashboard at ${listening.url}/)`);
   scheduler.start();
   staleCheck();
   const timer = setInterval(() => {
