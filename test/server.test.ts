@@ -206,10 +206,14 @@ describe('server: starting runs', () => {
 
   it("maps the scheduler's refusals: stopping 503, unknown task 404; shows running runs", async () => {
     const reasons: Record<string, string> = { app: 'stopping', reports: 'unknown' };
-    const svc = await stubService();
+    // What the scheduler was asked: the refusals below must be its answers, passed on.
+    const asked: Array<[string, string]> = [];
     const control: ServiceControl = {
       nextRuns: () => [],
-      trigger: (job) => ({ started: false, reason: reasons[job] }),
+      trigger: (job, kind) => {
+        asked.push([job, kind]);
+        return { started: false, reason: reasons[job] };
+      },
       running: () => [{ job: 'app', kind: 'backup', trigger: 'schedule', startedAt: new Date(NOW) }],
     };
     const { app } = await stubService({ control });
@@ -220,7 +224,10 @@ describe('server: starting runs', () => {
     const summary = await json(await app.request('/status/summary'));
     assert.deepEqual(summary.jobs[0].running, { kind: 'backup', trigger: 'schedule', startedAt: NOW });
     assert.equal(summary.jobs[1].running, null);
-    assert.equal(svc.triggered.length, 0);
+    assert.deepEqual(asked, [
+      ['app', 'drill'],
+      ['reports', 'drill'],
+    ]);
   });
 
   it('protectReads without a token is refused when the app is created', async () => {
