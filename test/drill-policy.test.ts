@@ -87,17 +87,17 @@ describe('expectations', () => {
   });
 
   test('malformed expectations are rejected, not silently taken as text', () => {
-    for (const bad of [
-      '',
-      '   ',
-      '>= ',
-      '> abc',
-      'between 1 and',
-      'between a and b',
-      'between 5 and 1',
-      '< x',
-    ])
-      assert.throws(() => parseExpectation(bad), Error, bad);
+    for (const [bad, message] of [
+      ['', /^expected an expectation such as ">= 1"/],
+      ['   ', /^expected an expectation such as ">= 1"/],
+      ['>= ', /^">=": expected a number after >=$/],
+      ['> abc', /^"> abc": expected a number after >$/],
+      ['between 1 and', /^"between 1 and": expected "between LOW and HIGH" with two numbers$/],
+      ['between a and b', /^"between a and b": expected "between LOW and HIGH" with two numbers$/],
+      ['between 5 and 1', /^"between 5 and 1": LOW is greater than HIGH$/],
+      ['< x', /^"< x": expected a number after <$/],
+    ] as const)
+      assert.throws(() => parseExpectation(bad), { message }, bad);
   });
 
   test('descriptions read like the config', () => {

@@ -167,7 +167,9 @@ describe('local storage', () => {
       'a/./b',
       '',
     ]) {
-      await assert.rejects(storage.put(key, [Buffer.from('x')]), key);
+      await assert.rejects(storage.put(key, [Buffer.from('x')]), {
+        message: `invalid object key "${key}"`,
+      });
     }
     await assert.rejects(readFile(outside), { code: 'ENOENT' });
     assert.deepEqual(await filesUnder(root), []);

@@ -3,13 +3,24 @@
  * backups afterwards, and the next backup succeeds and verifies.
  */
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { withCluster } from './helpers/cluster.js';
 import { lifeboat, startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { createBigTable, storageContents, waitFor } from './helpers/scenarios.js';
+
+/** A pg_dump or pg_dumpall that process `pid` started and that is running now. */
+async function dumpChildOf(pid: number): Promise<string | undefined> {
+  for (const name of await readdir('/proc')) {
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    // "pid (comm) state ppid …"
+    const m = /^\d+ \((pg_dump|pg_dumpall)\) [RSD] (\d+) /.exec(stat);
+    if (m && Number(m[2]) === pid) return m[1];
+  }
+  return undefined;
+}
 
 describe('SIGKILL during a backup', async () => {
   const pg = await withCluster({ after }, { name: 'sigkill' });
@@ -18,8 +29,11 @@ describe('SIGKILL during a backup', async () => {
   await pg.psql('create table t (x int); insert into t values (1), (2);', { database: 'small' });
   await createBigTable(pg, 'big');
 
-  const points: Array<[string, (storage: string) => Promise<unknown>]> = [
-    ['right after start', () => sleep(150)],
+  const points: Array<[string, (storage: string, pid: number) => Promise<unknown>]> = [
+    [
+      'as the first dump starts',
+      (_s, pid) => waitFor('lifeboat to start pg_dump or pg_dumpall', () => dumpChildOf(pid)),
+    ],
     [
       'while the first artifact streams',
       (s) => waitFor('a temp file', async () => (await storageContents(s)).temp.length > 0),
@@ -53,11 +67,13 @@ describe('SIGKILL during a backup', async () => {
       const good = await lifeboat([...args, '--json']);
       assert.equal(good.code, 0, good.stderr);
 
+      const before = await storageContents(storage);
       const run = startLifeboat(args);
-      await reach(storage);
+      await reach(storage, run.child.pid!);
       run.child.kill('SIGKILL');
       const killed = await run.done;
       assert.equal(killed.signal, 'SIGKILL');
+      assert.deepEqual((await storageContents(storage)).manifests, before.manifests, 'no manifest added');
 
       const list = await lifeboat(['list', '--from', storage, '--json']);
       assert.equal(list.code, 0, list.stderr);
