@@ -38,25 +38,45 @@ describe('secrets', async () => {
       `storages:\n  disk: { type: local, path: ${storage} }\njobs:\n  app:\n    source: { type: postgres, url: "\${DB_URL}", databases: all }\n    storages: [disk]\n  broken:\n    source: { type: postgres, url: "\${DB_URL_BAD}" }\n    storages: [disk]\n`,
     );
     const env = { DB_URL: `${url}/postgres`, DB_URL_BAD: `${url}/missing_db` };
+    const at = `127.0.0.1:${pg.port}`;
+    // Each command's exit code, and what shows it got as far as printing the source it used (the
+    // place a password would leak): a command that died early must not pass for one that kept it.
+    const runs: Array<[string[], number, RegExp]> = [
+      [['backup', 'app'], 0, new RegExp(`backup app: ${at}/postgres → `)],
+      [['backup', 'app', '--json'], 0, new RegExp(`"ok": true[^]*backup app: ${at}/postgres → `)],
+      [
+        ['--log-format', 'json', 'backup', 'broken'],
+        3,
+        new RegExp(
+          `"level":"error","msg":"backup broken failed: connect to ${at}/missing_db: database does not exist"`,
+        ),
+      ],
+      [['list'], 0, /^app\t\d{8}T\d{6}Z\t[^]*\napp\t\d{8}T\d{6}Z\t/m],
+      [['list', '--json'], 0, /"backups": \[/],
+      [['verify', '--all', '--job', 'app'], 0, /verify app \S+: sha256 OK[^]*verify app \S+: sha256 OK/],
+      [['status', '--json'], 0, /"job": "broken"/],
+      [
+        ['check'],
+        3,
+        new RegExp(
+          `ok   source app: PostgreSQL [\\d.]+ at ${at}[^]*FAIL source broken: connect to ${at}/missing_db`,
+        ),
+      ],
+      [
+        ['check', '--json'],
+        3,
+        new RegExp(`"detail": "connect to ${at}/missing_db: database does not exist"`),
+      ],
+    ];
     const outputs: string[] = [];
-    for (const args of [
-      ['backup', 'app'],
-      ['backup', 'app', '--json'],
-      ['--log-format', 'json', 'backup', 'broken'],
-      ['list'],
-      ['list', '--json'],
-      ['verify', '--all', '--job', 'app'],
-      ['status', '--json'],
-      ['check'],
-      ['check', '--json'],
-    ]) {
+    for (const [args, code, reached] of runs) {
       const r = await lifeboat(['--config', config, ...args], { env });
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout + r.stderr, reached, args.join(' '));
       outputs.push(r.stdout, r.stderr);
     }
-    // The runs above really happened: two backups, one failure naming the missing database.
     const list = await lifeboat(['--config', config, 'list', '--json'], { env });
     assert.equal((JSON.parse(list.stdout) as { backups: unknown[] }).backups.length, 2);
-    assert.ok(outputs.some((o) => /missing_db/.test(o)));
     await assertNowhere(dir, outputs);
   });
 
@@ -64,14 +84,16 @@ describe('secrets', async () => {
     const dir = await tempDir(t);
     const ok = await lifeboat(['backup', '--source', `${url}/app`, '--to', dir, '--json']);
     assert.equal(ok.code, 0, ok.stderr);
+    // Nothing listens on port 1: the run gets as far as connecting, and says where it tried.
     const bad = await lifeboat([
       'backup',
       '--source',
-      `${url.replace('127.0.0.1', '127.0.0.2')}:1/app`,
+      `postgres://backup:${PASSWORD}@127.0.0.1:1/app`,
       '--to',
       dir,
     ]);
-    assert.notEqual(bad.code, 0);
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.match(bad.stderr, /^error: .*connect to 127\.0\.0\.1:1\/app: /m);
     const restore = await lifeboat([
       'restore',
       'latest',
