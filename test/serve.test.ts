@@ -86,8 +86,16 @@ test('serve: API-started backup and drill show up in summary and metrics; SIGTER
   assert.match(metrics, /^lifeboat_source_up\{job="app"\} 1$/m);
   assert.match(metrics, /^lifeboat_source_up\{job="gone"\} 0$/m);
   assert.equal((await summary()).storages.find((h) => h.name === 'disk')?.up, true);
-  const runs = (await (await fetch(`${base}/api/runs?job=app`)).json()) as unknown[] | { runs: unknown[] };
-  assert.equal((Array.isArray(runs) ? runs : runs.runs).length, 2);
+  type Runs = { runs: Array<{ job: string; kind: string; trigger: string; result: string }> };
+  const runsOf = async () => {
+    const { runs } = (await (await fetch(`${base}/api/runs?job=app`)).json()) as Runs;
+    return runs.map((r) => [r.job, r.kind, r.trigger, r.result]).sort();
+  };
+  const bothRuns = [
+    ['app', 'backup', 'api', 'success'],
+    ['app', 'drill', 'api', 'success'],
+  ];
+  assert.deepEqual(await runsOf(), bothRuns);
   assert.ok(!(await (await fetch(`${base}/api/jobs`)).text()).includes(token), 'the token is never returned');
 
   proc.child.kill('SIGTERM');
@@ -103,8 +111,7 @@ test('serve: API-started backup and drill show up in summary and metrics; SIGTER
   });
   t.after(() => again.child.kill('SIGKILL'));
   await waitFor('healthz', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok);
-  const kept = (await (await fetch(`${base}/api/runs?job=app`)).json()) as unknown[] | { runs: unknown[] };
-  assert.equal((Array.isArray(kept) ? kept : kept.runs).length, 2);
+  assert.deepEqual(await runsOf(), bothRuns);
   again.child.kill('SIGTERM');
   assert.equal((await again.done).code, 0);
   await sleep(10);
