@@ -193,7 +193,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     if (interrupted === 2) void stopAllLocalClusters().finally(() => process.exit(130));
     if (interrupted > 2) process.exit(130);
     if (interrupted > 1) return;
-    process.stderr.write(`lifeboat: ${sig}: stopping; nothing half-done is committed\n`);
+    // Through the command's output when there is one, so a --log-format json log stays all JSON.
+    const line = `${sig}: stopping; nothing half-done is committed`;
+    if (context) context.output.warn(line);
+    else process.stderr.write(`lifeboat: ${line}\n`);
     controller.abort(new LifeboatError('aborted', `stopped by ${sig}`));
   });
 }
