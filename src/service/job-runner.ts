@@ -41,6 +41,10 @@ export function createJobRunner(
         for (const storage of job.storages) {
           const plan = await planPrune(storage, job, policy, { timeZone, signal, verified: [manifest.id] });
           const out = await executePrune(storage, plan, { signal });
+          // What the CLI's prune warns about: never acted on, but someone should look.
+          for (const u of plan.invalid) log(`prune ${name} ${storage.name}: left ${u.key} alone: ${u.error}`);
+          for (const d of plan.decisions.filter((x) => x.problem))
+            log(`prune ${name} ${storage.name}: ${d.id} is not good (${d.problem})`);
           if (out.removedBackups.length)
             log(`prune ${name} ${storage.name}: removed ${out.removedBackups.join(', ')}`);
         }
