@@ -182,9 +182,15 @@ describe('prune over generated storages', () => {
       const policy = randomPolicy(r);
       const before = new Set<string>();
       for await (const o of storage.list('')) before.add(o.key);
+      // Written "before" NOW, so the zero grace period below applies to every file.
+      for (const key of before) storage.touch(key, new Date(NOW.getTime() - 60_000));
 
-      const plan = await planPrune(storage, { name: 'app', layout: 'app/{id}' }, policy, { now: NOW });
-      await executePrune(storage, plan, { now: NOW });
+      // No grace period: files no valid manifest references are fair game at once, unless protected.
+      const plan = await planPrune(storage, { name: 'app', layout: 'app/{id}' }, policy, {
+        now: NOW,
+        graceMs: 0,
+      });
+      await executePrune(storage, plan, { now: NOW, graceMs: 0 });
       const ctx = `seed ${seed}: ${JSON.stringify({ policy, history: history.map((h) => [h.id, h.kind]) })}`;
 
       const exists = async (key: string) => (await storage.stat(key)) !== undefined;
