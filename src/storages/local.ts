@@ -148,7 +148,7 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
               'exists',
               `write ${key}: an object already exists at this key in ${root}`,
               {
-                hint: 'Lifeboat never overwrites; add {HH}{mm} or {id} to the layout',
+                hint: 'Lifeboat never overwrites; something else wrote this key meanwhile (another job with the same layout and no {job}?)',
               },
             );
           }

@@ -122,7 +122,7 @@ export function s3Error(err: unknown, what: string, ctx: S3ErrorContext): Lifebo
       return make('not-found', `no such object in ${ctx.location}`);
     case 'PreconditionFailed':
       return make('exists', `an object already exists at this key in ${ctx.location}`, {
-        hint: 'Lifeboat never overwrites; add {HH}{mm} or {id} to the layout',
+        hint: 'Lifeboat never overwrites; something else wrote this key meanwhile (another job with the same layout and no {job}?)',
       });
   }
   if (status === 403) {

@@ -175,7 +175,7 @@ async function send<T>(target: UploadTarget, what: string, signal: AbortSignal, 
 async function refuseExisting(target: UploadTarget, what: string): Promise<void> {
   if (await target.head()) {
     throw new LifeboatError('exists', `${what}: an object already exists at this key`, {
-      hint: 'Lifeboat never overwrites; add {HH}{mm} or {id} to the layout',
+      hint: 'Lifeboat never overwrites; something else wrote this key meanwhile (another job with the same layout and no {job}?)',
     });
   }
 }
