@@ -144,7 +144,7 @@ describe('lifeboat commands', async () => {
       assert.equal(r.code, 0, r.stderr);
       ids.push((JSON.parse(r.stdout) as Array<{ id: string }>)[0]!.id);
     }
-    const day = new Date().toISOString().slice(0, 10);
+    const day = `${ids[0]!.slice(0, 4)}-${ids[0]!.slice(4, 6)}-${ids[0]!.slice(6, 8)}`;
     const { artifacts } = await storageContents(storage);
     assert.deepEqual(
       artifacts,

@@ -60,7 +60,7 @@ export async function storageContents(dir: string) {
  * Waits until the next UTC day when fewer than `marginMs` remain of this one, so that runs a test
  * expects to share a date-only folder do not straddle midnight.
  */
-export async function awayFromUtcMidnight(marginMs = 60_000): Promise<void> {
+export async function awayFromUtcMidnight(marginMs = 5 * 60_000): Promise<void> {
   const now = Date.now();
   const left = 86_400_000 - (now % 86_400_000);
   if (left < marginMs) await sleep(left + 1000);
