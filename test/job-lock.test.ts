@@ -15,6 +15,7 @@ import {
   type JobLockOptions,
   type LockRecord,
 } from '../src/core/job-lock.js';
+import { executePrune, planPrune } from '../src/core/prune.js';
 import { createMemoryStorage } from '../src/storages/memory.js';
 import { putText, readText, type Storage } from '../src/storages/storage.js';
 
@@ -257,6 +258,33 @@ describe('job lock', () => {
       return signal.aborted;
     });
     assert.equal(seen, true);
+    assert.deepEqual(await keys(storage), []);
+  });
+
+  test('prune takes the job lock: refused while a backup holds it, breaks a stale one, leaves none', async () => {
+    const storage = createMemoryStorage();
+    await putText(storage, 'app/20261201T000000Z/app.sql.zst', 'left by a killed run');
+    storage.touch('app/20261201T000000Z/app.sql.zst', new Date('2026-12-01T00:00:00Z'));
+    const now = new Date('2026-12-05T00:00:00Z');
+    const job = { name: 'app', layout: 'app/{id}' };
+    await putText(storage, lockKey('app'), JSON.stringify(lockOf({ expires: '2026-12-06T00:00:00.000Z' })));
+    const plan = await planPrune(storage, job, { keepLast: 1 }, { now });
+    assert.deepEqual(plan.orphans, ['app/20261201T000000Z/app.sql.zst']);
+    const err = await refusal(executePrune(storage, plan, { now }));
+    assert.match(err.message, /^lock app in memory: held by a backup on elsewhere \(pid 4242\)/);
+    assert.ok(
+      await storage.stat('app/20261201T000000Z/app.sql.zst'),
+      'nothing removed beside a running backup',
+    );
+
+    const warnings: string[] = [];
+    const later = new Date('2026-12-07T00:00:00Z'); // the holder's lock has expired by then
+    const outcome = await executePrune(storage, plan, { now: later, warn: (l) => warnings.push(l) });
+    assert.deepEqual(outcome.removedObjects, ['app/20261201T000000Z/app.sql.zst']);
+    assert.match(
+      warnings.join('\n'),
+      /broke the stale lock of a backup on elsewhere \(pid 4242\).*expired at/,
+    );
     assert.deepEqual(await keys(storage), []);
   });
 });

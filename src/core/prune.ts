@@ -19,6 +19,7 @@ import type { Manifest } from '../catalog/manifest.js';
 import { describeLock, isObjectLocked } from '../storages/object-lock.js';
 import type { ObjectInfo, Storage } from '../storages/storage.js';
 import { verifyBackup } from './verify.js';
+import { withJobLock } from './job-lock.js';
 import {
   applyRetention,
   type RetentionDecision,
@@ -209,10 +210,40 @@ async function deleteObjects(
   if (other) throw other.error;
 }
 
+export interface ExecuteOptions {
+  /** The clock for the grace period, and for judging a lock left by another run as expired. */
+  now?: Date;
+  graceMs?: number;
+  signal?: AbortSignal;
+  /** Where breaking a stale job lock is reported. */
+  warn?: (line: string) => void;
+}
+
+/**
+ * Carries out a plan holding the job's lock (job-lock.ts): a prune never runs beside a backup of
+ * the same job (it is refused while one runs), and a lock left by a killed run is broken here too.
+ */
 export async function executePrune(
   storage: Storage,
   plan: PrunePlan,
-  opts: { now?: Date; graceMs?: number; signal?: AbortSignal } = {},
+  opts: ExecuteOptions = {},
+): Promise<PruneOutcome> {
+  const { now } = opts;
+  const lockOpts = {
+    kind: 'prune' as const,
+    signal: opts.signal,
+    warn: opts.warn,
+    ...(now && { now: () => now }),
+  };
+  return withJobLock([storage], plan.job, lockOpts, (signal) =>
+    executeUnlocked(storage, plan, { ...opts, signal }),
+  );
+}
+
+async function executeUnlocked(
+  storage: Storage,
+  plan: PrunePlan,
+  opts: ExecuteOptions,
 ): Promise<PruneOutcome> {
   const outcome: PruneOutcome = {
     removedBackups: [],

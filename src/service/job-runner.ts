@@ -40,7 +40,7 @@ export function createJobRunner(
         const { policy, timeZone } = policyOf(cfg);
         for (const storage of job.storages) {
           const plan = await planPrune(storage, job, policy, { timeZone, signal, verified: [manifest.id] });
-          const out = await executePrune(storage, plan, { signal });
+          const out = await executePrune(storage, plan, { signal, warn: log });
           // What the CLI's prune warns about: never acted on, but someone should look.
           for (const u of plan.invalid) log(`prune ${name} ${storage.name}: left ${u.key} alone: ${u.error}`);
           for (const d of plan.decisions.filter((x) => x.problem))

@@ -36,7 +36,9 @@ export async function pruneJob(
   for (const p of plan.protected)
     out.warn(`${where}: keep ${p.key} (in the folder of ${p.manifest}, which cannot be read)`);
   for (const key of plan.orphans) out.info(`${where}: ${verb} ${key} (not part of any committed backup)`);
-  const outcome = opts.dryRun ? undefined : await executePrune(storage, plan, { signal: opts.signal });
+  const outcome = opts.dryRun
+    ? undefined
+    : await executePrune(storage, plan, { signal: opts.signal, warn: (line) => out.warn(line) });
   for (const key of outcome?.removedIncomplete ?? [])
     out.info(`${where}: removed ${key} (an interrupted write older than the grace period)`);
   for (const r of outcome?.retained ?? []) {
