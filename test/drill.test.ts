@@ -1,14 +1,15 @@
 /**
  * Restore drills end to end with the real CLI and real clusters: the realistic fixture drills clean
  * with every table's row count; a flipped byte, a dump that cannot restore, a single-database dump
- * missing its roles and a failing user check each fail with their marker and exit code; SIGTERM
+ * from before roles were recorded and a failing user check each fail with their marker and exit code; SIGTERM
  * mid-restore stops the drill; a configured scratch server is refused when it holds data and left
  * as found when used. After every drill, no scratch cluster dir or process is left.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
+import type { Manifest } from '../src/catalog/manifest.js';
 import type { DrillReport } from '../src/drill/report.js';
 import { withCluster } from './helpers/cluster.js';
 import {
@@ -211,12 +212,15 @@ describe('restore drills', async () => {
     assert.equal(report!.rtoSeconds, null);
   });
 
-  test('a single-database dump needs its roles: restore FAILED with a hint; drill.scratch.roles provides them', async (t) => {
-    const { dir } = await oneOff(t, ['--source', source.url('app')], 'app');
-    const bare = await lifeboat(['drill', '--from', dir]);
-    assert.equal(bare.code, 1, bare.stderr);
-    assert.match(bare.stderr, /^restore FAILED$/m);
-    assert.match(bare.stderr, /role "app_owner" does not exist.*hint: .*drill\.scratch\.roles/);
+  test('a single-database dump names its roles: the drill creates them; drill.scratch.roles adds extras', async (t) => {
+    const { dir, id } = await oneOff(t, ['--source', source.url('app')], 'app');
+    const manifestFile = path.join(dir, '.lifeboat', 'app', `${id}.json`);
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Manifest;
+    // postgres, the dumping superuser, exists on every scratch server; report_user owns nothing here.
+    assert.deepEqual(
+      manifest.artifacts[0]!.roles!.filter((r) => r !== 'postgres'),
+      ['app_owner', 'app_reader'],
+    );
 
     const { config } = await configFor(
       t,
@@ -224,14 +228,24 @@ describe('restore drills', async () => {
     source: { type: postgres, url: "${source.url('app')}" }
     storages: [disk]
     drill:
-      scratch: { roles: [app_owner, app_reader] }
+      scratch: { roles: [auditor] }
 `,
     );
-    const withRoles = await lifeboat(['--config', config, 'drill', 'app', '--from', dir, '--json']);
-    assert.equal(withRoles.code, 0, withRoles.stderr);
-    assert.match(withRoles.stderr, /scratch: create role app_owner/);
-    const [report] = JSON.parse(withRoles.stdout) as DrillJson;
+    const drill = await lifeboat(['--config', config, 'drill', 'app', '--from', dir, '--json']);
+    assert.equal(drill.code, 0, drill.stderr);
+    assert.match(drill.stderr, /scratch: create role app_owner NOLOGIN \(named by the backup\)/);
+    assert.match(drill.stderr, /scratch: create role app_reader NOLOGIN \(named by the backup\)/);
+    assert.match(drill.stderr, /scratch: create role auditor NOLOGIN \(drill.scratch.roles\)/);
+    const [report] = JSON.parse(drill.stdout) as DrillJson;
     assert.ok(report!.checks.some((c) => c.name === 'rows app: billing.invoices' && c.actual === '3000'));
+
+    // A backup from before roles were recorded: restore FAILED, with the hint to list them.
+    const { roles: _roles, ...oldArtifact } = manifest.artifacts[0]!;
+    await writeFile(manifestFile, JSON.stringify({ ...manifest, artifacts: [oldArtifact] }));
+    const old = await lifeboat(['drill', '--from', dir]);
+    assert.equal(old.code, 1, old.stderr);
+    assert.match(old.stderr, /^restore FAILED$/m);
+    assert.match(old.stderr, /role "app_owner" does not exist.*hint: .*drill\.scratch\.roles/);
   });
 
   test('SIGTERM mid-restore stops the drill and removes the scratch cluster', async (t) => {

@@ -29,6 +29,11 @@ export interface ArtifactRecord {
   /** The dump's bytes before compression/encryption, when Lifeboat saw them (see README). */
   raw?: { size: number; sha256: string };
   tables?: TableCount[];
+  /**
+   * Roles a database dump names without creating them (owners and grantees; names only, never a
+   * password). Absent in backups made before Lifeboat recorded them.
+   */
+  roles?: string[];
 }
 
 export interface Manifest {
@@ -127,6 +132,16 @@ function isArtifactKey(key: string): boolean {
     !key.startsWith('.lifeboat/') &&
     !parts.some((p) => p === '' || p === '.' || p === '..')
   );
+}
+
+/** Every role the backup's dumps name; tolerant of manifests without the field or with a malformed one. */
+export function referencedRoles(m: Manifest): string[] {
+  const names = new Set<string>();
+  for (const a of m.artifacts) {
+    if (!Array.isArray(a.roles)) continue;
+    for (const r of a.roles) if (typeof r === 'string' && r) names.add(r);
+  }
+  return [...names].sort();
 }
 
 export function totalSize(m: Manifest): number {

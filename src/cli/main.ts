@@ -108,6 +108,7 @@ program
   .option('--clean', 'drop and recreate target databases that are not empty')
   .option('--create', 'create target databases that do not exist')
   .option('--force', 'restore over non-empty databases as they are')
+  .option('--create-roles', "create the roles a single-database backup's objects need (NOLOGIN)")
   .option('--jobs <n>', 'parallel pg_restore jobs (custom format)')
   .action(
     action(async (ctx, id: string, opts) =>

@@ -166,6 +166,7 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
         sha256: result.sha256,
         ...(result.raw ? { raw: result.raw } : {}),
         ...(artifact.tables?.() ? { tables: artifact.tables() } : {}),
+        ...(artifact.roles?.() ? { roles: artifact.roles() } : {}),
       });
     }
 

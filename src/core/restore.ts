@@ -8,12 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import type { ArtifactRecord, Manifest } from '../catalog/manifest.js';
+import { referencedRoles, type ArtifactRecord, type Manifest } from '../catalog/manifest.js';
 import { startDecompressor } from '../codecs/compression.js';
 import { findPgTool } from '../postgres/binaries.js';
 import {
   createDatabase,
+  createMissingRoles,
   databaseExists,
+  missingRoles,
   dropDatabase,
   isDatabaseEmpty,
   userDatabases,
@@ -38,6 +40,11 @@ export interface RestoreOptions {
   clean?: boolean;
   create?: boolean;
   force?: boolean;
+  /**
+   * Create the roles a single-database backup names (owners, grantees) that the target lacks,
+   * NOLOGIN. Without it, missing roles stop the restore before anything changes.
+   */
+  createRoles?: boolean;
   /** Parallel jobs for pg_restore (custom format). */
   jobs?: number;
   binDir?: string;
@@ -53,6 +60,8 @@ export interface RestoreOptions {
 
 export interface RestoreResult {
   databases: string[];
+  /** Roles created on the target (--create-roles). */
+  createdRoles: string[];
   durationMs: number;
   bytes: number;
 }
@@ -112,8 +121,20 @@ async function prepareTarget(manifest: Manifest, opts: RestoreOptions, maintenan
       }
     }
   }
-  const plan = { drop: [] as string[], create: [] as string[], steps };
+  const plan = { drop: [] as string[], create: [] as string[], roles: [] as string[], steps };
   await withClient(withDatabase(opts.to, maintenanceDb), async (c) => {
+    // A single-database dump names roles it does not create (the globals hold those).
+    if (manifest.source.mode === 'database') {
+      const missing = await missingRoles(c, referencedRoles(manifest));
+      if (missing.length && !opts.createRoles) {
+        throw new LifeboatError(
+          'failed',
+          `restore ${manifest.id}: the target lacks role${missing.length > 1 ? 's' : ''} ${missing.join(', ')} that the backup's objects are owned by or granted to`,
+          { hint: 'add --create-roles to create them (NOLOGIN), or create them first' },
+        );
+      }
+      plan.roles = missing;
+    }
     if (manifest.source.mode === 'dumpall') {
       // pg_dumpall's script runs CREATE DATABASE for every database but postgres, which it only
       // fills: an existing one makes it stop — after it has already changed roles and filled
@@ -212,8 +233,16 @@ export async function restoreBackup(
   if (verified.status === 'rejected') throw verified.reason;
   if (inspected.status === 'rejected') throw inspected.reason;
   const { plan, psql, pgRestore } = inspected.value;
+  const createdRoles: string[] = [];
 
   try {
+    if (plan.roles.length) {
+      await withClient(withDatabase(opts.to, maintenanceDb), async (c) => {
+        const created = await createMissingRoles(c, plan.roles);
+        createdRoles.push(...created);
+        for (const role of created) opts.log?.(`create role ${role} NOLOGIN (--create-roles)`);
+      });
+    }
     for (const db of new Set([...plan.drop, ...plan.create])) {
       // A database cannot be dropped over its own connection: replace the maintenance one from template1.
       const via = db === maintenanceDb || plan.drop.includes(maintenanceDb) ? 'template1' : maintenanceDb;
@@ -271,7 +300,7 @@ export async function restoreBackup(
     }
     opts.log?.('restore OK');
     const databases = manifest.source.mode === 'database' ? [named!] : manifest.source.databases;
-    return { databases, durationMs: Date.now() - started, bytes };
+    return { databases, createdRoles, durationMs: Date.now() - started, bytes };
   } catch (err) {
     opts.log?.('restore FAILED');
     throw err;

@@ -6,14 +6,15 @@
  * Never throws for a failed drill: the outcome carries the report and what stopped it.
  */
 import { storeDrillReport } from '../catalog/catalog.js';
-import { totalSize, type Manifest } from '../catalog/manifest.js';
+import { referencedRoles, totalSize, type Manifest } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
 import { isLifeboatError, LifeboatError, oneLine } from '../core/errors.js';
 import { restoreBackup, verifyBeforeRestore } from '../core/restore.js';
 import { LIFEBOAT_VERSION } from '../core/version.js';
 import type { Storage } from '../storages/storage.js';
 import { runChecks } from './checks.js';
-import { quoteIdent, withScratchClient } from './query.js';
+import { createMissingRoles } from '../postgres/target.js';
+import { withScratchClient } from './query.js';
 import {
   DRILL_REPORT_FORMAT,
   DRILL_REPORT_VERSION,
@@ -64,15 +65,21 @@ function roleHint(manifest: Manifest, err: unknown): string | undefined {
   );
 }
 
-async function createRoles(scratch: Scratch, roles: string[], opts: DrillOptions): Promise<void> {
-  if (!roles.length) return;
-  await withScratchClient(scratch.url('postgres'), opts.signal, async (c) => {
-    for (const role of roles) {
-      const { rowCount } = await c.query('select 1 from pg_roles where rolname = $1', [role]);
-      if (rowCount) continue;
-      opts.log(`scratch: create role ${role} (drill.scratch.roles)`);
-      await c.query(`create role ${quoteIdent(role)} nologin`);
-    }
+/**
+ * A single-database backup carries no roles: the scratch server gets the ones the backup recorded
+ * (owners, grantees) and any listed in drill.scratch.roles, NOLOGIN, before the restore.
+ */
+async function createRoles(scratch: Scratch, manifest: Manifest, opts: DrillOptions): Promise<string[]> {
+  const recorded = referencedRoles(manifest);
+  const extra = (opts.drill?.scratch?.roles ?? []).filter((r) => !recorded.includes(r));
+  if (!recorded.length && !extra.length) return [];
+  return withScratchClient(scratch.url('postgres'), opts.signal, async (c) => {
+    const created = await createMissingRoles(c, [...recorded, ...extra]);
+    for (const role of created)
+      opts.log(
+        `scratch: create role ${role} NOLOGIN (${recorded.includes(role) ? 'named by the backup' : 'drill.scratch.roles'})`,
+      );
+    return created;
   });
 }
 
@@ -117,7 +124,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
     );
     const ready = scratch;
     await ready.prepare(databases);
-    if (manifest.source.mode === 'database') await createRoles(ready, opts.drill?.scratch?.roles ?? [], opts);
+    if (manifest.source.mode === 'database') await createRoles(ready, manifest, opts);
 
     stage = 'restore';
     let marked = false;

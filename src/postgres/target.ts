@@ -29,6 +29,22 @@ export async function isDatabaseEmpty(client: pg.Client): Promise<boolean> {
   return Number(rows[0]!.n) === 0;
 }
 
+/** Creates those of `roles` the server lacks, NOLOGIN (no password, no privileges); returns the ones created. */
+export async function createMissingRoles(client: pg.Client, roles: string[]): Promise<string[]> {
+  const missing = await missingRoles(client, roles);
+  for (const role of missing) await client.query(`create role ${quoteIdent(role)} nologin`);
+  return missing;
+}
+
+export async function missingRoles(client: pg.Client, roles: string[]): Promise<string[]> {
+  if (!roles.length) return [];
+  const { rows } = await client.query<{ name: string }>(
+    `select name from unnest($1::text[]) as name where name not in (select rolname from pg_roles) order by 1`,
+    [roles],
+  );
+  return rows.map((r) => r.name);
+}
+
 export async function dropDatabase(client: pg.Client, name: string): Promise<void> {
   await client.query(`drop database if exists ${quoteIdent(name)} with (force)`);
 }

@@ -15,6 +15,8 @@ export interface PlannedArtifact {
   open(signal: AbortSignal): Promise<DumpStream>;
   /** Row counts recorded while the dump ran (available after `done`). */
   tables?(): TableCount[] | undefined;
+  /** Roles the dump names without creating them (available after `done`). */
+  roles?(): string[] | undefined;
 }
 
 export interface SourcePlan {

@@ -1,4 +1,4 @@
-/** `lifeboat restore ID|latest --to URL [--clean] [--create] [--force] [--jobs N]`. */
+/** `lifeboat restore ID|latest --to URL [--clean] [--create] [--force] [--create-roles] [--jobs N]`. */
 import { findBackup } from '../../catalog/catalog.js';
 import { sourceIfResolved } from '../../config/unresolved.js';
 import { restoreBackup } from '../../core/restore.js';
@@ -13,6 +13,7 @@ export interface RestoreCliOptions {
   clean?: boolean;
   create?: boolean;
   force?: boolean;
+  createRoles?: boolean;
   jobs?: string;
 }
 
@@ -40,6 +41,7 @@ export async function restoreCommand(
     clean: opts.clean,
     create: opts.create,
     force: opts.force,
+    createRoles: opts.createRoles,
     jobs,
     binDir: source?.binDir,
     signal,
@@ -47,7 +49,8 @@ export async function restoreCommand(
     onBytes: ctx.output.interactive ? progress : undefined,
   });
   ctx.output.result(
-    `restored ${manifest.job} ${manifest.id} (${result.databases.join(', ')}): ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}`,
+    `restored ${manifest.job} ${manifest.id} (${result.databases.join(', ')}): ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}` +
+      (result.createdRoles.length ? `; created roles ${result.createdRoles.join(', ')}` : ''),
     { job: manifest.job, id: manifest.id, ...result },
   );
   return 0;

@@ -122,11 +122,13 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
       if (mode !== 'dumpall') {
         for (const db of databases) {
           let tables: TableCount[] | undefined;
+          let roles: string[] | undefined;
           artifacts.push({
             role: 'database',
             database: db,
             baseName: '{db}',
             tables: () => tables,
+            roles: () => roles,
             async open(signal) {
               const dbUrl = withDatabase(cfg.url, db);
               const snapshot = await holdSnapshot(dbUrl);
@@ -148,6 +150,7 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
               // The counts belong in the manifest: failing to take them fails the artifact too.
               const done = child.done
                 .then(async () => {
+                  roles = await snapshot.roles;
                   tables = await snapshot.tables;
                 })
                 .finally(() => snapshot.release());

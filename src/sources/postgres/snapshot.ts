@@ -18,6 +18,8 @@ export interface HeldSnapshot {
   id?: string;
   /** Row counts in the snapshot; rejects if counting failed. */
   tables: Promise<TableCount[]>;
+  /** Roles the database's objects name (owners, grantees), as referencedRoles(); rejects if the query failed. */
+  roles: Promise<string[]>;
   /**
    * Ends the transaction and the connection, stopping any counting still going; call after
    * pg_dump has finished (and after `tables` when the counts are wanted). Never throws.
@@ -46,13 +48,54 @@ export async function holdSnapshot(url: string): Promise<HeldSnapshot> {
     await close();
     throw err;
   }
+  // Queued on the same connection: the role names come from the snapshot, before the counting.
+  const roles = referencedRoles(client);
   const tables = countRows(client, id !== undefined);
+  roles.catch(() => {});
   tables.catch(() => {});
   return {
     id,
     tables,
+    roles,
     release: close,
   };
+}
+
+/**
+ * Roles a single-database dump names without creating them: owners of the database, schemas,
+ * relations, functions, types and large objects, and grantees in their ACLs (column ones too),
+ * default privileges and row-security policies. Names only. Built-in `pg_*` roles and PUBLIC are
+ * left out: every server has them. A restore needs these roles to exist (see restore --create-roles).
+ */
+export async function referencedRoles(client: Awaited<ReturnType<typeof connect>>): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `with user_ns as (
+       select oid, nspowner, nspacl from pg_namespace
+        where nspname not in ('pg_catalog', 'information_schema')
+          and nspname not like 'pg_toast%' and nspname not like 'pg_temp%'),
+     refs(role) as (
+       select datdba from pg_database where datname = current_database()
+       union select (aclexplode(datacl)).grantee from pg_database where datname = current_database()
+       union select nspowner from user_ns
+       union select (aclexplode(nspacl)).grantee from user_ns
+       union select relowner from pg_class where relnamespace in (select oid from user_ns)
+       union select (aclexplode(relacl)).grantee from pg_class where relnamespace in (select oid from user_ns)
+       union select (aclexplode(a.attacl)).grantee from pg_attribute a join pg_class c on c.oid = a.attrelid
+              where c.relnamespace in (select oid from user_ns) and a.attacl is not null
+       union select proowner from pg_proc where pronamespace in (select oid from user_ns)
+       union select (aclexplode(proacl)).grantee from pg_proc where pronamespace in (select oid from user_ns)
+       union select typowner from pg_type where typnamespace in (select oid from user_ns)
+       union select (aclexplode(typacl)).grantee from pg_type where typnamespace in (select oid from user_ns)
+       union select lomowner from pg_largeobject_metadata
+       union select (aclexplode(lomacl)).grantee from pg_largeobject_metadata
+       union select defaclrole from pg_default_acl
+       union select (aclexplode(defaclacl)).grantee from pg_default_acl
+       union select unnest(polroles) from pg_policy)
+     select rolname as name from pg_roles
+      where oid in (select role from refs) and rolname not like 'pg\\_%'
+      order by 1`,
+  );
+  return rows.map((r) => r.name);
 }
 
 async function countRows(client: Awaited<ReturnType<typeof connect>>, exact: boolean): Promise<TableCount[]> {
