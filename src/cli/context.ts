@@ -71,24 +71,23 @@ export class Context {
 
   /**
    * Where list/verify/restore read from: --from (a storage name, directory or s3:// URL), else the
-   * first storage of the named job, else the only storage in the config.
+   * named job's storages in their configured order, else every storage of the config (those the
+   * jobs use first, in the jobs' order).
    */
-  async readStorage(
+  async readStorages(
     from: string | undefined,
     jobName?: string,
-  ): Promise<{ storage: Storage; config?: Config }> {
+  ): Promise<{ storages: Storage[]; config?: Config }> {
     const config = from ? await this.optionalConfig() : await this.config();
-    if (from) return { storage: await readableStorageFromArg(from, config), config };
-    const storages = buildStorages(config!);
-    if (jobName) return { storage: storages[this.job(config!, jobName).storages[0]!]!, config };
-    const names = Object.keys(storages);
-    if (names.length === 1) return { storage: storages[names[0]!]!, config };
-    throw new LifeboatError(
-      'usage',
-      `choose a storage: the config has ${names.length ? names.join(', ') : 'none'}`,
-      {
-        hint: 'add --from STORAGE (or a directory), or name a job',
-      },
-    );
+    if (from) return { storages: [await readableStorageFromArg(from, config)], config };
+    const built = buildStorages(config!);
+    const names = jobName
+      ? this.job(config!, jobName).storages
+      : [...new Set([...Object.values(config!.jobs).flatMap((j) => j.storages), ...Object.keys(built)])];
+    if (!names.length)
+      throw new LifeboatError('usage', `choose a storage: ${this.configPath} has none`, {
+        hint: 'add --from STORAGE (a directory or s3://bucket/prefix)',
+      });
+    return { storages: names.map((n) => built[n]!), config };
   }
 }

@@ -31,6 +31,8 @@ export interface DrillOptions {
   drill?: DrillConfig;
   /** The job's source URL: only to refuse a scratch URL that points at it. Never connected to. */
   sourceUrl?: string;
+  /** The caller has checked the checksums (choosing among copies): not read twice. */
+  verified?: boolean;
   /** The job's source binDir, searched first for server and client programs. */
   binDir?: string;
   signal: AbortSignal;
@@ -108,9 +110,10 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
 
   try {
     // Checksums first: a backup with a bad object provisions nothing and restores nothing.
-    await timed('verifyMs', () =>
-      verifyBeforeRestore(storage, manifest, { signal, log, onBytes: opts.onBytes }),
-    );
+    if (!opts.verified)
+      await timed('verifyMs', () =>
+        verifyBeforeRestore(storage, manifest, { signal, log, onBytes: opts.onBytes }),
+      );
     stage = 'scratch';
     signal.throwIfAborted();
     scratch = await timed('scratchMs', () =>

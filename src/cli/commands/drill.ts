@@ -1,9 +1,11 @@
 /** `lifeboat drill [JOB] [--backup ID] [--all] [--from STORAGE]`: restore drills into a scratch server. */
-import { findBackup, listManifestKeys } from '../../catalog/catalog.js';
+import { listManifestKeys } from '../../catalog/catalog.js';
+import { findAcross } from '../../catalog/copies.js';
 import { buildStorages, readableStorageFromArg } from '../../config/compose.js';
 import type { Config, PostgresSourceConfig } from '../../config/schema.js';
 import { resolvedSource } from '../../config/unresolved.js';
 import { exitCodeFor, LifeboatError, oneLine } from '../../core/errors.js';
+import { intactCopy } from '../../core/intact-copy.js';
 import type { DrillReport } from '../../drill/report.js';
 import { runDrill } from '../../drill/run.js';
 import type { Storage } from '../../storages/storage.js';
@@ -19,7 +21,8 @@ export interface DrillCliOptions {
 
 interface Target {
   job: string;
-  storage: Storage;
+  /** Where its backups are, in configured order: the first intact copy is drilled. */
+  storages: Storage[];
 }
 
 /** Exit codes by precedence: an integrity failure outranks a failed drill, which outranks the rest. */
@@ -49,9 +52,10 @@ async function selectTargets(
   const config = opts.from ? await ctx.optionalConfig() : await ctx.config();
   if (opts.from) {
     const storage = await readableStorageFromArg(opts.from, config);
-    if (job) return { targets: [{ job, storage }], config };
+    if (job) return { targets: [{ job, storages: [storage] }], config };
     const jobs = await jobsInStorage(storage, signal);
-    if (opts.all || jobs.length === 1) return { targets: jobs.map((j) => ({ job: j, storage })), config };
+    if (opts.all || jobs.length === 1)
+      return { targets: jobs.map((j) => ({ job: j, storages: [storage] })), config };
     if (jobs.length === 0)
       throw new LifeboatError('not-found', `drill: no committed backup in ${storage.location}`);
     throw new LifeboatError('usage', `drill: ${storage.location} holds several jobs (${jobs.join(', ')})`, {
@@ -69,7 +73,10 @@ async function selectTargets(
       },
     );
   return {
-    targets: names.map((name) => ({ job: name, storage: storages[ctx.job(config!, name).storages[0]!]! })),
+    targets: names.map((name) => ({
+      job: name,
+      storages: ctx.job(config!, name).storages.map((s) => storages[s]!),
+    })),
     config,
   };
 }
@@ -106,9 +113,9 @@ export async function drillCommand(
   for (const target of targets) {
     if (signal.aborted) break;
     try {
-      let manifest;
+      let found;
       try {
-        manifest = await findBackup(target.storage, opts.backup ?? 'latest', target.job, signal);
+        found = await findAcross(target.storages, opts.backup ?? 'latest', target.job, signal);
       } catch (err) {
         // --all drills the jobs that have a backup; one without is not a failure of the drill.
         if (
@@ -117,11 +124,21 @@ export async function drillCommand(
           err instanceof LifeboatError &&
           err.code === 'not-found'
         ) {
-          out.info(`drill ${target.job}: no committed backup in ${target.storage.location}, skipped`);
+          out.info(
+            `drill ${target.job}: no committed backup in ${target.storages.map((s) => s.location).join(', ')}, skipped`,
+          );
           continue;
         }
         throw err;
       }
+      // A copy failing its checksums is reported and the next one drilled; the last one is drilled
+      // (and its failure reported) as it is.
+      const { storage, manifest, verified } = await intactCopy(found, {
+        signal,
+        log: (line) => out.info(line),
+        warn: (line) => out.warn(`drill ${line}`),
+        verifyLast: false,
+      });
       const jobConfig = config?.jobs[manifest.job];
       // The drill keeps off the source's server, so it needs the source's settings (a missing variable fails here).
       const source =
@@ -129,11 +146,12 @@ export async function drillCommand(
           ? (resolvedSource(jobConfig.source) as PostgresSourceConfig)
           : undefined;
       ctx.redactor.addUrl(jobConfig?.drill?.scratch?.url);
-      out.info(`drill ${manifest.job} ${manifest.id} from ${target.storage.location}`);
+      out.info(`drill ${manifest.job} ${manifest.id} from ${storage.location}`);
       const progress = progressReporter(out, 'verify');
       const outcome = await runDrill({
-        storage: target.storage,
+        storage,
         manifest,
+        verified,
         drill: jobConfig?.drill,
         sourceUrl: source?.url,
         binDir: source?.binDir,

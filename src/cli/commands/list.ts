@@ -1,7 +1,12 @@
-/** `lifeboat list [JOB] [--from STORAGE|DIR|s3://…]`: committed backups, read from the storage itself. */
-import { latestDrillReports, listBackups } from '../../catalog/catalog.js';
+/**
+ * `lifeboat list [JOB] [--from STORAGE|DIR|s3://…]`: committed backups, read from the storages
+ * themselves. With several storages (a job writing to each), every backup is listed once, with the
+ * storages that hold it.
+ */
+import { latestDrillReports } from '../../catalog/catalog.js';
+import { listAcross } from '../../catalog/copies.js';
 import { totalSize } from '../../catalog/manifest.js';
-import { drillSummary } from '../../drill/report.js';
+import { drillSummary, type DrillReport } from '../../drill/report.js';
 import type { Context } from '../context.js';
 import { formatBytes, formatDuration } from '../progress.js';
 
@@ -11,12 +16,21 @@ export async function listCommand(
   opts: { from?: string },
   signal: AbortSignal,
 ): Promise<number> {
-  const { storage } = await ctx.readStorage(opts.from, opts.from ? undefined : job);
-  const { manifests, unreadable } = await listBackups(storage, job, signal);
-  for (const u of unreadable) ctx.output.warn(`list: skipping ${u.key}: ${u.error}`);
+  const { storages } = await ctx.readStorages(opts.from, opts.from ? undefined : job);
+  const { backups, unreadable } = await listAcross(storages, job, signal);
+  const several = storages.length > 1;
+  for (const u of unreadable)
+    ctx.output.warn(`list: skipping ${u.key}${several ? ` in ${u.storage.name}` : ''}: ${u.error}`);
   const now = Date.now();
-  const drills = await latestDrillReports(storage, job, signal);
-  const rows = manifests.map((m) => ({
+  // A drill's report sits beside the copy it drilled: the newest one of any storage counts.
+  const drills = new Map<string, DrillReport>();
+  for (const storage of storages) {
+    for (const [k, report] of await latestDrillReports(storage, job, signal)) {
+      const seen = drills.get(k);
+      if (!seen || Date.parse(seen.startedAt) < Date.parse(report.startedAt)) drills.set(k, report);
+    }
+  }
+  const rows = backups.map(({ manifest: m, copies }) => ({
     job: m.job,
     id: m.id,
     startedAt: m.startedAt,
@@ -26,12 +40,23 @@ export async function listCommand(
     mode: m.source.mode,
     databases: m.source.databases,
     serverVersion: m.source.serverVersion,
+    storages: copies.map((c) => c.storage.name),
     artifacts: m.artifacts.map((a) => ({ key: a.key, size: a.size, sha256: a.sha256 })),
     lastDrill: drills.has(`${m.job}/${m.id}`) ? drillSummary(drills.get(`${m.job}/${m.id}`)!, now) : null,
   }));
+  const where = storages.map((s) => s.location).join(', ');
   const human = rows.length
     ? [
-        ['JOB', 'ID', 'AGE', 'SIZE', 'DURATION', 'DATABASES', 'LAST DRILL'].join('\t'),
+        [
+          'JOB',
+          'ID',
+          'AGE',
+          'SIZE',
+          'DURATION',
+          'DATABASES',
+          ...(several ? ['STORAGES'] : []),
+          'LAST DRILL',
+        ].join('\t'),
         ...rows.map((r) =>
           [
             r.job,
@@ -40,11 +65,16 @@ export async function listCommand(
             formatBytes(r.size),
             formatDuration(r.durationMs),
             r.databases.join(','),
+            ...(several ? [r.storages.join(',')] : []),
             r.lastDrill ? `${r.lastDrill.outcome} ${formatDuration(r.lastDrill.ageSeconds * 1000)} ago` : '-',
           ].join('\t'),
         ),
       ]
-    : [`no committed backups${job ? ` of ${job}` : ''} in ${storage.location}`];
-  ctx.output.result(human, { storage: storage.location, backups: rows });
+    : [`no committed backups${job ? ` of ${job}` : ''} in ${where}`];
+  ctx.output.result(human, {
+    storage: storages[0]!.location,
+    storages: storages.map((s) => ({ name: s.name, location: s.location })),
+    backups: rows,
+  });
   return 0;
 }

@@ -1,6 +1,7 @@
 /** `lifeboat restore ID|latest --to URL [--clean] [--create] [--force] [--create-roles] [--jobs N]`. */
-import { findBackup } from '../../catalog/catalog.js';
+import { findAcross } from '../../catalog/copies.js';
 import { sourceIfResolved } from '../../config/unresolved.js';
+import { intactCopy } from '../../core/intact-copy.js';
 import { restoreBackup } from '../../core/restore.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { Context } from '../context.js';
@@ -31,12 +32,20 @@ export async function restoreCommand(
     throw new LifeboatError('usage', `--jobs: expected a whole number ≥ 1`);
   if (opts.clean && opts.force)
     throw new LifeboatError('usage', 'restore: --clean and --force exclude each other');
-  const { storage, config } = await ctx.readStorage(opts.from, opts.job);
-  const manifest = await findBackup(storage, ref, opts.job, signal);
+  const { storages, config } = await ctx.readStorages(opts.from, opts.job);
+  const found = await findAcross(storages, ref, opts.job, signal);
+  const log = (line: string) => ctx.output.info(line);
+  // With several copies, the first intact one (configured order) is read; a bad one is reported.
+  const { storage, manifest, verified } = await intactCopy(found, {
+    signal,
+    log,
+    warn: (line) => ctx.output.warn(`restore ${line}`),
+  });
   const source = sourceIfResolved(config?.jobs[manifest.job]?.source) as { binDir?: string } | undefined;
   ctx.output.info(`restore ${manifest.job} ${manifest.id} from ${storage.location}`);
   const progress = progressReporter(ctx.output, 'read');
   const result = await restoreBackup(storage, manifest, {
+    verified,
     to: opts.to,
     clean: opts.clean,
     create: opts.create,
@@ -45,13 +54,13 @@ export async function restoreCommand(
     jobs,
     binDir: source?.binDir,
     signal,
-    log: (line) => ctx.output.info(line),
+    log,
     onBytes: ctx.output.interactive ? progress : undefined,
   });
   ctx.output.result(
     `restored ${manifest.job} ${manifest.id} (${result.databases.join(', ')}): ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}` +
       (result.createdRoles.length ? `; created roles ${result.createdRoles.join(', ')}` : ''),
-    { job: manifest.job, id: manifest.id, ...result },
+    { job: manifest.job, id: manifest.id, storage: storage.name, ...result },
   );
   return 0;
 }
