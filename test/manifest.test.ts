@@ -1,0 +1,204 @@
+/**
+ * Manifest parsing (src/catalog/manifest.ts): what a manifest must hold for any command to act on
+ * it, each refusal with its error code and the one line that names the key and the problem.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MANIFEST_FORMAT, parseManifest, totalSize, type Manifest } from '../src/catalog/manifest.js';
+import { LifeboatError } from '../src/core/errors.js';
+
+const KEY = '.lifeboat/app/20261122T023000Z.json';
+const SHA = 'a'.repeat(64);
+
+function good(): Manifest {
+  return {
+    format: MANIFEST_FORMAT,
+    version: 1,
+    id: '20261122T023000Z',
+    job: 'app',
+    source: {
+      kind: 'postgres',
+      host: 'db',
+      port: 5432,
+      mode: 'database',
+      databases: ['app'],
+      serverVersion: '15.18',
+    },
+    tool: { name: 'pg_dump', version: '15.18' },
+    artifacts: [
+      { key: 'app/2026/11/22/20261122T023000Z/app.sql.zst', role: 'database', size: 10, sha256: SHA },
+      { key: 'app/2026/11/22/20261122T023000Z/globals.sql.zst', role: 'globals', size: 0, sha256: SHA },
+    ],
+    startedAt: '2026-11-22T02:30:00.000Z',
+    finishedAt: '2026-11-22T02:30:05.000Z',
+    durationMs: 5000,
+    lifeboatVersion: '0.1.0',
+  } as Manifest;
+}
+
+/** parseManifest of `m` (or raw text) must throw this code and exactly this message. */
+function refused(input: unknown, code: string, message: string) {
+  const text = typeof input === 'string' ? input : JSON.stringify(input);
+  assert.throws(
+    () => parseManifest(text, KEY),
+    (err: unknown) => {
+      assert.ok(err instanceof LifeboatError, String(err));
+      assert.equal(err.code, code);
+      assert.equal(err.message, `read manifest ${KEY}: ${message}`);
+      return true;
+    },
+  );
+}
+
+const edit = (change: (m: Record<string, unknown>) => void) => {
+  const m = good() as unknown as Record<string, unknown>;
+  change(m);
+  return m;
+};
+const editArtifact = (change: (a: Record<string, unknown>) => void) =>
+  edit((m) => change((m.artifacts as Array<Record<string, unknown>>)[0]!));
+
+describe('parseManifest', () => {
+  test('a valid manifest comes back as it was written', () => {
+    assert.deepEqual(parseManifest(JSON.stringify(good()), KEY), good());
+    const partial = edit((m) => (m.partial = true));
+    assert.equal(parseManifest(JSON.stringify(partial), KEY).partial, true);
+    assert.equal(parseManifest(JSON.stringify(edit((m) => (m.partial = false))), KEY).partial, false);
+  });
+
+  test('not JSON, or not a Lifeboat manifest: integrity errors', () => {
+    refused('{not json', 'integrity', 'not valid JSON');
+    refused('null', 'integrity', 'not a Lifeboat manifest');
+    refused('[]', 'integrity', 'not a Lifeboat manifest');
+    refused(
+      edit((m) => (m.format = 'other')),
+      'integrity',
+      'not a Lifeboat manifest',
+    );
+    refused(
+      edit((m) => (m.version = '1')),
+      'integrity',
+      'not a Lifeboat manifest',
+    );
+    refused(
+      edit((m) => delete m.version),
+      'integrity',
+      'not a Lifeboat manifest',
+    );
+    refused(
+      edit((m) => (m.artifacts = 'x')),
+      'integrity',
+      'not a Lifeboat manifest',
+    );
+    refused(
+      edit((m) => (m.id = '')),
+      'integrity',
+      'not a Lifeboat manifest',
+    );
+    refused(
+      edit((m) => delete m.job),
+      'integrity',
+      'not a Lifeboat manifest',
+    );
+  });
+
+  test('a newer manifest version is a usage error with an upgrade hint; the current one reads', () => {
+    refused(
+      edit((m) => (m.version = 2)),
+      'usage',
+      'written by a newer Lifeboat (manifest version 2)',
+    );
+    try {
+      parseManifest(JSON.stringify(edit((m) => (m.version = 2))), KEY);
+    } catch (err) {
+      assert.equal((err as LifeboatError).hint, 'upgrade Lifeboat to read this backup');
+    }
+    assert.equal(parseManifest(JSON.stringify(edit((m) => (m.version = 0))), KEY).version, 0);
+  });
+
+  test('id and job must be strings; a backup lists at least one artifact', () => {
+    refused(
+      edit((m) => (m.id = 7)),
+      'integrity',
+      'id and job must be strings',
+    );
+    refused(
+      edit((m) => (m.job = ['app'])),
+      'integrity',
+      'id and job must be strings',
+    );
+    refused(
+      edit((m) => (m.artifacts = [])),
+      'integrity',
+      'it lists no artifacts, so it is not a backup',
+    );
+  });
+
+  test('each artifact: a relative key outside the catalog, a whole size, a sha256', () => {
+    const name = 'artifact "app/2026/11/22/20261122T023000Z/app.sql.zst"';
+    for (const key of ['', '/etc/passwd', '.lifeboat/app/x.json', 'a//b', 'a/./b', 'a/../b', '../b', 'a/'])
+      refused(
+        editArtifact((a) => (a.key = key)),
+        'integrity',
+        `artifact ${JSON.stringify(key)}: not a valid object key`,
+      );
+    refused(
+      editArtifact((a) => (a.key = 5)),
+      'integrity',
+      `artifact ${JSON.stringify({ key: 5, role: 'database', size: 10, sha256: SHA })}: not a valid object key`,
+    );
+    refused(
+      edit((m) => ((m.artifacts as unknown[])[1] = null)),
+      'integrity',
+      'artifact null: not a valid object key',
+    );
+    // Keys merely containing the catalog's name, dots or "..": fine.
+    for (const key of ['x/.lifeboat/a', 'a/.hidden', 'a..b/c', 'lifeboat/a'])
+      assert.equal(
+        parseManifest(JSON.stringify(editArtifact((a) => (a.key = key))), KEY).artifacts[0]!.key,
+        key,
+      );
+
+    for (const size of [-1, 1.5, '10', null, Number.MAX_SAFE_INTEGER + 2])
+      refused(
+        editArtifact((a) => (a.size = size)),
+        'integrity',
+        `${name}: size must be a whole number`,
+      );
+    for (const sha256 of [
+      'A'.repeat(64),
+      'a'.repeat(63),
+      'a'.repeat(65),
+      `${'a'.repeat(63)}g`,
+      64,
+      ` ${'a'.repeat(64)}`,
+    ])
+      refused(
+        editArtifact((a) => (a.sha256 = sha256)),
+        'integrity',
+        `${name}: sha256 must be 64 hex digits`,
+      );
+  });
+
+  test('startedAt must be a time; partial must be a boolean', () => {
+    for (const startedAt of [undefined, 'yesterday', 1764000000])
+      refused(
+        edit((m) => (m.startedAt = startedAt)),
+        'integrity',
+        `startedAt ${JSON.stringify(startedAt)} is not a time`,
+      );
+    refused(
+      edit((m) => (m.partial = 'yes')),
+      'integrity',
+      'partial must be true or false',
+    );
+  });
+
+  test('totalSize adds the stored sizes', () => {
+    assert.equal(totalSize(good()), 10);
+    assert.equal(
+      totalSize(edit((m) => ((m.artifacts as Array<{ size: number }>)[1]!.size = 32)) as unknown as Manifest),
+      42,
+    );
+  });
+});
