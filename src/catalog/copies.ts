@@ -65,6 +65,7 @@ export async function listAcross(
         manifest ??= m;
         readable.push(copy);
       } catch (err) {
+        if (signal?.aborted) throw err;
         result.unreadable.push({ storage: copy.storage, key: copy.entry.key, error: (err as Error).message });
       }
     }

@@ -2,7 +2,7 @@
  * `lifeboat verify [ID|--all] [--job JOB]`: re-reads stored bytes and names every bad object. With
  * several storages, every copy is checked: a good copy elsewhere does not excuse a bad one.
  */
-import { listBackups, readManifest } from '../../catalog/catalog.js';
+import { listBackups, readManifest, type UnreadableManifest } from '../../catalog/catalog.js';
 import { findAcross } from '../../catalog/copies.js';
 import type { Manifest } from '../../catalog/manifest.js';
 import { verifyBackup } from '../../core/verify.js';
@@ -21,10 +21,13 @@ export async function verifyCommand(
   const { storages } = await ctx.readStorages(opts.from, opts.job);
   const several = storages.length > 1;
   const targets: Array<{ storage: Storage; manifest: Manifest }> = [];
+  const unreadable: Array<UnreadableManifest & { storage: Storage }> = [];
   if (opts.all) {
-    for (const storage of storages)
-      for (const manifest of (await listBackups(storage, opts.job, signal)).manifests)
-        targets.push({ storage, manifest });
+    for (const storage of storages) {
+      const listing = await listBackups(storage, opts.job, signal);
+      for (const manifest of listing.manifests) targets.push({ storage, manifest });
+      for (const u of listing.unreadable) unreadable.push({ ...u, storage });
+    }
   } else {
     const found = await findAcross(storages, ref ?? 'latest', opts.job, signal);
     for (const [i, copy] of found.copies.entries())
@@ -34,8 +37,29 @@ export async function verifyCommand(
       });
   }
   const progress = progressReporter(ctx.output, 'verify');
-  const results = [];
+  const results: Array<{
+    job: string;
+    id: string;
+    storage: string;
+    ok: boolean;
+    problems: Array<{ key: string; problem: string; detail: string }>;
+  }> = [];
   let bad = 0;
+  // An unreadable or invalid manifest (e.g. one listing no artifacts) is not a good backup: it fails.
+  for (const u of unreadable) {
+    ctx.output.log(
+      'error',
+      `verify ${u.job} ${u.id}${several ? ` in ${u.storage.name}` : ''}: invalid manifest: ${u.key} (${u.error})`,
+    );
+    bad++;
+    results.push({
+      job: u.job,
+      id: u.id,
+      storage: u.storage.name,
+      ok: false,
+      problems: [{ key: u.key, problem: 'manifest', detail: u.error }],
+    });
+  }
   for (const { storage, manifest: m } of targets) {
     const what = `${m.job} ${m.id}${several ? ` in ${storage.name}` : ''}`;
     const problems = await verifyBackup(storage, m, { signal, onBytes: progress });
@@ -46,7 +70,9 @@ export async function verifyCommand(
         `verify ${what}: ${p.problem === 'sha256' || p.problem === 'size' ? 'sha256 mismatch' : p.problem}: ${p.key} (${p.detail})`,
       );
     if (problems.length === 0)
-      ctx.output.info(`verify ${what}: sha256 OK (${m.artifacts.length} artifact(s))`);
+      ctx.output.info(
+        `verify ${what}: sha256 OK (${m.artifacts.length} artifact(s))${m.partial ? `; partial backup: ${(m.missing ?? []).map((x) => x.database).join(', ') || 'some databases'} not backed up` : ''}`,
+      );
     bad += problems.length ? 1 : 0;
     results.push({ job: m.job, id: m.id, storage: storage.name, ok: problems.length === 0, problems });
   }
