@@ -287,4 +287,14 @@ describe('job lock', () => {
     );
     assert.deepEqual(await keys(storage), []);
   });
+
+  test('a lock object under (simulated) Object Lock retention is still released', async () => {
+    const storage = createMemoryStorage();
+    const warnings: string[] = [];
+    const lock = await acquireJobLock([storage], 'app', { ...me, warn: (l) => warnings.push(l) });
+    storage.lock(lockKey('app'), new Date(Date.now() + 86_400_000));
+    await lock.release();
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(await keys(storage), []);
+  });
 });

@@ -1,10 +1,14 @@
 /**
  * The per-job lock from the CLI on Ceph S3 (the lock is created with PutObject `If-None-Match: *`,
- * or after a HeadObject with `conditionalWrites: false`): the scenarios of lock-cli.test.ts.
+ * or after a HeadObject with `conditionalWrites: false`): the scenarios of lock-cli.test.ts, and
+ * on a bucket with Object Lock, where every version of the lock object is retained.
  */
+import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { withCluster } from './helpers/cluster.js';
+import { lifeboat } from './helpers/lifeboat.js';
 import {
+  lockObjects,
   refusedWhileHeld,
   staleLockOfKilledRun,
   threeAtOnce,
@@ -21,8 +25,12 @@ describe('job lock (S3 storage, CLI)', async () => {
   await pg.psql('create database app');
   await createBigTable(pg, 'app', 20_000);
 
-  async function target(t: { after(fn: () => unknown): void }, extra = {}): Promise<LockTarget> {
-    const bucket = await testBucket(t);
+  async function target(
+    t: { after(fn: () => unknown): void },
+    extra = {},
+    bucketOpts: Parameters<typeof testBucket>[1] = {},
+  ): Promise<LockTarget> {
+    const bucket = await testBucket(t, bucketOpts);
     const dir = await tempDir(t);
     const config = await writeConfig(
       dir,
@@ -56,5 +64,15 @@ describe('job lock (S3 storage, CLI)', async () => {
 
   test('the lock of a SIGKILLed backup is broken by the next run, with a warning', async (t) => {
     await staleLockOfKilledRun(await target(t));
+  });
+
+  test('Object Lock bucket: each run removes its retained lock (a delete marker), no warning', async (t) => {
+    const tg = await target(t, {}, { objectLock: { mode: 'COMPLIANCE', days: 1 } });
+    for (let i = 0; i < 2; i++) {
+      const run = await lifeboat(['--config', tg.config, 'backup', 'app'], { env: tg.env });
+      assert.equal(run.code, 0, run.stderr);
+      assert.doesNotMatch(run.stderr, /^warn: /m);
+      assert.deepEqual(await lockObjects(tg), []);
+    }
   });
 });

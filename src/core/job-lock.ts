@@ -43,6 +43,12 @@ export interface LockRecord {
   lifeboatVersion: string;
 }
 
+/**
+ * Lock objects are removed even on an S3 bucket with Object Lock, where each version is retained:
+ * a delete marker hides the key (what the lock needs) and the small retained versions expire.
+ */
+const FORCE = { evenIfRetained: true } as const;
+
 export function lockKey(job: string): string {
   return `${CATALOG_PREFIX}${safeSegment(job)}/lock.json`;
 }
@@ -144,7 +150,7 @@ const describeHolder = (h: LockRecord) => `a ${h.kind} on ${h.host} (pid ${h.pid
 /** Writes the lock over itself in one step where the storage can (see Storage.replace). */
 async function rewrite(storage: Storage, key: string, text: string): Promise<void> {
   if (storage.replace) return storage.replace(key, Buffer.from(text, 'utf8'));
-  await storage.delete(key);
+  await storage.delete(key, FORCE);
   await putText(storage, key, text);
 }
 
@@ -207,18 +213,19 @@ async function breakStale(
     if (!isLifeboatError(err, 'exists')) throw err;
     // A breaker killed mid-way leaves its marker; one older than a ttl is abandoned.
     const info = await storage.stat(marker, { signal });
-    if (info && info.modified.getTime() + opts.ttlMs < opts.now().getTime()) await storage.delete(marker);
+    if (info && info.modified.getTime() + opts.ttlMs < opts.now().getTime())
+      await storage.delete(marker, FORCE);
     return false;
   }
   try {
     const again = await readLock(storage, lockKey(job), opts.ttlMs, signal);
     if (again?.token !== stale.token || !staleReason(again, opts.now(), opts.host, opts.isAlive))
       return false;
-    await storage.delete(lockKey(job), { signal });
+    await storage.delete(lockKey(job), { signal, ...FORCE });
     return true;
   } finally {
     // Safe to drop now: the token is gone for good, so this marker can never be needed again.
-    await storage.delete(marker).catch(() => {});
+    await storage.delete(marker, FORCE).catch(() => {});
   }
 }
 
@@ -262,7 +269,7 @@ export async function acquireJobLock(
       try {
         const current = await readLock(storage, lockKey(job), ttlMs, AbortSignal.timeout(30_000));
         if (current?.token === record.token)
-          await storage.delete(lockKey(job), { signal: AbortSignal.timeout(30_000) });
+          await storage.delete(lockKey(job), { signal: AbortSignal.timeout(30_000), ...FORCE });
       } catch (err) {
         opts.warn?.(
           `unlock ${job} in ${storage.name}: ${oneLine(err)} (the lock expires at ${record.expires})`,

@@ -94,10 +94,10 @@ export function createMemoryStorage(opts: { name?: string } = {}): MemoryStorage
       }
     },
 
-    async delete(key) {
+    async delete(key, { evenIfRetained } = {}) {
       validateKey(key);
       const until = locks.get(key);
-      if (objects.has(key) && until && until.getTime() > Date.now())
+      if (objects.has(key) && !evenIfRetained && until && until.getTime() > Date.now())
         throw new ObjectLockedError(key, location, { until, mode: 'COMPLIANCE' });
       objects.delete(key);
     },

@@ -18,8 +18,14 @@ const DELETE_BATCH = 1000;
 
 const isDenied = (name: string | undefined) => name === 'AccessDenied';
 
-export async function deleteOne(b: S3Bucket, locks: LockCheck, key: string, signal?: AbortSignal) {
-  const locked = (await locks.lockedAmong([key], signal)).get(key);
+export async function deleteOne(
+  b: S3Bucket,
+  locks: LockCheck,
+  key: string,
+  signal?: AbortSignal,
+  evenIfRetained = false,
+) {
+  const locked = evenIfRetained ? undefined : (await locks.lockedAmong([key], signal)).get(key);
   if (locked) throw locked;
   try {
     await b.client.send(new DeleteObjectCommand({ Bucket: b.bucket, Key: b.key(key) }), {

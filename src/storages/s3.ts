@@ -166,7 +166,7 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
       } while (token);
     },
 
-    delete: (key, { signal } = {}) => deleteOne(b, locks, key, signal),
+    delete: (key, { signal, evenIfRetained } = {}) => deleteOne(b, locks, key, signal, evenIfRetained),
     deleteMany: (keys, { signal } = {}) => deleteMany(b, locks, keys, signal),
     /** Aborts multipart uploads under the prefix started before `olderThan` (killed runs). */
     cleanupIncomplete: (olderThan, { signal } = {}) => abortStaleUploads(b, olderThan, signal),

@@ -47,8 +47,13 @@ export interface Storage {
   /** Every object whose key starts with `prefix`, in no particular order. Temp files are not listed. */
   list(prefix: string, opts?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo>;
 
-  /** Removes an object; removing a missing key succeeds (idempotent). */
-  delete(key: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Removes an object; removing a missing key succeeds (idempotent). An object under S3 Object
+   * Lock is refused (ObjectLockedError) unless `evenIfRetained`: then, as S3 allows, a delete marker
+   * hides it while its retained version stays. Only the job lock uses that; a backup must not vanish
+   * from listings while its bytes stay.
+   */
+  delete(key: string, opts?: { signal?: AbortSignal; evenIfRetained?: boolean }): Promise<void>;
 
   /**
    * Optional: removes many objects in few requests (S3's DeleteObjects, ≤ 1,000 keys each).
