@@ -36,6 +36,13 @@ export interface ArtifactRecord {
   roles?: string[];
 }
 
+/** A database the run planned to dump but found dropped when its turn came. */
+export interface MissingDatabase {
+  database: string;
+  /** Why its dump failed, one line. */
+  error: string;
+}
+
 export interface Manifest {
   format: typeof MANIFEST_FORMAT;
   version: number;
@@ -63,7 +70,7 @@ export interface Manifest {
   /** Set by a run that backed up some databases but not all: not a good backup for retention. */
   partial?: boolean;
   /** The databases a partial run could not back up, and why. */
-  missing?: Array<{ database: string; error: string }>;
+  missing?: MissingDatabase[];
 }
 
 export function parseManifest(text: string, key: string): Manifest {
@@ -142,6 +149,11 @@ export function referencedRoles(m: Manifest): string[] {
     for (const r of a.roles) if (typeof r === 'string' && r) names.add(r);
   }
   return [...names].sort();
+}
+
+/** A backup some planned database is missing from. Absent fields (older manifests) mean complete. */
+export function isPartial(m: Pick<Manifest, 'partial' | 'missing'>): boolean {
+  return m.partial === true || (Array.isArray(m.missing) && m.missing.length > 0);
 }
 
 export function totalSize(m: Manifest): number {

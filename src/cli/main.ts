@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `lifeboat` command line: parses arguments, builds a Context and hands off to one command
- * module. Owns the process: exit codes (SPEC §1), signals, and the one-line error at the end.
+ * module. Owns the process: exit codes (SPEC §1), signals, the one-line error at the end, and
+ * unhandled promise rejections (logged and counted as bugs, never a crash: ./unhandled.ts).
  */
 import { setMaxListeners } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
@@ -10,6 +11,7 @@ import { LIFEBOAT_VERSION } from '../core/version.js';
 import { stopAllLocalClusters } from '../postgres/local-cluster.js';
 import { Context, type GlobalOptions } from './context.js';
 import { describeError } from './errors.js';
+import { installUnhandledRejectionHandler, unhandledRejections } from './unhandled.js';
 
 const controller = new AbortController();
 // Every child process and stream of a command listens to this one signal.
@@ -20,8 +22,16 @@ function finish(code: number): never {
   process.exit(code);
 }
 
+installUnhandledRejectionHandler((line) => {
+  if (context) context.output.log('error', line);
+  else process.stderr.write(`lifeboat: ${line}\n`);
+});
+
 /** Wraps a command: builds the context, runs it, maps any error to one line and an exit code. */
-function action<A extends unknown[]>(run: (ctx: Context, ...args: A) => Promise<number>) {
+function action<A extends unknown[]>(
+  run: (ctx: Context, ...args: A) => Promise<number>,
+  opts: { service?: boolean } = {},
+) {
   return async (...args: A) => {
     const cmd = args.at(-1) as Command;
     const globals = cmd.optsWithGlobals() as GlobalOptions;
@@ -37,6 +47,9 @@ function action<A extends unknown[]>(run: (ctx: Context, ...args: A) => Promise<
       code = exitCodeFor(err);
     }
     await stopAllLocalClusters();
+    // A command whose exit code reports one operation does not report success over a bug; a
+    // service counts them in its metrics instead, and its exit code says how it stopped.
+    if (code === 0 && !opts.service && unhandledRejections() > 0) code = 1;
     finish(code);
   };
 }
@@ -166,8 +179,9 @@ program
     'run history SQLite file (default: server.historyFile or lifeboat-history.db beside the config)',
   )
   .action(
-    action(async (ctx, opts) =>
-      (await import('./commands/serve.js')).serveCommand(ctx, opts, controller.signal),
+    action(
+      async (ctx, opts) => (await import('./commands/serve.js')).serveCommand(ctx, opts, controller.signal),
+      { service: true },
     ),
   );
 

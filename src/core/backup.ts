@@ -1,7 +1,9 @@
 /**
  * One backup run of one job: plan the source, write every artifact to every storage in one pass,
  * then commit a manifest per storage — last, create-only. Anything that fails before the commit
- * leaves no manifest, and the run removes the artifacts it had already written there.
+ * leaves no manifest, and the run removes the artifacts it had already written there. A database
+ * dropped between planning and its dump is the one exception: the others are committed, and the
+ * manifest says the backup is partial and which database is missing.
  */
 import { setMaxListeners } from 'node:events';
 import type { Compression } from '../codecs/compression.js';
@@ -19,14 +21,15 @@ import {
   MANIFEST_VERSION,
   type ArtifactRecord,
   type Manifest,
+  type MissingDatabase,
 } from '../catalog/manifest.js';
 import { commitManifest } from '../catalog/catalog.js';
-import type { Source } from '../sources/source.js';
+import type { PlannedArtifact, Source } from '../sources/source.js';
 import type { Storage } from '../storages/storage.js';
-import { LifeboatError, oneLine } from './errors.js';
+import { isLifeboatError, LifeboatError, oneLine } from './errors.js';
 import { withJobLock } from './job-lock.js';
 import { LIFEBOAT_VERSION } from './version.js';
-import { writeArtifact } from './write-artifact.js';
+import { writeArtifact, type WrittenArtifact } from './write-artifact.js';
 
 export interface BackupJob {
   name: string;
@@ -88,15 +91,25 @@ async function allocate(storages: Storage[], job: string, at: Date, keysFor: Key
   }
 }
 
+/**
+ * Whether a failed artifact's database was dropped during the run: then the backup goes on
+ * without it and is committed as partial. Any doubt (the server gone too) counts as a failure.
+ */
+async function vanished(artifact: PlannedArtifact, err: unknown, signal: AbortSignal): Promise<boolean> {
+  if (artifact.database === undefined || !artifact.vanished || signal.aborted) return false;
+  if (isLifeboatError(err, 'aborted')) return false;
+  return artifact.vanished(signal).catch(() => false);
+}
+
 async function removeKeys(storage: Storage, keys: string[]): Promise<void> {
   for (const key of keys) await storage.delete(key).catch(() => {});
 }
 
 /**
- * Runs the backup. Resolves when at least one storage committed (check `outcomes` for the rest);
- * rejects when none did, with the first cause. The run holds the job's lock in every storage
- * (job-lock.ts): a second run of the job, from this process (serve) or any other, is refused
- * instead of racing this one for a backup id.
+ * Runs the backup. Resolves when at least one storage committed (check `outcomes` for the rest,
+ * and `manifest.partial` for databases dropped during the run); rejects when none did, with the
+ * first cause. The run holds the job's lock in every storage (job-lock.ts): a second run of the
+ * job, from this process (serve) or any other, is refused instead of racing this one for a backup id.
  */
 export async function runBackup(job: BackupJob, hooks: BackupHooks = {}): Promise<BackupResult> {
   const lockOpts = { kind: 'backup' as const, signal: hooks.signal, warn: hooks.warn };
@@ -140,18 +153,33 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
     const { id, keys } = await allocate(job.storages, job.name, started, keysFor);
 
     const records: ArtifactRecord[] = [];
+    const missing: MissingDatabase[] = [];
     for (const [i, artifact] of plan.artifacts.entries()) {
       const key = keys[i]!;
       const live = job.storages.filter((s) => !failed.has(s));
       hooks.onArtifactStart?.(key, artifact.database);
-      const dump = await artifact.open(signal);
-      const result = await writeArtifact(dump, {
-        key,
-        compression: job.compression,
-        storages: live,
-        signal,
-        onBytes: (n) => hooks.onBytes?.(key, n),
-      });
+      let result: WrittenArtifact;
+      try {
+        result = await writeArtifact((s) => artifact.open(s), {
+          key,
+          compression: job.compression,
+          storages: live,
+          signal,
+          onBytes: (n) => hooks.onBytes?.(key, n),
+        });
+      } catch (err) {
+        // The dump could not even start: a database dropped since planning is skipped, not fatal.
+        if (await vanished(artifact, err, signal)) {
+          missing.push({ database: artifact.database!, error: oneLine(err) });
+          continue;
+        }
+        throw err;
+      }
+      const stored = result.failures.some((err) => err === undefined);
+      if (!stored && (await vanished(artifact, result.failures[0], signal))) {
+        missing.push({ database: artifact.database!, error: oneLine(result.failures[0]) });
+        continue;
+      }
       result.failures.forEach((err, j) => {
         const storage = live[j]!;
         if (err === undefined) written.get(storage)!.push(key, `${key}.sha256`);
@@ -169,6 +197,12 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
         ...(artifact.roles?.() ? { roles: artifact.roles() } : {}),
       });
     }
+    if (missing.length > 0 && !records.some((r) => r.role === 'database')) {
+      throw new LifeboatError(
+        'failed',
+        `backup ${job.name}: every database was gone by the time it was dumped (${missing.map((m) => m.database).join(', ')})`,
+      );
+    }
 
     const finished = now();
     const manifest: Manifest = {
@@ -176,7 +210,11 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
       version: MANIFEST_VERSION,
       id,
       job: job.name,
-      source: plan.identity,
+      // The databases the backup holds: a restore or drill of it never expects a missing one.
+      source: {
+        ...plan.identity,
+        databases: plan.identity.databases.filter((d) => !missing.some((m) => m.database === d)),
+      },
       tool: plan.tool,
       dumpFormat: plan.dumpFormat,
       compression: {
@@ -185,6 +223,7 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
       },
       encryption: null,
       artifacts: records,
+      ...(missing.length > 0 ? { partial: true, missing } : {}),
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
       durationMs: finished.getTime() - started.getTime(),

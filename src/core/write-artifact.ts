@@ -2,6 +2,11 @@
  * Writes one artifact in one pass: dump → compress → hash + count → storage put → `.sha256`
  * sidecar. The stream handed to the storage only ends after the dump and the compressor have both
  * exited cleanly, so a failed dump errors the upload instead of committing a short object.
+ *
+ * writeArtifact owns every process and promise of the artifact: when it returns or throws, the
+ * dump and the compressor have exited and their outcome has been collected, whichever stage
+ * failed first (a dump dying while the compressor still flushes, or every storage failing while
+ * the dump still runs). Nothing is left to reject later with nobody listening.
  */
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -42,24 +47,55 @@ export interface WriteOptions {
   onBytes?: (stored: number) => void;
 }
 
+interface StoredBytes {
+  stream: Readable;
+  /** Rejects with the first producer failure; resolves when every producer exited cleanly. */
+  done: Promise<unknown>;
+  /** Settles (never rejects) once every producer has exited. */
+  exited: Promise<unknown>;
+}
+
 /** Bytes of the stored form; the compressor, if any, reads the dump. */
-function storedBytes(dump: DumpStream, compression: Compression, signal: AbortSignal) {
-  if (compression.type === 'none') return { stream: dump.stream, done: dump.done };
-  if (dump.osPipe) {
+function storedBytes(dump: DumpStream, compression: Compression, signal: AbortSignal): StoredBytes {
+  const stages: Array<Promise<unknown>> = [dump.done];
+  let stream = dump.stream;
+  if (compression.type !== 'none' && dump.osPipe) {
     const compressor = startCompressor(compression, dump.stream, signal)!;
     // The compressor holds its own copy of the pipe; ours must not read from it or keep it open.
     dump.stream.destroy();
-    return { stream: compressor.stdout!, done: Promise.all([dump.done, compressor.done]) };
+    stages.push(compressor.done);
+    stream = compressor.stdout!;
+  } else if (compression.type !== 'none') {
+    const [cmd, args] = compressArgs(compression)!;
+    const compressor = startChild(cmd, args, { label: cmd, stdin: 'pipe', signal });
+    stages.push(compressor.done, pipeline(dump.stream, compressor.stdin!, { signal }));
+    stream = compressor.stdout!;
   }
-  const [cmd, args] = compressArgs(compression)!;
-  const compressor = startChild(cmd, args, { label: cmd, stdin: 'pipe', signal });
-  const feeding = pipeline(dump.stream, compressor.stdin!, { signal });
-  feeding.catch(() => {});
-  return { stream: compressor.stdout!, done: Promise.all([dump.done, compressor.done, feeding]) };
+  const done = Promise.all(stages);
+  // Owned: awaited after the last byte, and `exited` is awaited on every path. Until then a stage
+  // may fail (the dump exits while the compressor still flushes) with no await attached yet.
+  done.catch(() => {});
+  return { stream, done, exited: Promise.allSettled(stages) };
 }
 
-export async function writeArtifact(dump: DumpStream, opts: WriteOptions): Promise<WrittenArtifact> {
-  const { stream, done } = storedBytes(dump, opts.compression, opts.signal);
+export async function writeArtifact(
+  open: (signal: AbortSignal) => Promise<DumpStream>,
+  opts: WriteOptions,
+): Promise<WrittenArtifact> {
+  // The artifact's producers stop with the run, or as soon as no storage is left to take the bytes.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([opts.signal, stop.signal]);
+  const dump = await open(signal);
+  let producers: StoredBytes;
+  try {
+    producers = storedBytes(dump, opts.compression, signal);
+  } catch (err) {
+    stop.abort(err);
+    dump.stream.destroy();
+    await dump.done.catch(() => {});
+    throw err;
+  }
+  const { stream, done, exited } = producers;
   const tap = createTap(opts.onBytes);
   async function* untilProducersExit() {
     yield* tap.through(stream);
@@ -67,14 +103,30 @@ export async function writeArtifact(dump: DumpStream, opts: WriteOptions): Promi
     await done;
   }
   const sidecar = () => `${tap.sha256()}  ${path.posix.basename(opts.key)}\n`;
-  const settled = await fanOut(
-    untilProducersExit(),
-    opts.storages.map((storage) => async (body: AsyncIterable<Uint8Array>) => {
-      await storage.put(opts.key, body, { signal: opts.signal });
-      // `sha256sum -c` format, naming the artifact by its bare file name (SPEC §3).
-      await putText(storage, `${opts.key}.sha256`, sidecar(), { signal: opts.signal });
-    }),
-  );
+  let settled: PromiseSettledResult<void>[];
+  try {
+    settled = await fanOut(
+      untilProducersExit(),
+      opts.storages.map((storage) => async (body: AsyncIterable<Uint8Array>) => {
+        await storage.put(opts.key, body, { signal });
+        try {
+          // `sha256sum -c` format, naming the artifact by its bare file name (SPEC §3).
+          await putText(storage, `${opts.key}.sha256`, sidecar(), { signal });
+        } catch (err) {
+          // An artifact without its sidecar is not stored: remove it, or every retry on a full disk
+          // would leave one more behind.
+          await storage.delete(opts.key).catch(() => {});
+          throw err;
+        }
+      }),
+    );
+  } finally {
+    // Every storage gave up before the last byte: stop the producers instead of leaving them
+    // blocked on a pipe nobody reads, then collect their exit.
+    stop.abort(new Error('no storage left to take the artifact'));
+    stream.destroy();
+    await exited;
+  }
   // A failing dump reaches every consumer as its own error, so the failures below name the real cause.
   return {
     key: opts.key,

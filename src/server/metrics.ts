@@ -24,6 +24,8 @@ export interface Metrics {
   countSkipped(job: string, kind: RunKind): void;
   /** 1 when the last probe of the job's source got an answer, 0 when it did not. */
   setSourceUp(job: string, up: boolean): void;
+  /** Counts one unhandled promise rejection (a bug, logged; the service goes on). */
+  countUnhandledRejection(): void;
   /** Creates every job's series at zero and restores the gauges from the run history. */
   initFromHistory(history: RunHistory, jobs: string[]): void;
   /** The exposition text and its content type. */
@@ -79,6 +81,12 @@ export function createMetrics(): Metrics {
     'Runs skipped because one of the job was still running',
     ['job', 'kind'],
   );
+
+  const unhandled = new Counter({
+    name: 'lifeboat_unhandled_rejections_total',
+    help: 'Promise rejections nobody handled: bugs in Lifeboat, logged, and survived by the service',
+    registers: [registry],
+  });
 
   // No series until the first probe: an unprobed source is unknown, and 0 would page someone.
   const sourceUp = gauge(
@@ -148,6 +156,7 @@ export function createMetrics(): Metrics {
       skipped.inc({ job, kind });
     },
     setSourceUp: (job, up) => sourceUp.set({ job }, up ? 1 : 0),
+    countUnhandledRejection: () => unhandled.inc(),
     initFromHistory(history, jobs) {
       for (const job of jobs) {
         // Zero series exist from the start, so alert rules on increase() see the first failure.

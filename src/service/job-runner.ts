@@ -1,6 +1,6 @@
 /**
  * The service's JobRunner: a backup is the same run as `lifeboat backup JOB` (retention after a
- * full success), a drill the same as `lifeboat drill JOB`, both against the job's configured storages.
+ * full success; a partial backup is committed but the run fails), a drill the same as `lifeboat drill JOB`, both against the job's configured storages.
  */
 import { findBackup } from '../catalog/catalog.js';
 import { totalSize } from '../catalog/manifest.js';
@@ -34,6 +34,13 @@ export function createJobRunner(
         throw new LifeboatError(
           'failed',
           `backup ${name}: ${failed.map((f) => `${f.storage}: ${oneLine(f.error)}`).join('; ')}`,
+        );
+      }
+      // Committed, but not a good backup: the run fails (and alerts), and retention does not run.
+      if (manifest.missing?.length) {
+        throw new LifeboatError(
+          'failed',
+          `backup ${name} ${manifest.id} is partial: ${manifest.missing.map((m) => `database ${m.database} is missing (${m.error})`).join('; ')}`,
         );
       }
       if (cfg.retention) {

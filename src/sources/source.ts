@@ -13,6 +13,11 @@ export interface PlannedArtifact {
   baseName: string;
   /** Starts the dump. Called once; the stream's `done` settles when the producer exits. */
   open(signal: AbortSignal): Promise<DumpStream>;
+  /**
+   * After the dump failed: true when its database no longer exists (dropped during the run), so
+   * the backup goes on without it. Resolves false when that cannot be told.
+   */
+  vanished?(signal: AbortSignal): Promise<boolean>;
   /** Row counts recorded while the dump ran (available after `done`). */
   tables?(): TableCount[] | undefined;
   /** Roles the dump names without creating them (available after `done`). */

@@ -58,6 +58,13 @@ export async function backupCommand(
       const failed = outcomes.filter((o) => !o.ok);
       for (const f of failed)
         out.log('error', `backup ${job.name} to ${f.storage} failed: ${describeError(f.error)}`);
+      const missing = manifest.missing ?? [];
+      if (missing.length) {
+        out.log(
+          'error',
+          `backup ${job.name} ${manifest.id} is partial: ${missing.map((m) => `database ${m.database} is missing (${m.error})`).join('; ')}`,
+        );
+      }
       const size = totalSize(manifest);
       out.info(
         `backup ${job.name} ${manifest.id}: ${manifest.artifacts.length} artifact(s), ${formatBytes(size)} in ${formatDuration(manifest.durationMs)}` +
@@ -68,7 +75,8 @@ export async function backupCommand(
       );
       results.push({
         job: job.name,
-        ok: failed.length === 0,
+        ok: failed.length === 0 && missing.length === 0,
+        ...(missing.length ? { partial: true, missing } : {}),
         id: manifest.id,
         size,
         durationMs: manifest.durationMs,
@@ -79,11 +87,11 @@ export async function backupCommand(
           ...(o.error ? { error: oneLine(o.error) } : {}),
         })),
       });
-      if (failed.length) {
+      if (failed.length || missing.length) {
         exit ||= 1;
         continue;
       }
-      // Retention runs only after a fully successful backup.
+      // Retention runs only after a fully successful backup: not after a failed or partial one.
       if (config?.retention) {
         for (const storage of job.storages)
           await pruneJob(ctx, job, config, storage, { dryRun: false, signal, verified: [manifest.id] });
@@ -98,7 +106,15 @@ export async function backupCommand(
   }
   out.result(
     results.map((r) => {
-      const x = r as { job: string; ok: boolean; id?: string; size?: number; error?: string };
+      const x = r as {
+        job: string;
+        ok: boolean;
+        id?: string;
+        size?: number;
+        error?: string;
+        partial?: boolean;
+      };
+      if (x.partial) return `${x.job}\t${x.id}\t${formatBytes(x.size ?? 0)}\tPARTIAL`;
       return x.ok
         ? `${x.job}\t${x.id}\t${formatBytes(x.size ?? 0)}\tok`
         : `${x.job}\t${x.id ?? '-'}\tFAILED\t${x.error ?? ''}`;

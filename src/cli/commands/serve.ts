@@ -29,6 +29,7 @@ import { createSourceHealth } from '../../service/source-health.js';
 import { sourceChecks } from '../../service/source-probes.js';
 import type { Context } from '../context.js';
 import { parsePort } from '../port.js';
+import { onUnhandledRejection } from '../unhandled.js';
 
 const STALE_CHECK_MS = 5 * 60 * 1000;
 
@@ -96,6 +97,8 @@ export async function serveCommand(
   );
   const metrics = createMetrics();
   metrics.initFromHistory(history, jobNames);
+  // The CLI's process-wide handler logs each one; the service also counts them and keeps running.
+  const stopCounting = onUnhandledRejection(() => metrics.countUnhandledRejection());
   const catalog = createCatalogCache({
     jobs: jobNames.map((name) => ({ name, storage: storages[config.jobs[name]!.storages[0]!]! })),
     clock,
@@ -217,6 +220,7 @@ export async function serveCommand(
   for (const a of aborted) out.warn(`serve: aborted ${a.kind} ${a.job} (nothing half-done was committed)`);
   await Promise.all([catalog.stop(), sources.stop()]);
   await listening.close();
+  stopCounting();
   history.close();
   return 0;
 }

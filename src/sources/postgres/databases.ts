@@ -39,22 +39,36 @@ export async function listDatabases(client: pg.Client): Promise<string[]> {
   return rows.map((r) => r.datname);
 }
 
-/** Resolves the configured selection against the server; names a database that is not there. */
+/**
+ * Resolves the configured selection against the server; names a database that is not there. A
+ * selection that leaves no database is a configuration error: a backup holding nothing but the
+ * globals would count as a success and let retention remove the real ones.
+ */
 export async function selectDatabases(
   client: pg.Client,
   wanted: 'all' | string | string[],
   exclude: string[],
 ): Promise<string[]> {
   const existing = await listDatabases(client);
-  if (wanted === 'all') return applyExclude(existing, exclude);
-  const names = Array.isArray(wanted) ? wanted : [wanted];
-  for (const n of names) {
-    if (!existing.includes(n)) {
-      throw new LifeboatError(
-        'failed',
-        `select database "${n}": no such database on the server (have: ${existing.join(', ')})`,
-      );
+  const names = wanted === 'all' ? existing : Array.isArray(wanted) ? wanted : [wanted];
+  if (wanted !== 'all') {
+    for (const n of names) {
+      if (!existing.includes(n)) {
+        throw new LifeboatError(
+          'failed',
+          `select database "${n}": no such database on the server (have: ${existing.join(', ')})`,
+        );
+      }
     }
   }
-  return applyExclude(names, exclude);
+  const selected = applyExclude(names, exclude);
+  if (selected.length === 0) {
+    const from = wanted === 'all' ? 'databases: all' : `databases: ${JSON.stringify(names)}`;
+    throw new LifeboatError(
+      'config',
+      `select databases: ${from} with exclude: ${JSON.stringify(exclude)} selects no database (the server has: ${existing.join(', ') || 'none'})`,
+      { hint: 'narrow source.exclude so that at least one database is backed up' },
+    );
+  }
+  return selected;
 }

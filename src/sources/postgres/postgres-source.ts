@@ -21,7 +21,7 @@ import {
   withDatabase,
   libpqSettings,
 } from './connection.js';
-import { globToPsqlPattern, selectDatabases } from './databases.js';
+import { globToPsqlPattern, listDatabases, selectDatabases } from './databases.js';
 import { guardRoles } from './role-guard.js';
 import { holdSnapshot } from './snapshot.js';
 
@@ -129,6 +129,8 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
             baseName: '{db}',
             tables: () => tables,
             roles: () => roles,
+            vanished: () =>
+              withClient(maintenanceUrl, async (c) => !(await listDatabases(c)).includes(db)),
             async open(signal) {
               const dbUrl = withDatabase(cfg.url, db);
               const snapshot = await holdSnapshot(dbUrl);
