@@ -35,4 +35,9 @@ export interface Source {
   /** Safe to print: host, port and database, never a password. */
   readonly description: string;
   plan(signal: AbortSignal): Promise<SourcePlan>;
+  /**
+   * For `lifeboat check`: what the source's credentials lack for the planned dumps, one phrase
+   * each (empty when nothing), and who they are.
+   */
+  missingPrivileges?(plan: SourcePlan, signal: AbortSignal): Promise<{ role: string; missing: string[] }>;
 }

@@ -1,6 +1,7 @@
 /**
  * `lifeboat check`: validates the config, reaches every source (and checks that a client tool at
- * least as new as its server is installed), and probes every storage with a write, a read back and
+ * least as new as its server is installed, that it selects at least one database, and that the
+ * role has the privileges the dumps need), and probes every storage with a write, a read back and
  * a delete. One line per check; the exit code is the worst failure's.
  */
 import { randomBytes } from 'node:crypto';
@@ -48,7 +49,16 @@ export async function checkCommand(ctx: Context, signal: AbortSignal): Promise<n
   const storages = buildStorages(config);
   for (const [name, job] of Object.entries(config.jobs)) {
     await record(`source ${name}`, async () => {
-      const plan = await buildJob(name, job, storages).source.plan(signal);
+      const source = buildJob(name, job, storages).source;
+      const plan = await source.plan(signal);
+      const access = await source.missingPrivileges?.(plan, signal);
+      if (access?.missing.length) {
+        throw new LifeboatError(
+          'config',
+          `check privileges of role ${access.role}: it lacks ${access.missing.join('; ')}`,
+          { hint: 'grant the role pg_read_all_data (PostgreSQL 14+), or connect as a superuser' },
+        );
+      }
       return `PostgreSQL ${plan.identity.serverVersion} at ${plan.identity.host}:${plan.identity.port}, ${plan.identity.databases.length} database(s) (${plan.identity.databases.join(', ')}), ${plan.tool.name} ${plan.tool.version}`;
     });
   }

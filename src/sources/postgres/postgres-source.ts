@@ -22,6 +22,7 @@ import {
   libpqSettings,
 } from './connection.js';
 import { globToPsqlPattern, listDatabases, selectDatabases } from './databases.js';
+import { missingPrivileges } from './privileges.js';
 import { guardRoles } from './role-guard.js';
 import { holdSnapshot } from './snapshot.js';
 
@@ -68,6 +69,13 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
 
   return {
     description: where.text,
+
+    missingPrivileges(plan) {
+      return missingPrivileges(maintenanceUrl, {
+        globals: plan.identity.mode !== 'database',
+        databases: plan.identity.databases,
+      });
+    },
 
     async plan(): Promise<SourcePlan> {
       const mode = cfg.dumpall ? 'dumpall' : single ? 'database' : 'databases';
