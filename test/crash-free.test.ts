@@ -8,6 +8,7 @@
  * still flushing: the moment where an unowned rejection used to kill the process.
  */
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { withCluster } from './helpers/cluster.js';
@@ -31,18 +32,23 @@ describe('a stage failing first never crashes the process', async () => {
     `jobs:\n  app:\n    source: { type: postgres, url: "${url}", databases: all }\n` +
     `    compression: { type: zstd, level: 19 }\n    storages: [disk]\n`;
 
-  /** Resolves once the app database's artifact is being written (globals is stored by then). */
-  const appDumpUnderway = (storage: string) =>
-    waitFor('the dump of app under way', async () =>
+  /**
+   * Resolves once the app database's artifact is being written (globals is stored by then) and
+   * zstd has taken in a few MB it has not compressed yet, so it is still flushing when pg_dump exits.
+   */
+  const appDumpUnderway = async (storage: string, lifeboatPid: number) => {
+    await waitFor('the dump of app under way', async () =>
       (await storageContents(storage)).temp.some((f) => f.endsWith('app.sql.zst')),
     );
+    await waitFor('zstd to read 4 MB', async () => (await bytesReadBy(lifeboatPid, 'zstd')) >= 4 << 20);
+  };
 
   test('CLI: PostgreSQL stopped mid-dump: one error line, exit 1, nothing left behind', async (t) => {
     const dir = await tempDir(t);
     const storage = path.join(dir, 'b');
     const config = await writeConfig(dir, jobYaml(storage));
     const run = startLifeboat(['--config', config, 'backup']);
-    await appDumpUnderway(storage);
+    await appDumpUnderway(storage, run.child.pid!);
     await stopFast(pg);
     const r = await run.done;
     await startAgain(pg);
@@ -75,7 +81,7 @@ describe('a stage failing first never crashes the process', async () => {
       headers: { authorization: 'Bearer serve-token-123' },
     });
     assert.equal(started.status, 202);
-    await appDumpUnderway(storage);
+    await appDumpUnderway(storage, proc.child.pid!);
     await stopFast(pg);
     type Run = { result: string; error?: string };
     const run = await waitFor('the run to finish', async () => {
@@ -149,6 +155,19 @@ describe('a stage failing first never crashes the process', async () => {
     );
   });
 });
+
+/** Bytes read so far by the child of `ppid` named `comm` (0 while there is none), from /proc. */
+async function bytesReadBy(ppid: number, comm: string): Promise<number> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
+    if (!m || m[1] !== comm || Number(m[2]) !== ppid) continue;
+    const io = await readFile(`/proc/${entry}/io`, 'utf8').catch(() => '');
+    return Number(/^rchar: (\d+)$/m.exec(io)?.[1] ?? 0);
+  }
+  return 0;
+}
 
 async function stderrOf(proc: ReturnType<typeof startLifeboat>): Promise<string> {
   const r = await proc.done;

@@ -137,8 +137,7 @@ export function createPostgresSource(cfg: PostgresSourceConfig): Source {
             baseName: '{db}',
             tables: () => tables,
             roles: () => roles,
-            vanished: () =>
-              withClient(maintenanceUrl, async (c) => !(await listDatabases(c)).includes(db)),
+            vanished: () => withClient(maintenanceUrl, async (c) => !(await listDatabases(c)).includes(db)),
             async open(signal) {
               const dbUrl = withDatabase(cfg.url, db);
               const snapshot = await holdSnapshot(dbUrl);
