@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { withCluster } from './helpers/cluster.js';
 import { errorLines, lifeboat, startLifeboat } from './helpers/lifeboat.js';
-import { startAgain, stopFast } from './helpers/pg-ctl.js';
+import { startAgain, stopFastDuringCopy } from './helpers/pg-ctl.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { createBigTable, storageContents, waitFor, writeConfig } from './helpers/scenarios.js';
 import { startWebhookReceiver } from './helpers/webhook-receiver.js';
@@ -33,23 +33,18 @@ describe('a stage failing first never crashes the process', async () => {
     `    compression: { type: zstd, level: 19 }\n    storages: [disk]\n`;
 
   /**
-   * Resolves once the app database's artifact is being written (globals is stored by then) and
-   * zstd has taken in a few MB it has not compressed yet, so it is still flushing when pg_dump exits.
+   * Stops the server while pg_dump of app is mid-COPY and zstd holds a few MB it has not
+   * compressed yet, so it is still flushing when pg_dump exits.
    */
-  const appDumpUnderway = async (storage: string, lifeboatPid: number) => {
-    await waitFor('the dump of app under way', async () =>
-      (await storageContents(storage)).temp.some((f) => f.endsWith('app.sql.zst')),
-    );
-    await waitFor('zstd to read 4 MB', async () => (await bytesReadBy(lifeboatPid, 'zstd')) >= 4 << 20);
-  };
+  const stopDuringAppDump = (lifeboatPid: number) =>
+    stopFastDuringCopy(pg, async () => (await bytesReadBy(lifeboatPid, 'zstd')) >= 4 << 20);
 
   test('CLI: PostgreSQL stopped mid-dump: one error line, exit 1, nothing left behind', async (t) => {
     const dir = await tempDir(t);
     const storage = path.join(dir, 'b');
     const config = await writeConfig(dir, jobYaml(storage));
     const run = startLifeboat(['--config', config, 'backup']);
-    await appDumpUnderway(storage, run.child.pid!);
-    await stopFast(pg);
+    await stopDuringAppDump(run.child.pid!);
     const r = await run.done;
     await startAgain(pg);
     assert.doesNotMatch(r.stderr, STACK_LINE, 'no stack trace');
@@ -74,6 +69,8 @@ describe('a stage failing first never crashes the process', async () => {
     );
     const proc = startLifeboat(['--config', config, 'serve']);
     t.after(() => proc.child.kill('SIGKILL'));
+    let log = '';
+    proc.child.stderr!.on('data', (d) => (log += d));
     const base = `http://127.0.0.1:${port}`;
     await waitFor('healthz', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok);
     const started = await fetch(`${base}/api/jobs/app/backup`, {
@@ -81,14 +78,15 @@ describe('a stage failing first never crashes the process', async () => {
       headers: { authorization: 'Bearer serve-token-123' },
     });
     assert.equal(started.status, 202);
-    await appDumpUnderway(storage, proc.child.pid!);
-    await stopFast(pg);
+    await stopDuringAppDump(proc.child.pid!);
     type Run = { result: string; error?: string };
     const run = await waitFor('the run to finish', async () => {
       const res = await fetch(`${base}/api/runs?job=app`).catch(() => undefined);
-      if (!res) throw new Error(`serve is gone: exit ${proc.child.exitCode}\n${await stderrOf(proc)}`);
+      if (!res) throw new Error(`serve is gone: exit ${proc.child.exitCode}\n${log}`);
       const [last] = ((await res.json()) as { runs: Run[] }).runs;
       return last && last.result !== 'running' ? last : undefined;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${log}`);
     });
     await startAgain(pg);
     assert.equal(run.result, 'failure');
@@ -167,9 +165,4 @@ async function bytesReadBy(ppid: number, comm: string): Promise<number> {
     return Number(/^rchar: (\d+)$/m.exec(io)?.[1] ?? 0);
   }
   return 0;
-}
-
-async function stderrOf(proc: ReturnType<typeof startLifeboat>): Promise<string> {
-  const r = await proc.done;
-  return r.stderr;
 }

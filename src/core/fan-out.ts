@@ -12,6 +12,9 @@ export async function fanOut<T>(
 ): Promise<PromiseSettledResult<T>[]> {
   const lanes = consumers.map((consume) => {
     const pass = new PassThrough({ highWaterMark: 1 << 20 });
+    // The source's error reaches the consumer through its reads; a consumer that is not reading
+    // yet (still opening its file) must not turn it into an uncaught 'error' event.
+    pass.on('error', () => {});
     const lane = { pass, alive: true, result: undefined as unknown as Promise<T> };
     lane.result = consume(pass).finally(() => {
       lane.alive = false;

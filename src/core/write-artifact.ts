@@ -53,10 +53,17 @@ interface StoredBytes {
   done: Promise<unknown>;
   /** Settles (never rejects) once every producer has exited. */
   exited: Promise<unknown>;
+  /** The producers' own failure, unless it came from being stopped. */
+  failure(): unknown;
 }
 
 /** Bytes of the stored form; the compressor, if any, reads the dump. */
-function storedBytes(dump: DumpStream, compression: Compression, signal: AbortSignal): StoredBytes {
+function storedBytes(
+  dump: DumpStream,
+  compression: Compression,
+  signal: AbortSignal,
+  stop: (reason: unknown) => void,
+): StoredBytes {
   const stages: Array<Promise<unknown>> = [dump.done];
   let stream = dump.stream;
   if (compression.type !== 'none' && dump.osPipe) {
@@ -73,9 +80,15 @@ function storedBytes(dump: DumpStream, compression: Compression, signal: AbortSi
   }
   const done = Promise.all(stages);
   // Owned: awaited after the last byte, and `exited` is awaited on every path. Until then a stage
-  // may fail (the dump exits while the compressor still flushes) with no await attached yet.
-  done.catch(() => {});
-  return { stream, done, exited: Promise.allSettled(stages) };
+  // may fail (the dump exits while the compressor still flushes) with no await attached yet; the
+  // first failure stops the other stages (no use compressing the rest of a failed dump) and is
+  // the one `done` reports.
+  let failure: unknown;
+  done.catch((err: unknown) => {
+    if (!signal.aborted) failure = err;
+    stop(err);
+  });
+  return { stream, done, exited: Promise.allSettled(stages), failure: () => failure };
 }
 
 export async function writeArtifact(
@@ -88,14 +101,14 @@ export async function writeArtifact(
   const dump = await open(signal);
   let producers: StoredBytes;
   try {
-    producers = storedBytes(dump, opts.compression, signal);
+    producers = storedBytes(dump, opts.compression, signal, (reason) => stop.abort(reason));
   } catch (err) {
     stop.abort(err);
     dump.stream.destroy();
     await dump.done.catch(() => {});
     throw err;
   }
-  const { stream, done, exited } = producers;
+  const { stream, done, exited, failure } = producers;
   const tap = createTap(opts.onBytes);
   async function* untilProducersExit() {
     yield* tap.through(stream);
@@ -127,12 +140,13 @@ export async function writeArtifact(
     stream.destroy();
     await exited;
   }
-  // A failing dump reaches every consumer as its own error, so the failures below name the real cause.
+  // A failed dump is why every storage that did not finish failed, whatever each one saw of it
+  // (its error, or a stream closed early): the failures name the real cause.
   return {
     key: opts.key,
     size: tap.size,
     sha256: tap.sha256(),
     raw: dump.raw?.(),
-    failures: settled.map((s) => (s.status === 'rejected' ? s.reason : undefined)),
+    failures: settled.map((s) => (s.status === 'rejected' ? (failure() ?? s.reason) : undefined)),
   };
 }
