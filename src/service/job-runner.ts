@@ -2,13 +2,14 @@
  * The service's JobRunner: a backup is the same run as `lifeboat backup JOB` (retention after a
  * full success; a partial backup is committed but the run fails), a drill the same as `lifeboat drill JOB`, both against the job's configured storages.
  */
-import { findBackup } from '../catalog/catalog.js';
+import { findAcross } from '../catalog/copies.js';
 import { totalSize } from '../catalog/manifest.js';
 import { buildJob, policyOf } from '../config/compose.js';
 import type { Config, PostgresSourceConfig } from '../config/schema.js';
 import { resolvedSource } from '../config/unresolved.js';
 import { runBackup } from '../core/backup.js';
 import { LifeboatError, oneLine } from '../core/errors.js';
+import { intactCopy } from '../core/intact-copy.js';
 import { executePrune, planPrune } from '../core/prune.js';
 import { runDrill } from '../drill/run.js';
 import type { Storage } from '../storages/storage.js';
@@ -61,12 +62,24 @@ export function createJobRunner(
 
     async drill(name, signal): Promise<DrillOutcome> {
       const cfg = jobConfig(name);
-      const storage = storages[cfg.storages[0]!]!;
-      const manifest = await findBackup(storage, 'latest', name, signal);
       const source = resolvedSource(cfg.source) as PostgresSourceConfig;
+      // As `lifeboat drill`: the newest backup in any of the job's storages, from its first intact copy.
+      const found = await findAcross(
+        cfg.storages.map((s) => storages[s]!),
+        'latest',
+        name,
+        signal,
+      );
+      const { storage, manifest, verified } = await intactCopy(found, {
+        signal,
+        log: (line) => log(`drill ${name}: ${line}`),
+        warn: (line) => log(`drill ${line}`),
+        verifyLast: false,
+      });
       const outcome = await runDrill({
         storage,
         manifest,
+        verified,
         drill: cfg.drill,
         sourceUrl: source.url,
         binDir: source.binDir,
