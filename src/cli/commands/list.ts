@@ -5,7 +5,7 @@
  */
 import { latestDrillReports } from '../../catalog/catalog.js';
 import { listAcross } from '../../catalog/copies.js';
-import { totalSize } from '../../catalog/manifest.js';
+import { isPartial, totalSize } from '../../catalog/manifest.js';
 import { drillSummary, type DrillReport } from '../../drill/report.js';
 import type { Context } from '../context.js';
 import { formatBytes, formatDuration } from '../progress.js';
@@ -39,6 +39,8 @@ export async function listCommand(
     durationMs: m.durationMs,
     mode: m.source.mode,
     databases: m.source.databases,
+    // A partial backup misses databases that were dropped during its run: never a good backup.
+    ...(isPartial(m) ? { partial: true, missing: (m.missing ?? []).map((x) => x.database) } : {}),
     serverVersion: m.source.serverVersion,
     storages: copies.map((c) => c.storage.name),
     artifacts: m.artifacts.map((a) => ({ key: a.key, size: a.size, sha256: a.sha256 })),
@@ -64,7 +66,7 @@ export async function listCommand(
             formatDuration(r.ageSeconds * 1000),
             formatBytes(r.size),
             formatDuration(r.durationMs),
-            r.databases.join(','),
+            r.databases.join(',') + (r.partial ? ` (PARTIAL, missing: ${(r.missing ?? []).join(',')})` : ''),
             ...(several ? [r.storages.join(',')] : []),
             r.lastDrill ? `${r.lastDrill.outcome} ${formatDuration(r.lastDrill.ageSeconds * 1000)} ago` : '-',
           ].join('\t'),
