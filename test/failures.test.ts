@@ -1,8 +1,8 @@
 /**
  * Failures leave nothing: a dump killed mid-stream, the server gone, a bad password, an
  * unreachable host, an unwritable directory and a full disk all exit non-zero with one error line,
- * write no manifest, leave no temp file or artifact, and do not run retention (an earlier good
- * backup survives a job with keepLast: 1).
+ * write no manifest, leave no temp file or artifact, and do not run retention (three earlier good
+ * backups survive a job with keepLast: 1).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -19,19 +19,31 @@ import { createBigTable, storageContents, waitFor, writeConfig } from './helpers
 
 const execFileAsync = promisify(execFile);
 
-function configFor(url: string, dir: string) {
-  return `storages:\n  disk: { type: local, path: ${JSON.stringify(dir)} }\njobs:\n  app:\n    source: { type: postgres, url: "\${APP_URL}" }\n    compression: { type: none }\n    storages: [disk]\n    retention: { keepLast: 1 }\n`;
+function configFor(url: string, dir: string, retention = true) {
+  return `storages:\n  disk: { type: local, path: ${JSON.stringify(dir)} }\njobs:\n  app:\n    source: { type: postgres, url: "\${APP_URL}" }\n    compression: { type: none }\n    storages: [disk]\n${retention ? '    retention: { keepLast: 1 }\n' : ''}`;
 }
 
-/** A storage holding one good backup, and the config that backs up `url` into it. */
+/** Good backups in the storage before the failing run: keepLast: 1 would remove two of them. */
+const PRIOR = 3;
+
+/**
+ * A storage holding three good backups (of the small `postgres` database, made before retention
+ * was configured), and the config with `keepLast: 1` that backs up `good`'s app into it: retention
+ * running after the failed run would remove two backups, so "nothing pruned" means something.
+ */
 async function withGoodBackup(t: { after(fn: () => unknown): void }, good: LocalCluster) {
   const dir = await tempDir(t);
   const storage = path.join(dir, 'storage');
+  await writeConfig(dir, configFor('', storage, false));
+  for (let i = 0; i < PRIOR; i++) {
+    const prior = await lifeboat(['--config', path.join(dir, 'lifeboat.yaml'), 'backup'], {
+      env: { APP_URL: good.url('postgres') },
+    });
+    assert.equal(prior.code, 0, prior.stderr);
+  }
   const config = await writeConfig(dir, configFor('', storage));
-  const first = await lifeboat(['--config', config, 'backup'], { env: { APP_URL: good.url('app') } });
-  assert.equal(first.code, 0, first.stderr);
   const before = await storageContents(storage);
-  assert.equal(before.manifests.length, 1);
+  assert.equal(before.manifests.length, PRIOR);
   return { dir, storage, config, before };
 }
 
@@ -51,7 +63,7 @@ async function assertNothingHalfDone(
     'storage unchanged: no new artifact, no manifest, nothing pruned',
   );
   const list = await lifeboat(['list', '--from', storage, '--json']);
-  assert.equal((JSON.parse(list.stdout) as { backups: unknown[] }).backups.length, 1);
+  assert.equal((JSON.parse(list.stdout) as { backups: unknown[] }).backups.length, PRIOR);
   return errors[0]!;
 }
 
