@@ -1,7 +1,9 @@
 /**
- * One backup run of one job: plan the source, write every artifact to every storage in one pass,
- * then commit a manifest per storage — last, create-only. Anything that fails before the commit
- * leaves no manifest, and the run removes the artifacts it had already written there. A database
+ * One backup run of one job: plan the source, write an intent naming the keys it will write
+ * (catalog/intent.ts), write every artifact to every storage in one pass, then commit a manifest
+ * per storage — last, create-only — and delete the intent. Anything that fails before the commit
+ * leaves no manifest, and the run removes the artifacts it had already written there, then the
+ * intent. A killed run leaves its intent, which is what lets prune remove its files later. A database
  * dropped between planning and its dump is the one exception: the others are committed, and the
  * manifest says the backup is partial and which database is missing.
  */
@@ -24,6 +26,7 @@ import {
   type MissingDatabase,
 } from '../catalog/manifest.js';
 import { commitManifest } from '../catalog/catalog.js';
+import { intentKey, newIntent, writeIntent } from '../catalog/intent.js';
 import type { PlannedArtifact, Source } from '../sources/source.js';
 import type { Storage } from '../storages/storage.js';
 import { isLifeboatError, LifeboatError, oneLine } from './errors.js';
@@ -78,8 +81,12 @@ async function allocate(storages: Storage[], job: string, at: Date, keysFor: Key
     return undefined;
   };
   for (let id = backupId(at); ; id = nextIdSuffix(id)) {
-    const manifestTaken = await Promise.all(storages.map((s) => s.stat(manifestKey(job, id))));
-    if (manifestTaken.some((t) => t !== undefined)) continue;
+    // A manifest, or the intent of a run killed before it wrote anything (we hold the job lock,
+    // so no other run is live), takes the id.
+    const taken = await Promise.all(
+      storages.flatMap((s) => [s.stat(manifestKey(job, id)), s.stat(intentKey(job, id))]),
+    );
+    if (taken.some((t) => t !== undefined)) continue;
     const clash = await firstTaken(keysFor(id, 1));
     if (clash === undefined) return { id, keys: keysFor(id, 1) };
     // The key holds the id: the next id lands elsewhere, apart from an interrupted run's leftovers.
@@ -101,8 +108,15 @@ async function vanished(artifact: PlannedArtifact, err: unknown, signal: AbortSi
   return artifact.vanished(signal).catch(() => false);
 }
 
-async function removeKeys(storage: Storage, keys: string[]): Promise<void> {
-  for (const key of keys) await storage.delete(key).catch(() => {});
+/** Removes what the run may have written, then (only if all of it went) its intent. */
+async function discard(storage: Storage, job: string, id: string, keys: string[]): Promise<void> {
+  let all = true;
+  for (const key of keys)
+    await storage.delete(key).catch(() => {
+      all = false;
+    });
+  // A key that could not be removed stays named by the intent, so a later prune removes it.
+  if (all) await storage.delete(intentKey(job, id)).catch(() => {});
 }
 
 /**
@@ -125,8 +139,11 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
   const signal = controller.signal;
   const now = hooks.now ?? (() => new Date());
   const started = now();
-  const written = new Map<Storage, string[]>(job.storages.map((s) => [s, []]));
+  // Per storage, every key the run started to write there (a failed write may still leave its
+  // artifact, e.g. when only the sidecar failed), once the storage holds the run's intent.
+  const attempted = new Map<Storage, string[]>();
   const failed = new Map<Storage, unknown>();
+  let id = '';
   try {
     const plan = await job.source.plan(signal);
     const ext = extensionFor(plan.dumpFormat, job.compression.type);
@@ -150,7 +167,27 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
         },
       );
     }
-    const { id, keys } = await allocate(job.storages, job.name, started, keysFor);
+    const allocated = await allocate(job.storages, job.name, started, keysFor);
+    id = allocated.id;
+    const keys = allocated.keys;
+    // Before any artifact: the intent naming every key this run may write, so that a prune can
+    // later tell this run's files (removable if it never commits) from anyone else's (never).
+    const intent = newIntent(
+      job.name,
+      id,
+      keys.flatMap((k) => [k, `${k}.sha256`]),
+      started,
+    );
+    for (const storage of job.storages) {
+      try {
+        await writeIntent(storage, intent, signal);
+        attempted.set(storage, []);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        failed.set(storage, err);
+      }
+    }
+    if (failed.size === job.storages.length) throw failed.values().next().value;
 
     const records: ArtifactRecord[] = [];
     const missing: MissingDatabase[] = [];
@@ -158,6 +195,7 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
       const key = keys[i]!;
       const live = job.storages.filter((s) => !failed.has(s));
       hooks.onArtifactStart?.(key, artifact.database);
+      for (const storage of live) attempted.get(storage)!.push(key, `${key}.sha256`);
       let result: WrittenArtifact;
       try {
         result = await writeArtifact((s) => artifact.open(s), {
@@ -181,9 +219,7 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
         continue;
       }
       result.failures.forEach((err, j) => {
-        const storage = live[j]!;
-        if (err === undefined) written.get(storage)!.push(key, `${key}.sha256`);
-        else failed.set(storage, err);
+        if (err !== undefined) failed.set(live[j]!, err);
       });
       if (failed.size === job.storages.length) throw failed.values().next().value;
       records.push({
@@ -235,17 +271,23 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
         await commitManifest(storage, manifest, signal);
       } catch (err) {
         failed.set(storage, err);
+        continue;
       }
+      // Committed: the manifest now names the keys. An intent that stays is removed by prune.
+      await storage.delete(intentKey(job.name, id)).catch(() => {});
     }
     if (failed.size === job.storages.length) throw failed.values().next().value;
-    for (const [storage] of failed) await removeKeys(storage, written.get(storage)!);
+    for (const [storage] of failed) {
+      const keys = attempted.get(storage);
+      if (keys) await discard(storage, job.name, id, keys);
+    }
     return {
       manifest,
       outcomes: job.storages.map((s) => ({ storage: s.name, ok: !failed.has(s), error: failed.get(s) })),
     };
   } catch (err) {
     controller.abort(err);
-    for (const [storage, keys] of written) await removeKeys(storage, keys);
+    for (const [storage, keys] of attempted) await discard(storage, job.name, id, keys);
     throw err instanceof LifeboatError || signal.aborted === false
       ? err
       : new LifeboatError('aborted', `backup ${job.name}: ${oneLine(err)}`, { cause: err });

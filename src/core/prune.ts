@@ -1,8 +1,14 @@
 /**
  * Prune: applies the retention policy to a job's committed backups in one storage, and removes
- * leftovers — artifacts no manifest references, and interrupted writes — once they are older than
- * a grace period (a backup still being written must not lose its files). A backup is removed
- * manifest first, so an interrupted prune never leaves a manifest pointing at missing objects.
+ * leftovers once they are older than a grace period (a backup still being written must not lose
+ * its files). A backup is removed manifest first, so an interrupted prune never leaves a manifest
+ * pointing at missing objects.
+ *
+ * Leftovers are only what Lifeboat provably wrote: the keys named by the intent of a run of this
+ * job that never committed (catalog/intent.ts), then that intent, plus interrupted writes (temp
+ * files, incomplete multipart uploads). A file no intent names is never removed, whatever its
+ * name or age: an operator's own backups, another tool's, or leftovers from before intents
+ * existed. Those under the job's folder with an artifact-like name are reported as not Lifeboat's.
  *
  * Retention counts only good backups (see retention.ts). Here "good" is checked cheaply, from a
  * listing: every artifact and its `.sha256` sidecar present, each artifact with the size its
@@ -14,6 +20,7 @@
 import path from 'node:path';
 import { CATALOG_PREFIX, staticPrefix, DEFAULT_LAYOUT, idTime, renderTemplate } from '../catalog/layout.js';
 import { listBackups, listDrillReports, type UnreadableManifest } from '../catalog/catalog.js';
+import { listIntents } from '../catalog/intent.js';
 import { manifestKey } from '../catalog/layout.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { describeLock, isObjectLocked } from '../storages/object-lock.js';
@@ -29,15 +36,24 @@ import {
 
 export const DEFAULT_GRACE_MS = 24 * 3600 * 1000;
 
-/** File names Lifeboat writes as artifacts or sidecars; nothing else is ever removed as an orphan. */
+/** File names Lifeboat writes as artifacts or sidecars: the unreferenced ones no intent names are reported. */
 const ARTIFACT_NAME = /\.(sql|dump|tar|db)(\.zst|\.gz)?(\.age)?(\.sha256)?$/;
 
 export interface PrunePlan {
   job: string;
   storage: string;
   decisions: Array<RetentionDecision & { manifest: Manifest }>;
-  /** Unreferenced artifacts past the grace period. */
+  /** Keys an interrupted run of this job wrote (named by its intent, past the grace period, in no manifest). */
   orphans: string[];
+  /**
+   * Intents to remove once the keys listed with each are gone: of runs that never committed (the
+   * keys are their orphans) and of committed runs that did not get to delete theirs (no keys).
+   */
+  intents: Array<{ key: string; keys: string[] }>;
+  /** Intents that could not be read: left alone, their keys too. */
+  badIntents: Array<{ key: string; error: string }>;
+  /** Unreferenced files with artifact-like names under the job's folder that no intent names: never removed. */
+  foreign: string[];
   /** Manifests of the job that could not be read or are invalid: reported, never removed. */
   invalid: UnreadableManifest[];
   /** Unreferenced artifacts kept because they lie in an invalid manifest's folder. */
@@ -113,23 +129,56 @@ export async function planPrune(
       }
     }
   }
-  const folders = catalog.unreadable.map((u) => ({ key: u.key, folder: folderOf(layout, u) }));
+  // Every intent of every job: a key any of them names is Lifeboat's, never another's file.
+  const intents = await listIntents(storage, opts.signal);
+  const named = new Set(intents.flatMap((e) => e.intent?.keys ?? []));
+  const committed = new Set(
+    [...catalog.manifests, ...catalog.unreadable].map((m) => manifestKey(m.job, m.id)),
+  );
   const cutoff = now.getTime() - (opts.graceMs ?? DEFAULT_GRACE_MS);
-  const orphans: string[] = [];
+  const orphans = new Set<string>();
+  const dead: PrunePlan['intents'] = [];
+  const badIntents: PrunePlan['badIntents'] = [];
+  const live = new Set<string>();
+  for (const e of intents) {
+    const old = e.modified.getTime() < cutoff;
+    if (e.job !== job.name || !e.intent) {
+      if (e.job === job.name) badIntents.push({ key: e.key, error: e.error! });
+      for (const k of e.intent?.keys ?? []) live.add(k);
+    } else if (committed.has(manifestKey(e.job, e.id))) {
+      // The manifest references the run's keys; the intent is only a delete that did not happen.
+      if (old) dead.push({ key: e.key, keys: [] });
+    } else if (old) {
+      dead.push({ key: e.key, keys: e.intent.keys });
+    } else for (const k of e.intent.keys) live.add(k); // possibly a run still writing
+  }
+  for (const d of dead) {
+    // Only what exists, no manifest references and no other run may still be writing.
+    const keys: string[] = [];
+    for (const k of d.keys) if (!referenced.has(k) && !live.has(k) && (await info(k))) keys.push(k);
+    d.keys = keys;
+    for (const k of keys) orphans.add(k);
+  }
+
+  const folders = catalog.unreadable.map((u) => ({ key: u.key, folder: folderOf(layout, u) }));
   const kept: PrunePlan['protected'] = [];
+  const foreign: string[] = [];
   for (const obj of listed.values()) {
-    if (obj.key.startsWith(CATALOG_PREFIX) || referenced.has(obj.key)) continue;
+    if (obj.key.startsWith(CATALOG_PREFIX) || referenced.has(obj.key) || named.has(obj.key)) continue;
     if (!ARTIFACT_NAME.test(path.posix.basename(obj.key))) continue;
-    // Possibly a whole, hand-restorable backup whose manifest is damaged: never an orphan.
+    // Possibly a whole, hand-restorable backup whose manifest is damaged: said so.
     const owner = folders.find((f) => obj.key.startsWith(f.folder));
     if (owner) kept.push({ key: obj.key, manifest: owner.key });
-    else if (obj.modified.getTime() < cutoff) orphans.push(obj.key);
+    else foreign.push(obj.key);
   }
   return {
     job: job.name,
     storage: storage.name,
     decisions,
-    orphans: orphans.sort(),
+    orphans: [...orphans].sort(),
+    intents: dead,
+    badIntents,
+    foreign: foreign.sort(),
     invalid,
     protected: kept.sort((a, b) => (a.key < b.key ? -1 : 1)),
     stillReferenced,
@@ -174,6 +223,16 @@ function folderOf(layout: string, u: { job: string; id: string }): string {
   const folder = db < 0 ? rendered : rendered.slice(0, rendered.lastIndexOf('/') + 1);
   const parts = folder.split('/').filter((p) => p !== '');
   return parts.length ? `${parts.join('/')}/` : '';
+}
+
+/**
+ * Files in the job's folder that no manifest references and no intent names: an operator's own
+ * backups, another tool's, or leftovers from before intents existed. One line, a few names.
+ */
+export function foreignLine(keys: string[]): string {
+  const shown =
+    keys.slice(0, 3).join(', ') + (keys.length > 3 ? `, and ${keys.length - 3} more (--json lists all)` : '');
+  return `leave ${keys.length} file(s) alone, not Lifeboat's (no backup or intent of it names them): ${shown}`;
 }
 
 export interface PruneOutcome {
@@ -275,6 +334,10 @@ async function executeUnlocked(
   }
   // Every manifest goes before any artifact, so no manifest ever names a missing object.
   await deleteObjects(storage, [...objects, ...plan.orphans], outcome, opts.signal);
+  // An intent goes after its keys (one Object Lock kept stays named, for a later prune).
+  const kept = new Set(outcome.retained.map((r) => r.key));
+  const done = plan.intents.filter((i) => !i.keys.some((k) => kept.has(k))).map((i) => i.key);
+  if (done.length) await deleteObjects(storage, done, outcome, opts.signal);
   if (storage.cleanupIncomplete) {
     const cutoff = new Date((opts.now ?? new Date()).getTime() - (opts.graceMs ?? DEFAULT_GRACE_MS));
     outcome.removedIncomplete.push(...(await storage.cleanupIncomplete(cutoff, { signal: opts.signal })));

@@ -10,7 +10,7 @@ import { resolvedSource } from '../config/unresolved.js';
 import { runBackup } from '../core/backup.js';
 import { LifeboatError, oneLine } from '../core/errors.js';
 import { intactCopy } from '../core/intact-copy.js';
-import { executePrune, planPrune } from '../core/prune.js';
+import { executePrune, foreignLine, planPrune } from '../core/prune.js';
 import { runDrill } from '../drill/run.js';
 import type { Storage } from '../storages/storage.js';
 import type { BackupOutcome, DrillOutcome, JobRunner } from './contracts.js';
@@ -53,6 +53,7 @@ export function createJobRunner(
           for (const u of plan.invalid) log(`prune ${name} ${storage.name}: left ${u.key} alone: ${u.error}`);
           for (const d of plan.decisions.filter((x) => x.problem))
             log(`prune ${name} ${storage.name}: ${d.id} is not good (${d.problem})`);
+          if (plan.foreign.length) log(`prune ${name} ${storage.name}: ${foreignLine(plan.foreign)}`);
           if (out.removedBackups.length)
             log(`prune ${name} ${storage.name}: removed ${out.removedBackups.join(', ')}`);
         }

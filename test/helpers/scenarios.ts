@@ -45,8 +45,14 @@ export async function storageContents(dir: string) {
   return {
     files,
     manifests: files.filter(
-      (f) => f.startsWith('.lifeboat/') && f.endsWith('.json') && !/\/lock(-break-[^/]*)?\.json$/.test(f),
+      (f) =>
+        f.startsWith('.lifeboat/') &&
+        f.endsWith('.json') &&
+        !/\/lock(-break-[^/]*)?\.json$/.test(f) &&
+        !f.endsWith('.pending.json'),
     ),
+    /** Intents of runs that neither committed nor cleaned up (killed). */
+    intents: files.filter((f) => f.startsWith('.lifeboat/') && f.endsWith('.pending.json')),
     // Temp files of data (artifacts, manifests): "bytes are flowing". The job lock's own brief temp
     // file is left out, or a wait for a dump to stream would end before the dump started.
     temp: files.filter((f) => /^\.lifeboat-tmp-/.test(path.basename(f)) && !LOCK_TEMP.test(path.basename(f))),

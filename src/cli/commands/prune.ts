@@ -1,7 +1,7 @@
 /** `lifeboat prune [JOB] [--dry-run]`: retention plus leftover cleanup, saying what and why. */
 import { buildStorages, policyOf } from '../../config/compose.js';
 import type { JobConfig } from '../../config/schema.js';
-import { executePrune, planPrune } from '../../core/prune.js';
+import { executePrune, foreignLine, planPrune } from '../../core/prune.js';
 import type { Storage } from '../../storages/storage.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { Context } from '../context.js';
@@ -35,7 +35,11 @@ export async function pruneJob(
   }
   for (const p of plan.protected)
     out.warn(`${where}: keep ${p.key} (in the folder of ${p.manifest}, which cannot be read)`);
-  for (const key of plan.orphans) out.info(`${where}: ${verb} ${key} (not part of any committed backup)`);
+  for (const b of plan.badIntents)
+    out.warn(`${where}: leave ${b.key} alone, and the files it names (${b.error})`);
+  for (const key of plan.orphans)
+    out.info(`${where}: ${verb} ${key} (written by a backup that never committed, per its intent)`);
+  if (plan.foreign.length) out.info(`${where}: ${foreignLine(plan.foreign)}`);
   const outcome = opts.dryRun
     ? undefined
     : await executePrune(storage, plan, { signal: opts.signal, warn: (line) => out.warn(line) });
@@ -58,6 +62,8 @@ export async function pruneJob(
     invalid: plan.invalid.map((u) => ({ key: u.key, error: u.error })),
     protected: plan.protected,
     orphans: plan.orphans,
+    foreign: plan.foreign,
+    badIntents: plan.badIntents,
     removedObjects: outcome?.removedObjects ?? [],
     removedIncomplete: outcome?.removedIncomplete ?? [],
     retained: outcome?.retained ?? [],
@@ -96,6 +102,7 @@ export async function pruneCommand(
           (r.dryRun ? '' : `, ${r.removedIncomplete.length} temp file(s)`),
         ...(r.notGood.length ? [`${r.notGood.length} not good`] : []),
         ...(r.invalid.length ? [`${r.invalid.length} invalid manifest(s) left alone`] : []),
+        ...(r.foreign.length ? [`${r.foreign.length} not Lifeboat's, left alone`] : []),
         ...(r.retained.length ? [`${r.retained.length} retained by Object Lock`] : []),
       ].join('\t'),
     ),
