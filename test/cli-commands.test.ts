@@ -1,6 +1,6 @@
 /**
  * The CLI end to end against a real cluster: retention after backups, prune (dry run, reasons,
- * leftovers past the grace period), status, check, same-day reruns at a layout without {id} and usage errors (the demo: test/demo.test.ts).
+ * leftovers of never-committed runs past the grace period), status, check, same-day reruns at a layout without {id} and usage errors (the demo: test/demo.test.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
@@ -69,7 +69,7 @@ describe('lifeboat commands', async () => {
     assert.equal((await storageContents(storage)).manifests.length, 1);
   });
 
-  test('prune removes leftovers only after the grace period', async (t) => {
+  test('prune removes leftovers only after the grace period, and only those an intent names', async (t) => {
     const { storage, config } = await setup(t);
     assert.equal((await lifeboat(['--config', config, 'backup'])).code, 0);
     const folder = path.join(storage, 'app', '2020', '01', '01', '20200101T000000Z');
@@ -77,15 +77,40 @@ describe('lifeboat commands', async () => {
     const old = path.join(folder, 'app.sql.zst');
     const oldTemp = path.join(folder, '.lifeboat-tmp-1-abcd-app.sql.zst');
     const fresh = path.join(folder, 'fresh.sql.zst');
+    const stray = path.join(folder, 'stray.sql.zst');
     const foreign = path.join(folder, 'notes.txt');
-    for (const f of [old, oldTemp, fresh, foreign]) await writeFile(f, 'x');
+    // What killed runs leave: an intent naming the keys they were writing (one old, one fresh).
+    const intent = (id: string, keys: string[]) =>
+      JSON.stringify({
+        format: 'lifeboat-intent',
+        version: 1,
+        job: 'app',
+        id,
+        keys,
+        host: 'h',
+        pid: 1,
+        started: '',
+      });
+    const key = (f: string) => path.relative(storage, f);
+    const oldIntent = path.join(storage, '.lifeboat', 'app', '20200101T000000Z.pending.json');
+    const freshIntent = path.join(storage, '.lifeboat', 'app', '20200101T000001Z.pending.json');
+    await writeFile(oldIntent, intent('20200101T000000Z', [key(old), `${key(old)}.sha256`]));
+    await writeFile(freshIntent, intent('20200101T000001Z', [key(fresh)]));
+    for (const f of [old, oldTemp, fresh, stray, foreign]) await writeFile(f, 'x');
     const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000);
-    for (const f of [old, oldTemp, foreign]) await utimes(f, twoDaysAgo, twoDaysAgo);
+    for (const f of [old, oldTemp, stray, foreign, oldIntent, fresh]) await utimes(f, twoDaysAgo, twoDaysAgo);
     const r = await lifeboat(['--config', config, 'prune']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(await exists(old), false, 'old unreferenced artifact removed');
+    assert.equal(await exists(old), false, 'old artifact of a run that never committed removed');
+    assert.equal(await exists(oldIntent), false, 'its intent removed after it');
     assert.equal(await exists(oldTemp), false, 'old temp file removed');
-    assert.equal(await exists(fresh), true, 'a file younger than the grace period stays');
+    assert.equal(await exists(fresh), true, 'a file of a run younger than the grace period stays');
+    assert.equal(await exists(freshIntent), true);
+    assert.equal(await exists(stray), true, "an artifact no intent names is not Lifeboat's: it stays");
+    assert.match(
+      r.stderr,
+      /leave 1 file\(s\) alone, not Lifeboat's .*: app\/2020\/01\/01\/20200101T000000Z\/stray\.sql\.zst$/m,
+    );
     assert.equal(await exists(foreign), true, 'files Lifeboat did not write stay');
     assert.equal((await storageContents(storage)).manifests.length, 1, 'the committed backup stays');
   });

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { listBackups } from '../src/catalog/catalog.js';
 import { manifestKey } from '../src/catalog/layout.js';
+import { intentKey, newIntent, writeIntent } from '../src/catalog/intent.js';
 import type { Manifest } from '../src/catalog/manifest.js';
 import { executePrune, planPrune } from '../src/core/prune.js';
 import { createMemoryStorage, type MemoryStorage } from '../src/storages/memory.js';
@@ -41,13 +42,13 @@ test('prune reports backups and leftovers under Object Lock as retained, removes
   // The oldest backup is locked (manifest and artifacts, as a bucket's default retention does).
   storage.lock(manifestKey('app', ids[0]!), until);
   storage.lock(`app/${ids[0]}/app.sql.zst`, until);
-  // A leftover of a killed run, locked too, and one that is not.
-  await putText(storage, 'app/leftover/a.sql.zst', 'x');
-  await putText(storage, 'app/leftover/b.sql.zst', 'x');
+  // Leftovers of a killed run (named by its intent), one locked too, and one that is not.
+  const keys = ['app/leftover/a.sql.zst', 'app/leftover/b.sql.zst'];
+  await writeIntent(storage, newIntent('app', '20261104T000000Z', keys, new Date()));
+  for (const k of keys) await putText(storage, k, 'x');
   storage.lock('app/leftover/a.sql.zst', until);
   const old = new Date(Date.now() - 2 * 86_400_000);
-  storage.touch('app/leftover/a.sql.zst', old);
-  storage.touch('app/leftover/b.sql.zst', old);
+  for (const k of [...keys, intentKey('app', '20261104T000000Z')]) storage.touch(k, old);
 
   const plan = await planPrune(storage, { name: 'app', layout: 'app/{id}' }, { keepLast: 1 });
   assert.deepEqual(
@@ -66,6 +67,8 @@ test('prune reports backups and leftovers under Object Lock as retained, removes
     { key: 'app/leftover/a.sql.zst', lock: `until ${stamp}` },
   ]);
   assert.ok(outcome.removedObjects.includes('app/leftover/b.sql.zst'));
+  // The intent stays while a key it names does: a prune after the lock ends removes both.
+  assert.ok(await storage.stat(intentKey('app', '20261104T000000Z')));
   // The retained backup is still whole and listed; the removed one is gone.
   const { manifests } = await listBackups(storage, 'app');
   assert.deepEqual(
