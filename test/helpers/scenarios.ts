@@ -37,7 +37,7 @@ export async function writeConfig(dir: string, yaml: string): Promise<string> {
   return file;
 }
 
-const LOCK_TEMP = /^\.lifeboat-tmp-.*-lock(-break-[^/]*)?\.json$/;
+const BRIEF_TEMP = /^\.lifeboat-tmp-.*-(lock(-break-[^/]*)?|[0-9TZ-]+\.pending)\.json$/;
 
 /** Files in a storage directory, split into what matters for "nothing half-done". */
 export async function storageContents(dir: string) {
@@ -53,9 +53,12 @@ export async function storageContents(dir: string) {
     ),
     /** Intents of runs that neither committed nor cleaned up (killed). */
     intents: files.filter((f) => f.startsWith('.lifeboat/') && f.endsWith('.pending.json')),
-    // Temp files of data (artifacts, manifests): "bytes are flowing". The job lock's own brief temp
-    // file is left out, or a wait for a dump to stream would end before the dump started.
-    temp: files.filter((f) => /^\.lifeboat-tmp-/.test(path.basename(f)) && !LOCK_TEMP.test(path.basename(f))),
+    // Temp files of data (artifacts, manifests): "bytes are flowing". The brief temp files of the job
+    // lock and of the run's intent are left out, or a wait for a dump to stream would end before the
+    // dump started.
+    temp: files.filter(
+      (f) => /^\.lifeboat-tmp-/.test(path.basename(f)) && !BRIEF_TEMP.test(path.basename(f)),
+    ),
     artifacts: files.filter(
       (f) => !f.startsWith('.lifeboat/') && !path.basename(f).startsWith('.lifeboat-tmp-'),
     ),
