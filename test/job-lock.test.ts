@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { listBackups, listDrillReports } from '../src/catalog/catalog.js';
+import { intentKey, newIntent, writeIntent } from '../src/catalog/intent.js';
 import { LifeboatError } from '../src/core/errors.js';
 import {
   acquireJobLock,
@@ -263,8 +264,13 @@ describe('job lock', () => {
 
   test('prune takes the job lock: refused while a backup holds it, breaks a stale one, leaves none', async () => {
     const storage = createMemoryStorage();
-    await putText(storage, 'app/20261201T000000Z/app.sql.zst', 'left by a killed run');
-    storage.touch('app/20261201T000000Z/app.sql.zst', new Date('2026-12-01T00:00:00Z'));
+    // Left by a killed run: its intent and the artifact it names.
+    const leftover = 'app/20261201T000000Z/app.sql.zst';
+    const killed = newIntent('app', '20261201T000000Z', [leftover], new Date('2026-12-01T00:00:00Z'));
+    await writeIntent(storage, killed);
+    await putText(storage, leftover, 'left by a killed run');
+    for (const k of [leftover, intentKey('app', killed.id)])
+      storage.touch(k, new Date('2026-12-01T00:00:00Z'));
     const now = new Date('2026-12-05T00:00:00Z');
     const job = { name: 'app', layout: 'app/{id}' };
     await putText(storage, lockKey('app'), JSON.stringify(lockOf({ expires: '2026-12-06T00:00:00.000Z' })));
@@ -280,7 +286,7 @@ describe('job lock', () => {
     const warnings: string[] = [];
     const later = new Date('2026-12-07T00:00:00Z'); // the holder's lock has expired by then
     const outcome = await executePrune(storage, plan, { now: later, warn: (l) => warnings.push(l) });
-    assert.deepEqual(outcome.removedObjects, ['app/20261201T000000Z/app.sql.zst']);
+    assert.deepEqual(outcome.removedObjects, [leftover, intentKey('app', killed.id)]);
     assert.match(
       warnings.join('\n'),
       /broke the stale lock of a backup on elsewhere \(pid 4242\).*expired at/,
