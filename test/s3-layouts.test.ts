@@ -5,7 +5,7 @@
  * reruns, lists, verifies, restores or drills, and is subject to retention, with no extra settings.
  */
 import assert from 'node:assert/strict';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { after, describe, test } from 'node:test';
 import { dumpForCompare } from '../src/postgres/compare.js';
 import { withCluster } from './helpers/cluster.js';
@@ -14,7 +14,8 @@ import { tempDir } from './helpers/roundtrip.js';
 import { awayFromUtcMidnight, writeConfig } from './helpers/scenarios.js';
 import { s3ConfigEnv, s3StorageYaml } from './helpers/s3-config.js';
 import { testBucket, type TestBucket } from './helpers/s3-server.js';
-import { rawEntries } from './helpers/s3-storage.js';
+import { rawEntries, storageOn } from './helpers/s3-storage.js';
+import { executePrune, planPrune } from '../src/core/prune.js';
 
 type Listed = { backups: Array<{ id: string; artifacts: Array<{ key: string }> }> };
 
@@ -126,5 +127,38 @@ describe('S3: operators layouts', async () => {
       `${folder}/full-2.sql.zst`,
       `${folder}/full-2.sql.zst.sha256`,
     ]);
+  });
+
+  test("the runbooks' own files in the bucket survive backups with retention and a prune 30 days on", async (t) => {
+    const bucket = await testBucket(t);
+    const operator = [
+      'helix_kit_production_2025-01-08_04-00-00.sql.gz',
+      'postgresql-18/2025/01/08/full.sql.zst',
+      'postgresql-18/2025/01/08/full.sql.zst.sha256',
+    ];
+    for (const key of operator)
+      await bucket.client.send(new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: `own ${key}\n` }));
+    const flat = [
+      'source: { type: postgres, url: "${SOURCE_URL}", databases: [app] }',
+      'compression: { type: gzip }',
+      'layout: ""',
+      'name: "{db}_{yyyy}-{MM}-{dd}_{HH}-{mm}-{ss}"',
+      'retention: { keepLast: 1 }',
+    ];
+    const { run } = await setup(t, bucket, flat);
+    for (let i = 0; i < 2; i++) {
+      const r = await run('backup');
+      assert.equal(r.code, 0, r.stderr);
+    }
+    // S3 sets the dates itself: instead of aging the objects, prune as if 30 days had passed.
+    const storage = storageOn(bucket);
+    const now = new Date(Date.now() + 30 * 86_400_000);
+    const plan = await planPrune(storage, { name: 'pg', layout: '' }, { keepLast: 1 }, { now });
+    assert.deepEqual(plan.orphans, []);
+    assert.deepEqual(plan.foreign, [...operator].sort());
+    await executePrune(storage, plan, { now });
+    const left = await rawEntries(bucket);
+    for (const key of operator) assert.ok(left.includes(key), `${key} removed: ${left.join(', ')}`);
+    assert.equal((JSON.parse((await run('list', '--json')).stdout) as Listed).backups.length, 1);
   });
 });
