@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 
 import { LifeboatError } from '../src/core/errors.js';
 import { createMemoryHistory } from '../src/history/memory-history.js';
@@ -217,10 +217,16 @@ describe('RunHistory: the SQLite file', () => {
   test('uses WAL, records its schema version and indexes runs by job, kind and start', () => {
     const file = newFile();
     openSqliteHistory(file).close();
-    const db = new Database(file, { readonly: true });
+    const db = new DatabaseSync(file, { readOnly: true });
     try {
-      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(db.prepare('SELECT version FROM schema_version').all(), [{ version: 1 }]);
+      assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
+      assert.deepEqual(
+        db
+          .prepare('SELECT version FROM schema_version')
+          .all()
+          .map((r) => ({ ...r })),
+        [{ version: 1 }],
+      );
       const plan = db
         .prepare(
           `EXPLAIN QUERY PLAN SELECT * FROM runs WHERE job = 'a' AND kind = 'backup' ORDER BY started_at DESC`,
@@ -235,7 +241,7 @@ describe('RunHistory: the SQLite file', () => {
   test('refuses a file from a newer Lifeboat, and a file that is not a database, in one line', () => {
     const newer = newFile();
     openSqliteHistory(newer).close();
-    const db = new Database(newer);
+    const db = new DatabaseSync(newer);
     db.prepare('INSERT INTO schema_version (version) VALUES (99)').run();
     db.close();
     assert.throws(

@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 
 import { LifeboatError } from '../core/errors.js';
 import type { RunFinish, RunHistory, RunKind, RunRecord, RunResult } from '../service/contracts.js';
@@ -63,13 +63,12 @@ export interface SqliteHistoryOptions {
  * Throws a one-line LifeboatError when the file is not a usable history.
  */
 export function openSqliteHistory(file: string, opts: SqliteHistoryOptions = {}): RunHistory {
-  let db: Database.Database;
+  let db: DatabaseSync;
   try {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL'); // WAL + NORMAL: a power cut may lose the last run, never corrupt
-    db.pragma('busy_timeout = 5000');
+    db = new DatabaseSync(file, { timeout: 5000 });
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = NORMAL'); // WAL + NORMAL: a power cut may lose the last run, never corrupt
     migrate(db, file);
   } catch (err) {
     if (err instanceof LifeboatError) throw err;
@@ -144,27 +143,27 @@ export function openSqliteHistory(file: string, opts: SqliteHistoryOptions = {})
       }
       let sql = `SELECT * FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC`;
       if (filter.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(filter.limit))}`;
-      return (db.prepare(sql).all(...params) as Row[]).map(toRecord);
+      return (db.prepare(sql).all(...(params as string[])) as unknown as Row[]).map(toRecord);
     },
 
     last(job, kind, result) {
-      const row = lastStmt.get(job, kind, result ?? null, result ?? null) as Row | undefined;
+      const row = lastStmt.get(job, kind, result ?? null, result ?? null) as unknown as Row | undefined;
       return row && toRecord(row);
     },
 
     prune(before) {
-      return pruneStmt.run(before.toISOString()).changes;
+      return Number(pruneStmt.run(before.toISOString()).changes);
     },
 
     close() {
-      if (db.open) db.close();
+      if (db.isOpen) db.close();
     },
   };
 }
 
-function migrate(db: Database.Database, file: string): void {
+function migrate(db: DatabaseSync, file: string): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-  const row = db.prepare('SELECT max(version) AS version FROM schema_version').get() as {
+  const row = db.prepare('SELECT max(version) AS version FROM schema_version').get() as unknown as {
     version: number | null;
   };
   const current = row.version ?? 0;
@@ -176,10 +175,16 @@ function migrate(db: Database.Database, file: string): void {
     );
   }
   for (let v = current + 1; v <= SCHEMA_VERSION; v++) {
-    db.transaction(() => {
+    // One transaction per step: a migration that fails half-way leaves the file as it was.
+    db.exec('BEGIN');
+    try {
       db.exec(MIGRATIONS[v]!);
       db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(v);
-    })();
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
   }
 }
 
