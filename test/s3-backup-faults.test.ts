@@ -21,7 +21,11 @@ describe('backup to S3 under faults', async () => {
   // ~25 MB of dump, stored uncompressed: five 5 MiB parts, so the multipart path is under fire.
   await createBigTable(pg, 'app');
 
-  async function setup(t: { after(fn: () => unknown): void }, maxAttempts: number) {
+  async function setup(
+    t: { after(fn: () => unknown): void },
+    maxAttempts: number,
+    source = 'source: { type: postgres, url: "${APP_URL}" }\n    compression: { type: none }',
+  ) {
     const bucket = await testBucket(t);
     const proxy = await startFaultProxy(bucket.server.endpoint, { seed: 7 });
     t.after(() => proxy.close());
@@ -34,7 +38,7 @@ describe('backup to S3 under faults', async () => {
         prefix: 'pg',
         extra: { partSizeMiB: 5, stallTimeoutSeconds: 2, maxAttempts },
       })}` +
-        `jobs:\n  app:\n    source: { type: postgres, url: "\${APP_URL}" }\n    compression: { type: none }\n` +
+        `jobs:\n  app:\n    ${source}\n` +
         `    storages: [offsite]\n    retention: { keepLast: 3 }\n`,
     );
     const env = { ...s3ConfigEnv(bucket.server), APP_URL: pg.url('app') };
@@ -76,5 +80,35 @@ describe('backup to S3 under faults', async () => {
     const prune = await lifeboat(['--config', config, 'prune'], { env });
     assert.equal(prune.code, 0, prune.stderr);
     assert.deepEqual(await bucket.incompleteUploads(), []);
+  });
+
+  // Issue: with zstd between pg_dump and a storage that fails for good, the compressor died of
+  // SIGPIPE after the retries and its rejection had no owner: Node printed a stack trace, exited,
+  // and the globals artifact and its sidecar stayed in the bucket.
+  test('S3 refusing every write of an artifact, with zstd and globals before it: one line, nothing left', async (t) => {
+    const { bucket, proxy, config, env } = await setup(
+      t,
+      2,
+      'source: { type: postgres, url: "${APP_URL}", databases: all }\n    compression: { type: zstd, level: 1 }',
+    );
+    proxy.plan({
+      permanent: true,
+      faults: ['error500'],
+      match: (r) => r.method === 'PUT' && /\/app\.sql\.zst(\?|$)/.test(r.url),
+    });
+    const backup = await lifeboat(['--config', config, 'backup'], { env });
+    assert.equal(backup.code, 1, backup.stderr);
+    assert.doesNotMatch(
+      backup.stderr,
+      /^\s+at |unhandled|Error: /m,
+      'no stack trace, no unhandled rejection',
+    );
+    const errors = errorLines(backup.stderr);
+    assert.equal(errors.length, 1, backup.stderr);
+    assert.match(errors[0]!, /^error: backup app failed: .*app\.sql\.zst.*500/);
+    assert.ok(proxy.stats.faults.error500 >= 2, JSON.stringify(proxy.stats));
+    proxy.plan(undefined);
+    // globals.sql.zst and its sidecar were stored before app failed: the run removed them again.
+    assert.deepEqual(await rawEntries(bucket), [], 'no manifest, no artifact, no sidecar, no upload left');
   });
 });
