@@ -16,17 +16,10 @@ import { applyRetention, type RetentionItem, type RetentionPolicy } from '../src
 import { verifyBackup } from '../src/core/verify.js';
 import { createMemoryStorage } from '../src/storages/memory.js';
 import { putText } from '../src/storages/storage.js';
+import { mulberry32 } from './helpers/prng.js';
 
-/** mulberry32: small, fast, good enough to vary test inputs reproducibly. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),

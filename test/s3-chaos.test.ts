@@ -24,21 +24,10 @@ import { createBigTable, writeConfig } from './helpers/scenarios.js';
 import { s3ConfigEnv, s3StorageYaml } from './helpers/s3-config.js';
 import { rawEntries, storageOn } from './helpers/s3-storage.js';
 import { testBucket } from './helpers/s3-server.js';
+import { mulberry32 } from './helpers/prng.js';
 
 const KILLS = 10;
 const SEED = Number(process.env.LIFEBOAT_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-/** mulberry32: a small seeded generator, so a failing schedule can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A kill moment as a fraction of an unkilled run: 20% early, 60% mid-run, 20% around the end. */
 function killFraction(next: () => number): number {
@@ -82,7 +71,7 @@ async function listedBackups(tg: Target): Promise<Array<{ id: string; artifacts:
 }
 
 async function chaos(t: TestContext, kind: string, tg: Target, seed: number): Promise<void> {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const backup = () => startLifeboat(['--config', tg.config, 'backup', JOB, '--json'], { env: tg.env });
 
   // One unkilled run: a good backup to keep, and the duration the kill moments are drawn from.

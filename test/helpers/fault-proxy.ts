@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mulberry32 } from './prng.js';
 
 export type Fault = 'error500' | 'slowdown503' | 'reset' | 'stall' | 'skew403' | 'denied403';
 
@@ -41,24 +42,12 @@ export interface FaultProxy {
 
 export const isUploadPart = (r: RequestInfo) => r.method === 'PUT' && /[?&]partNumber=/.test(r.url);
 
-/** mulberry32: a tiny seeded PRNG, so fault sequences repeat run to run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const errorXml = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
 
 export async function startFaultProxy(target: string, opts: { seed?: number } = {}): Promise<FaultProxy> {
   const upstream = new URL(target);
-  const random = prng(opts.seed ?? 42);
+  const random = mulberry32(opts.seed ?? 42);
   let current: FaultPlan | undefined;
   let turn = 0;
   const stats = {
