@@ -1,0 +1,117 @@
+/**
+ * What a failed or half-failed backup leaves behind, storage by storage: a storage that could not
+ * take an artifact gets no manifest while the healthy one commits; a run failing on its last
+ * artifact removes the ones it already wrote; an artifact whose `.sha256` sidecar cannot be written
+ * is removed, so repeated runs on a full disk leave nothing.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, describe, test, type TestContext } from 'node:test';
+import { withCluster } from './helpers/cluster.js';
+import { errorLines, lifeboat } from './helpers/lifeboat.js';
+import { tempDir } from './helpers/roundtrip.js';
+import { createBigTable, storageContents, writeConfig } from './helpers/scenarios.js';
+
+const execFileAsync = promisify(execFile);
+
+/** A small tmpfs mounted for the test, or undefined (test skipped) where mounting is not allowed. */
+async function smallTmpfs(t: TestContext, options: string): Promise<string | undefined> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-full-'));
+  // One hook, in order: unmount, then remove the mount point.
+  t.after(async () => {
+    await execFileAsync('umount', ['-l', dir]).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  });
+  try {
+    await execFileAsync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+  } catch (err) {
+    t.skip(`cannot mount a small tmpfs here: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
+  return dir;
+}
+
+async function listed(storage: string): Promise<unknown[]> {
+  const list = await lifeboat(['list', '--from', storage, '--json']);
+  assert.equal(list.code, 0, list.stderr);
+  return (JSON.parse(list.stdout) as { backups: unknown[] }).backups;
+}
+
+describe('what a failed backup leaves in each storage', async () => {
+  const cluster = await withCluster({ after }, { name: 'failure-rows' });
+  await cluster.psql('create database app');
+  // ~3.6 MB of dump: more than the 2 MB disk takes.
+  await createBigTable(cluster, 'app', 60_000);
+  // Sorts last among the databases of `databases: all`, and every connection to it fails.
+  await cluster.psql('create database z_last');
+  await cluster.psql(`alter database z_last set session_preload_libraries = 'lifeboat_no_such_library'`);
+
+  test('one storage full: the healthy one commits, the full one gets no manifest, exit 1', async (t) => {
+    const full = await smallTmpfs(t, 'size=2m');
+    if (!full) return;
+    const dir = await tempDir(t);
+    const healthy = path.join(dir, 'healthy');
+    const config = await writeConfig(
+      dir,
+      `storages:\n  full: { type: local, path: ${JSON.stringify(full)} }\n` +
+        `  healthy: { type: local, path: ${JSON.stringify(healthy)} }\n` +
+        `jobs:\n  app:\n    source: { type: postgres, url: "${cluster.url('app')}" }\n` +
+        `    compression: { type: none }\n    storages: [full, healthy]\n`,
+    );
+    const r = await lifeboat(['--config', config, 'backup']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no space left on device/);
+    assert.equal((await listed(healthy)).length, 1, 'the healthy storage holds the backup');
+    assert.equal((await storageContents(healthy)).artifacts.length, 2, 'artifact and sidecar');
+    assert.deepEqual(await listed(full), [], 'the full storage lists no backup');
+    assert.deepEqual((await storageContents(full)).files, [], 'no manifest, artifact or temp file');
+  });
+
+  test('failing on the last of several artifacts removes the ones already written', async (t) => {
+    const dir = await tempDir(t);
+    const storage = path.join(dir, 'b');
+    const config = await writeConfig(
+      dir,
+      `storages:\n  disk: { type: local, path: ${JSON.stringify(storage)} }\n` +
+        `jobs:\n  app:\n    source: { type: postgres, url: "${cluster.url()}", databases: all }\n` +
+        `    compression: { type: none }\n    storages: [disk]\n`,
+    );
+    // globals, app and postgres are written first; z_last's pg_dump cannot connect.
+    const r = await lifeboat(['--config', config, 'backup']);
+    // 3: a database the source cannot connect to counts as unreachable.
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+    assert.match(r.stderr, /z_last/);
+    assert.deepEqual(await listed(storage), []);
+    assert.deepEqual(
+      (await storageContents(storage)).files,
+      [],
+      'no artifact, sidecar, manifest or temp file',
+    );
+  });
+
+  test('a sidecar that cannot be written takes its artifact with it, run after run', async (t) => {
+    // 11 inodes: the job lock and the folders of the layout, the artifact, and not its sidecar.
+    const full = await smallTmpfs(t, 'size=2m,nr_inodes=11');
+    if (!full) return;
+    const args = ['backup', '--source', cluster.url('postgres'), '--to', full, '--compression', 'none'];
+    const first = await lifeboat(args);
+    assert.equal(first.code, 1, first.stderr);
+    assert.match(
+      first.stderr,
+      /write postgres\/.*\/postgres\.sql\.sha256 to .*: no space left on device/,
+      'the sidecar, not the artifact, is what did not fit',
+    );
+    assert.deepEqual((await storageContents(full)).files, [], 'nothing left after the first run');
+    for (let i = 0; i < 2; i++) {
+      const again = await lifeboat(args);
+      assert.equal(again.code, 1, again.stderr);
+      assert.match(again.stderr, /no space left on device/);
+    }
+    assert.deepEqual((await storageContents(full)).files, [], 'nothing left after repeated runs');
+  });
+});
