@@ -15,7 +15,7 @@ export default {
     'src/core/retention.ts',
     'src/catalog/layout.ts',
     'src/drill/expectation.ts',
-    'src/core/redact.ts',
+    'src/util/redact.ts',
     'src/catalog/manifest.ts',
   ],
   tap: {

@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { LifeboatError } from '../src/core/errors.js';
+import { LifeboatError } from '../src/util/errors.js';
 import { readFile } from 'node:fs/promises';
 import { startChild, type ChildOptions } from '../src/util/child.js';
 

@@ -13,8 +13,8 @@ import { buildSource, buildStorages } from '../src/config/compose.js';
 import { expandEnv } from '../src/config/expand.js';
 import { formatIssue, loadConfig, parseConfig } from '../src/config/load.js';
 import { configSchema } from '../src/config/schema.js';
-import { LifeboatError } from '../src/core/errors.js';
-import { Redactor } from '../src/core/redact.js';
+import { LifeboatError } from '../src/util/errors.js';
+import { Redactor } from '../src/util/redact.js';
 
 let dir: string | undefined;
 async function writeConfig(text: string): Promise<string> {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { drillReportKey, listDrillReports, listManifestKeys } from '../src/catalog/catalog.js';
 import { parseConfig } from '../src/config/load.js';
-import { LifeboatError } from '../src/core/errors.js';
+import { LifeboatError } from '../src/util/errors.js';
 import {
   checkExpectation,
   compareNumbers,

@@ -1,5 +1,5 @@
 /**
- * Unit tests for streaming one source into several consumers (src/core/fan-out.ts): identical
+ * Unit tests for streaming one source into several consumers (src/util/fan-out.ts): identical
  * bytes, a failing consumer is dropped without hurting the others, a failing source fails every
  * consumer, and a slow consumer holds the source back instead of letting buffers grow.
  */
@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { fanOut } from '../src/core/fan-out.js';
+import { fanOut } from '../src/util/fan-out.js';
 
 /** A source of `count` random chunks of `size` bytes that counts how much has been pulled. */
 function countingSource(count: number, size: number) {

@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
 
-import { LifeboatError } from '../src/core/errors.js';
+import { LifeboatError } from '../src/util/errors.js';
 import { createMemoryHistory } from '../src/history/memory-history.js';
 import { openSqliteHistory } from '../src/history/sqlite-history.js';
 import type { RunHistory } from '../src/service/contracts.js';

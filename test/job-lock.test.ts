@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { listBackups, listDrillReports } from '../src/catalog/catalog.js';
 import { intentKey, newIntent, writeIntent } from '../src/catalog/intent.js';
-import { LifeboatError } from '../src/core/errors.js';
+import { LifeboatError } from '../src/util/errors.js';
 import {
   acquireJobLock,
   breakMarkerKey,

@@ -20,7 +20,7 @@ import {
   staticPrefix,
   validateTemplate,
 } from '../src/catalog/layout.js';
-import { LifeboatError } from '../src/core/errors.js';
+import { LifeboatError } from '../src/util/errors.js';
 
 describe('backup ids', () => {
   test('backupId formats the UTC time, zero-padded', () => {

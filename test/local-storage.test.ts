@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { LifeboatError } from '../src/core/errors.js';
+import { LifeboatError } from '../src/util/errors.js';
 import { createLocalStorage, TEMP_PREFIX } from '../src/storages/local.js';
 import type { Storage } from '../src/storages/storage.js';
 import { storageConformance } from './helpers/storage-conformance.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MANIFEST_FORMAT, parseManifest, totalSize, type Manifest } from '../src/catalog/manifest.js';
-import { LifeboatError } from '../src/core/errors.js';
+import { LifeboatError } from '../src/util/errors.js';
 
 const KEY = '.lifeboat/app/20261122T023000Z.json';
 const SHA = 'a'.repeat(64);

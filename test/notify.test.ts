@@ -10,8 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { notifySchema, type NotifyConfig } from '../src/config/schema.js';
-import { LifeboatError } from '../src/core/errors.js';
-import { Redactor } from '../src/core/redact.js';
+import { LifeboatError } from '../src/util/errors.js';
+import { Redactor } from '../src/util/redact.js';
 import { createAlertTracker, finishedRunFromEvent } from '../src/notify/alert-tracker.js';
 import { buildNotifiers } from '../src/notify/build.js';
 import { dispatchAlert, type DeliveryResult } from '../src/notify/dispatch.js';

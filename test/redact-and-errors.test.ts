@@ -1,5 +1,5 @@
 /**
- * Unit tests for secret scrubbing (src/core/redact.ts) and the error type (src/core/errors.ts):
+ * Unit tests for secret scrubbing (src/util/redact.ts) and the error type (src/util/errors.ts):
  * exit codes, one-line messages and the mapping of Node's system errors; and printed values
  * escaped so that they cannot forge output lines (src/cli/output.ts).
  */
@@ -14,8 +14,8 @@ import {
   LifeboatError,
   oneLine,
   type ErrorCode,
-} from '../src/core/errors.js';
-import { Redactor } from '../src/core/redact.js';
+} from '../src/util/errors.js';
+import { Redactor } from '../src/util/redact.js';
 import { Output, printable } from '../src/cli/output.js';
 
 function systemError(code: string, message = `${code}: something happened`): NodeJS.ErrnoException {

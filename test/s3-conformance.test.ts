@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { CreateMultipartUploadCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { LifeboatError } from '../src/core/errors.js';
+import { LifeboatError } from '../src/util/errors.js';
 import { MAX_PART_SIZE, maxObjectSize, partSizeFor } from '../src/storages/s3-parts.js';
 import { parseS3Url, s3OptionsFromUrl } from '../src/storages/s3-url.js';
 import { storageConformance } from './helpers/storage-conformance.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { LifeboatError } from '../src/core/errors.js';
+import { LifeboatError } from '../src/util/errors.js';
 import { isUploadPart, startFaultProxy, type Fault, type RequestInfo } from './helpers/fault-proxy.js';
 import { testBucket } from './helpers/s3-server.js';
 import { MiB, rawEntries, readAll, storageOn } from './helpers/s3-storage.js';

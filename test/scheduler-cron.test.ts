@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { serverSchema, type Config } from '../src/config/schema.js';
-import { LifeboatError } from '../src/core/errors.js';
+import { LifeboatError } from '../src/util/errors.js';
 import {
   nextRunAfter,
   scheduleInterval,

@@ -6,8 +6,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { LifeboatError } from '../src/core/errors.js';
-import { Redactor } from '../src/core/redact.js';
+import { LifeboatError } from '../src/util/errors.js';
+import { Redactor } from '../src/util/redact.js';
 import { createMemoryHistory } from '../src/history/memory-history.js';
 import { FakeClock } from '../src/scheduler/fake-clock.js';
 import { recordedRun } from '../src/scheduler/run-task.js';

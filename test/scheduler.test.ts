@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { LifeboatError } from '../src/core/errors.js';
+import { LifeboatError } from '../src/util/errors.js';
 import { isRetryable, retryDelayMs } from '../src/scheduler/backoff.js';
 import { FakeClock } from '../src/scheduler/fake-clock.js';
 import {

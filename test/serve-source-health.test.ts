@@ -10,7 +10,7 @@ import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../src/config/load.js';
-import { Redactor } from '../src/core/redact.js';
+import { Redactor } from '../src/util/redact.js';
 import { createMetrics } from '../src/server/metrics.js';
 import { createSourceHealth, type SourceStatus } from '../src/service/source-health.js';
 import { sourceChecks } from '../src/service/source-probes.js';

@@ -3,7 +3,7 @@
  * id) in each. Reading commands look at the storages in their configured order, show each backup
  * once with where it is, and read it from the first storage that holds it.
  */
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 import type { Storage } from '../storages/storage.js';
 import { compareIds, findBackup, listManifestKeys, readManifest, type CatalogEntry } from './catalog.js';
 import { manifestKey } from './layout.js';

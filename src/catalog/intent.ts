@@ -10,7 +10,7 @@
  * catalog.ts matches, and which the job lock's `lock.json`/`lock-break-*.json` never take.
  */
 import { hostname } from 'node:os';
-import { LifeboatError, oneLine } from '../core/errors.js';
+import { LifeboatError, oneLine } from '../util/errors.js';
 import { putText, readText, type ObjectInfo, type Storage } from '../storages/storage.js';
 import { CATALOG_PREFIX, safeSegment } from './layout.js';
 

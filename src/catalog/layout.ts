@@ -2,7 +2,7 @@
  * Where artifacts go: backup ids, the folder template (`layout`) and the base-name template
  * (`name`), and the file extensions for format, compression and encryption (SPEC §3).
  */
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 
 export const DEFAULT_LAYOUT = '{job}/{yyyy}/{MM}/{dd}/{id}';
 export const CATALOG_PREFIX = '.lifeboat/';

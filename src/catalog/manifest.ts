@@ -3,7 +3,7 @@
  * (SPEC §3). Writing it is the commit point of a backup; reading it is how every command learns
  * what a backup holds. Never holds a secret: no passwords, no keys.
  */
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 
 export const MANIFEST_FORMAT = 'lifeboat-manifest';
 export const MANIFEST_VERSION = 1;

@@ -4,8 +4,8 @@
  */
 import type { Config, JobConfig } from '../config/schema.js';
 import { buildStorages, readableStorageFromArg } from '../config/compose.js';
-import { LifeboatError } from '../core/errors.js';
-import { Redactor } from '../core/redact.js';
+import { LifeboatError } from '../util/errors.js';
+import { Redactor } from '../util/redact.js';
 import type { Storage } from '../storages/storage.js';
 import { Output } from './output.js';
 

@@ -1,5 +1,5 @@
 /** One-line rendering of failures for the terminal: "what failed: why — hint: what to do". */
-import { LifeboatError, oneLine } from '../core/errors.js';
+import { LifeboatError, oneLine } from '../util/errors.js';
 
 export function describeError(err: unknown): string {
   const line = oneLine(err);

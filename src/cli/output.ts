@@ -2,7 +2,7 @@
  * Everything the CLI writes: results on stdout (human text or --json), logs on stderr (text or
  * --log-format json), progress on a terminal. Every line goes through the redactor first.
  */
-import type { Redactor } from '../core/redact.js';
+import type { Redactor } from '../util/redact.js';
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 

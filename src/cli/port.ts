@@ -1,5 +1,5 @@
 /** A port given on the command line (`serve --port`, `demo --serve`): 0-65535, 0 for any free one. */
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 
 export function parsePort(value: string, flag: string): number {
   const port = Number(value);

@@ -6,7 +6,7 @@
  * one line (redacted by the caller's logger; the stack only with LIFEBOAT_DEBUG), counts it, and
  * goes on: the operation the promise belonged to still ends through its own path.
  */
-import { oneLine } from '../core/errors.js';
+import { oneLine } from '../util/errors.js';
 
 type Listener = () => void;
 

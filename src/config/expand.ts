@@ -8,7 +8,7 @@
  * as written and is reported in `deferred` instead of failing the whole file; whoever uses the
  * field raises it then (see unresolved.ts).
  */
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 
 const PATTERN = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 

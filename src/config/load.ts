@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { LifeboatError, oneLine } from '../core/errors.js';
-import type { Redactor } from '../core/redact.js';
+import { LifeboatError, oneLine } from '../util/errors.js';
+import type { Redactor } from '../util/redact.js';
 import { expandEnv } from './expand.js';
 import { configSchema, type Config } from './schema.js';
 import { markUnresolved } from './unresolved.js';

@@ -3,7 +3,7 @@
  * verify, prune and restore never touch the source), and the error is raised where the source is
  * used — building it for a backup or check, a drill, or `serve` starting up.
  */
-import type { LifeboatError } from '../core/errors.js';
+import type { LifeboatError } from '../util/errors.js';
 import type { Config, JobConfig } from './schema.js';
 
 const problems = new WeakMap<object, LifeboatError>();

@@ -29,9 +29,9 @@ import { commitManifest } from '../catalog/catalog.js';
 import { intentKey, newIntent, writeIntent } from '../catalog/intent.js';
 import type { PlannedArtifact, Source } from '../sources/source.js';
 import type { Storage } from '../storages/storage.js';
-import { isLifeboatError, LifeboatError, oneLine } from './errors.js';
+import { isLifeboatError, LifeboatError, oneLine } from '../util/errors.js';
 import { withJobLock } from './job-lock.js';
-import { LIFEBOAT_VERSION } from './version.js';
+import { LIFEBOAT_VERSION } from '../util/version.js';
 import { writeArtifact, type WrittenArtifact } from './write-artifact.js';
 
 export interface BackupJob {

@@ -7,7 +7,7 @@ import { readManifest } from '../catalog/catalog.js';
 import type { Located } from '../catalog/copies.js';
 import type { Manifest } from '../catalog/manifest.js';
 import type { Storage } from '../storages/storage.js';
-import { isLifeboatError, oneLine } from './errors.js';
+import { isLifeboatError, oneLine } from '../util/errors.js';
 import { verifyBeforeRestore } from './restore.js';
 
 export async function intactCopy(

@@ -18,8 +18,8 @@ import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CATALOG_PREFIX, safeSegment } from '../catalog/layout.js';
 import { putText, readText, type Storage } from '../storages/storage.js';
-import { isLifeboatError, LifeboatError, oneLine } from './errors.js';
-import { LIFEBOAT_VERSION } from './version.js';
+import { isLifeboatError, LifeboatError, oneLine } from '../util/errors.js';
+import { LIFEBOAT_VERSION } from '../util/version.js';
 
 export const LOCK_FORMAT = 'lifeboat-lock';
 /** How long a lock holds without a refresh. A killed run on another host blocks the job this long. */

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { startDecompressor, type CompressionType } from '../codecs/compression.js';
 import type { Storage } from '../storages/storage.js';
 import { startChild } from '../util/child.js';
-import { createTap } from './hash-tap.js';
+import { createTap } from '../util/hash-tap.js';
 
 export interface ClientCommand {
   path: string;

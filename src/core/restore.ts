@@ -30,7 +30,7 @@ import {
 } from '../sources/postgres/connection.js';
 import type { Storage } from '../storages/storage.js';
 import { startChild } from '../util/child.js';
-import { LifeboatError } from './errors.js';
+import { LifeboatError } from '../util/errors.js';
 import { CLIENT_FATAL, streamIntoClient, type ClientCommand } from './restore-stream.js';
 import { verifyBackup, type ObjectProblem } from './verify.js';
 

@@ -20,7 +20,7 @@
  *   backup, nor leaves fewer than minKeep good ones.
  * - "w" (weeks) is accepted in durations; a repeated unit adds up instead of the last one winning.
  */
-import { LifeboatError } from './errors.js';
+import { LifeboatError } from '../util/errors.js';
 
 export interface RetentionPolicy {
   keepLast?: number;

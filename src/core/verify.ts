@@ -6,8 +6,8 @@
 import path from 'node:path';
 import type { Manifest } from '../catalog/manifest.js';
 import { readText, type Storage } from '../storages/storage.js';
-import { isLifeboatError } from './errors.js';
-import { hashStream } from './hash-tap.js';
+import { isLifeboatError } from '../util/errors.js';
+import { hashStream } from '../util/hash-tap.js';
 
 export interface ObjectProblem {
   key: string;

@@ -13,10 +13,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { startCompressor, type Compression } from '../codecs/compression.js';
 import { putText, type Storage } from '../storages/storage.js';
-import { fanOut } from './fan-out.js';
+import { fanOut } from '../util/fan-out.js';
 import { startChild } from '../util/child.js';
 import { compressArgs } from '../codecs/compression.js';
-import { createTap } from './hash-tap.js';
+import { createTap } from '../util/hash-tap.js';
 
 export interface DumpStream {
   /** The raw dump bytes. */

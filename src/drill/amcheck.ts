@@ -4,7 +4,7 @@
  * scratch server's ordering (collations above all) — the failure that otherwise surfaces only as
  * wrong query results after a real restore. Skipped, not failed, where amcheck is not installed.
  */
-import { oneLine } from '../core/errors.js';
+import { oneLine } from '../util/errors.js';
 import type { CheckResult } from './report.js';
 import { firstValue, quoteIdent, withScratchClient } from './query.js';
 

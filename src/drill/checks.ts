@@ -7,7 +7,7 @@
  */
 import type { Manifest } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
-import { oneLine } from '../core/errors.js';
+import { oneLine } from '../util/errors.js';
 import { amcheckDatabase } from './amcheck.js';
 import { checkExpectation, describeExpectation, parseExpectation } from './expectation.js';
 import { firstValue, quoteIdent, withScratchClient } from './query.js';

@@ -6,8 +6,8 @@
  * scratch servers are described by host, port and database only.
  */
 import { backupId } from '../catalog/layout.js';
-import type { ErrorCode } from '../core/errors.js';
-import { LifeboatError } from '../core/errors.js';
+import type { ErrorCode } from '../util/errors.js';
+import { LifeboatError } from '../util/errors.js';
 
 export const DRILL_REPORT_FORMAT = 'lifeboat-drill';
 export const DRILL_REPORT_VERSION = 1;

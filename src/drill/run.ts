@@ -8,9 +8,9 @@
 import { storeDrillReport } from '../catalog/catalog.js';
 import { referencedRoles, totalSize, type Manifest } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
-import { isLifeboatError, LifeboatError, oneLine } from '../core/errors.js';
+import { isLifeboatError, LifeboatError, oneLine } from '../util/errors.js';
 import { restoreBackup, verifyBeforeRestore } from '../core/restore.js';
-import { LIFEBOAT_VERSION } from '../core/version.js';
+import { LIFEBOAT_VERSION } from '../util/version.js';
 import type { Storage } from '../storages/storage.js';
 import { runChecks } from './checks.js';
 import { createMissingRoles } from '../postgres/target.js';

@@ -5,7 +5,7 @@
  * while the drill runs; with TCP on 127.0.0.1 and trust auth, any local user could.
  */
 import { startLocalCluster } from '../postgres/local-cluster.js';
-import { oneLine } from '../core/errors.js';
+import { oneLine } from '../util/errors.js';
 import type { Scratch } from './scratch.js';
 
 export async function startLocalScratch(opts: {

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 import type { RunFinish, RunHistory, RunKind, RunRecord, RunResult } from '../service/contracts.js';
 import { isoUtc, normalizeStart } from './record.js';
 

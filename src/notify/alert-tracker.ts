@@ -4,7 +4,7 @@
  * forgets a failure streak nor hides a job that went stale while the process was down. The
  * decisions themselves are the pure rules in alert-rules.ts.
  */
-import { oneLine } from '../core/errors.js';
+import { oneLine } from '../util/errors.js';
 import type { SchedulerEvent } from '../scheduler/types.js';
 import type { Alert, RunHistory } from '../service/contracts.js';
 import {

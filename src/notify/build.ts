@@ -4,7 +4,7 @@
  * log line; the URLs and SMTP passwords are also registered with the redactor when one is given.
  */
 import type { NotifyConfig } from '../config/schema.js';
-import type { Redactor } from '../core/redact.js';
+import type { Redactor } from '../util/redact.js';
 import type { Notifier } from '../service/contracts.js';
 import { createEmailNotifier } from './email.js';
 import { createSlackNotifier } from './slack.js';

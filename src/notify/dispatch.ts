@@ -2,7 +2,7 @@
  * Sends one alert to every notifier that wants its kind, all at once. It never throws: an alert
  * that cannot be delivered is logged (one line, no URL) and reported back, and the service goes on.
  */
-import { oneLine } from '../core/errors.js';
+import { oneLine } from '../util/errors.js';
 import type { Alert, Notifier } from '../service/contracts.js';
 
 export interface DeliveryResult {

@@ -4,7 +4,7 @@
  */
 import nodemailer from 'nodemailer';
 
-import { LifeboatError, oneLine } from '../core/errors.js';
+import { LifeboatError, oneLine } from '../util/errors.js';
 import type { AlertKind, Notifier } from '../service/contracts.js';
 import { alertSubject, alertText } from './format.js';
 import { ALL_ALERT_KINDS } from './webhook.js';

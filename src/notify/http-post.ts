@@ -3,7 +3,7 @@
  * (Slack's do), so no error from here ever contains the URL: only the target's name, which
  * build.ts makes from its position and host.
  */
-import { LifeboatError, oneLine } from '../core/errors.js';
+import { LifeboatError, oneLine } from '../util/errors.js';
 
 export interface PostOptions {
   /** Names the target in errors, e.g. "webhook #1 (hooks.example.com)". */

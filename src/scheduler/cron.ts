@@ -5,7 +5,7 @@
  */
 import { Cron } from 'croner';
 
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 
 export interface Schedule {
   cron: string;

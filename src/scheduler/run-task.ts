@@ -4,7 +4,7 @@
  * A failed drill (ok: false) becomes a thrown, non-retryable error, so the scheduler and the alert
  * rules see backups and drills fail the same way. A broken history file never stops a backup.
  */
-import { LifeboatError, oneLine } from '../core/errors.js';
+import { LifeboatError, oneLine } from '../util/errors.js';
 import type { Clock, JobRunner, RunFinish, RunHistory, RunRecord, RunTrigger } from '../service/contracts.js';
 import { abortCause, type ScheduledTask } from './types.js';
 

@@ -2,7 +2,7 @@
  * The scheduler's vocabulary: what it schedules, what it reports, how it is configured and
  * controlled, and the abort reasons it gives a run's signal. scheduler.ts re-exports all of it.
  */
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 import type { Clock, RunTrigger } from '../service/contracts.js';
 import type { RetryPolicy } from './backoff.js';
 import type { Schedule } from './cron.js';

@@ -6,7 +6,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { oneLine } from '../core/errors.js';
+import { oneLine } from '../util/errors.js';
 
 export class ApiError extends Error {
   constructor(

@@ -8,7 +8,7 @@ import { buildJob, policyOf } from '../config/compose.js';
 import type { Config, PostgresSourceConfig } from '../config/schema.js';
 import { resolvedSource } from '../config/unresolved.js';
 import { runBackup } from '../core/backup.js';
-import { LifeboatError, oneLine } from '../core/errors.js';
+import { LifeboatError, oneLine } from '../util/errors.js';
 import { intactCopy } from '../core/intact-copy.js';
 import { executePrune, foreignLine, planPrune } from '../core/prune.js';
 import { runDrill } from '../drill/run.js';

@@ -7,7 +7,7 @@
  * What a probe does depends on the source type and lives in source-probes.ts; this file only
  * schedules probes, times them out and remembers their outcome.
  */
-import { oneLine } from '../core/errors.js';
+import { oneLine } from '../util/errors.js';
 import { systemClock, type Clock } from './contracts.js';
 
 /** The last probe of one job's source; the same shape as the storages' health. */

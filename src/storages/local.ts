@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { LifeboatError, fromSystemError } from '../core/errors.js';
+import { LifeboatError, fromSystemError } from '../util/errors.js';
 import { validateKey, type ObjectInfo, type Storage } from './storage.js';
 
 /** Temp files carry this prefix; list() hides them and cleanupIncomplete() removes old ones. */

@@ -4,7 +4,7 @@
  * a simulated Object Lock, so prune's "retained" path is testable without an S3 server.
  */
 import { Readable } from 'node:stream';
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 import { ObjectLockedError } from './object-lock.js';
 import { validateKey, type ObjectInfo, type Storage } from './storage.js';
 

@@ -3,7 +3,7 @@
  * retention or a legal hold still protects. Prune reports such a backup as retained instead of
  * failing: the refusal is the bucket doing its job, and a later prune removes it once it may.
  */
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 
 export class ObjectLockedError extends LifeboatError {
   /** Until when the retention protects the object, when the server told us. */

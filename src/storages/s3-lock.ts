@@ -12,7 +12,7 @@ import {
   GetObjectRetentionCommand,
   HeadObjectCommand,
 } from '@aws-sdk/client-s3';
-import type { LifeboatError } from '../core/errors.js';
+import type { LifeboatError } from '../util/errors.js';
 import { ObjectLockedError } from './object-lock.js';
 import type { S3Bucket } from './s3-bucket.js';
 import { s3ErrorName, s3ErrorStatus } from './s3-errors.js';

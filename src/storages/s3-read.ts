@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 import { isTransientS3Error } from './s3-errors.js';
 import { retryDelay, sleep, type RetryPolicy } from './retry.js';
 

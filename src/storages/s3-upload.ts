@@ -27,7 +27,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../util/errors.js';
 import { s3ErrorAttempts, s3ErrorName } from './s3-errors.js';
 import { BufferPool, MAX_PARTS, PARTS_IN_FLIGHT, partsOf, type Part } from './s3-parts.js';
 import type { Body } from './storage.js';

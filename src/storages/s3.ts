@@ -6,7 +6,7 @@
  * client — retries, stall watchdog, checksum modes — in s3-client.ts.
  */
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { LifeboatError } from '../core/errors.js';
+import type { LifeboatError } from '../util/errors.js';
 import type { S3Bucket } from './s3-bucket.js';
 import { createS3Client, type ChecksumMode } from './s3-client.js';
 import { abortStaleUploads, deleteMany, deleteOne } from './s3-delete.js';

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from './errors.js';
 
 export interface ChildStage {
   child: ChildProcess;

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { LifeboatError } from '../../src/core/errors.js';
+import { LifeboatError } from '../../src/util/errors.js';
 import { putText, readText, type Storage } from '../../src/storages/storage.js';
 
 export interface StorageFixture {

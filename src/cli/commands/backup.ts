@@ -2,7 +2,7 @@
 import { buildJob, buildStorages, oneOffJob } from '../../config/compose.js';
 import type { JobConfig } from '../../config/schema.js';
 import { runBackup, type BackupJob } from '../../core/backup.js';
-import { LifeboatError, exitCodeFor, oneLine } from '../../core/errors.js';
+import { LifeboatError, exitCodeFor, oneLine } from '../../util/errors.js';
 import { totalSize } from '../../catalog/manifest.js';
 import type { Context } from '../context.js';
 import { formatBytes, formatDuration, progressReporter } from '../progress.js';

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildJob, buildStorages } from '../../config/compose.js';
-import { exitCodeFor, LifeboatError } from '../../core/errors.js';
+import { exitCodeFor, LifeboatError } from '../../util/errors.js';
 import { putText, readText, type Storage } from '../../storages/storage.js';
 import type { Context } from '../context.js';
 import { describeError } from '../errors.js';

@@ -4,7 +4,7 @@ import { findAcross } from '../../catalog/copies.js';
 import { buildStorages, readableStorageFromArg } from '../../config/compose.js';
 import type { Config, PostgresSourceConfig } from '../../config/schema.js';
 import { resolvedSource } from '../../config/unresolved.js';
-import { exitCodeFor, LifeboatError, oneLine } from '../../core/errors.js';
+import { exitCodeFor, LifeboatError, oneLine } from '../../util/errors.js';
 import { intactCopy } from '../../core/intact-copy.js';
 import type { DrillReport } from '../../drill/report.js';
 import { runDrill } from '../../drill/run.js';

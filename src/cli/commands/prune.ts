@@ -3,7 +3,7 @@ import { buildStorages, policyOf } from '../../config/compose.js';
 import type { JobConfig } from '../../config/schema.js';
 import { executePrune, foreignLine, planPrune } from '../../core/prune.js';
 import type { Storage } from '../../storages/storage.js';
-import { LifeboatError } from '../../core/errors.js';
+import { LifeboatError } from '../../util/errors.js';
 import type { Context } from '../context.js';
 
 export async function pruneJob(

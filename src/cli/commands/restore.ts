@@ -3,7 +3,7 @@ import { findAcross } from '../../catalog/copies.js';
 import { sourceIfResolved } from '../../config/unresolved.js';
 import { intactCopy } from '../../core/intact-copy.js';
 import { restoreBackup } from '../../core/restore.js';
-import { LifeboatError } from '../../core/errors.js';
+import { LifeboatError } from '../../util/errors.js';
 import type { Context } from '../context.js';
 import { formatBytes, formatDuration, progressReporter } from '../progress.js';
 

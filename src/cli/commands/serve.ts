@@ -9,7 +9,7 @@ import path from 'node:path';
 import { buildStorages } from '../../config/compose.js';
 import { assertSourcesResolved } from '../../config/unresolved.js';
 import type { ServerConfig } from '../../config/schema.js';
-import { LifeboatError } from '../../core/errors.js';
+import { LifeboatError } from '../../util/errors.js';
 import { openSqliteHistory } from '../../history/sqlite-history.js';
 import { buildNotifiers } from '../../notify/build.js';
 import { dispatchAlert } from '../../notify/dispatch.js';

@@ -6,7 +6,7 @@ import { listBackups, readManifest, type UnreadableManifest } from '../../catalo
 import { findAcross } from '../../catalog/copies.js';
 import type { Manifest } from '../../catalog/manifest.js';
 import { verifyBackup } from '../../core/verify.js';
-import { LifeboatError } from '../../core/errors.js';
+import { LifeboatError } from '../../util/errors.js';
 import type { Storage } from '../../storages/storage.js';
 import type { Context } from '../context.js';
 import { progressReporter } from '../progress.js';

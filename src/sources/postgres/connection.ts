@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import pg from 'pg';
-import { LifeboatError, fromSystemError } from '../../core/errors.js';
+import { LifeboatError, fromSystemError } from '../../util/errors.js';
 import { passfilePassword, serviceSettings } from './libpq-files.js';
 
 export interface PgTarget {

@@ -3,7 +3,7 @@
  * non-template), then `exclude` globs ("*_queue") drop names.
  */
 import type pg from 'pg';
-import { LifeboatError } from '../../core/errors.js';
+import { LifeboatError } from '../../util/errors.js';
 
 export function globToRegExp(glob: string): RegExp {
   const body = glob

@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LifeboatError } from '../../core/errors.js';
+import { LifeboatError } from '../../util/errors.js';
 
 /** Where libpq looks for the system-wide service file when PGSYSCONFDIR is unset (Debian's build). */
 const DEFAULT_SYSCONFDIR = '/etc/postgresql-common';

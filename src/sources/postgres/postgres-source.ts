@@ -7,8 +7,8 @@
 import { Readable } from 'node:stream';
 import type { PostgresSourceConfig } from '../../config/schema.js';
 import type { TableCount } from '../../catalog/manifest.js';
-import { LifeboatError } from '../../core/errors.js';
-import { createTap } from '../../core/hash-tap.js';
+import { LifeboatError } from '../../util/errors.js';
+import { createTap } from '../../util/hash-tap.js';
 import type { DumpStream } from '../../core/write-artifact.js';
 import { findPgTool, listPgTools, type PgTool } from '../../postgres/binaries.js';
 import { startChild } from '../../util/child.js';
