@@ -2,6 +2,7 @@
  * Where artifacts go: backup ids, the folder template (`layout`) and the base-name template
  * (`name`), and the file extensions for format, compression and encryption (SPEC §3).
  */
+import { chainExtension, type CodecChain } from '../codecs/chain.js';
 import { LifeboatError } from '../util/errors.js';
 
 export const DEFAULT_LAYOUT = '{job}/{yyyy}/{MM}/{dd}/{id}';
@@ -143,12 +144,9 @@ export function staticPrefix(layout: string, job: string): string {
   return head.slice(0, head.lastIndexOf('/') + 1);
 }
 
-export function extensionFor(
-  format: 'plain' | 'custom',
-  compression: 'zstd' | 'gzip' | 'none',
-  encrypted = false,
-): string {
-  return `${format === 'custom' ? '.dump' : '.sql'}${compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : ''}${encrypted ? '.age' : ''}`;
+/** An artifact's extension: its format's, then each codec's in order (`.sql.zst.age`). */
+export function extensionFor(format: 'plain' | 'custom', codecs: CodecChain): string {
+  return `${format === 'custom' ? '.dump' : '.sql'}${chainExtension(codecs)}`;
 }
 
 export function manifestKey(job: string, id: string): string {

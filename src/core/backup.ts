@@ -8,7 +8,7 @@
  * manifest says the backup is partial and which database is missing.
  */
 import { setMaxListeners } from 'node:events';
-import type { Compression } from '../codecs/compression.js';
+import { codecChain, type Compression } from '../codecs/chain.js';
 import {
   extensionFor,
   backupId,
@@ -146,7 +146,8 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
   let id = '';
   try {
     const plan = await job.source.plan(signal);
-    const ext = extensionFor(plan.dumpFormat, job.compression.type);
+    const codecs = codecChain(job);
+    const ext = extensionFor(plan.dumpFormat, codecs);
     const keysFor = (id: string, n = 1) =>
       plan.artifacts.map((a) => {
         const values = { job: job.name, id, at: started, db: a.database, role: a.role };
@@ -200,7 +201,7 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
       try {
         result = await writeArtifact((s) => artifact.open(s), {
           key,
-          compression: job.compression,
+          codecs,
           storages: live,
           signal,
           onBytes: (n) => hooks.onBytes?.(key, n),

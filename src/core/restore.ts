@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { referencedRoles, type ArtifactRecord, type Manifest } from '../catalog/manifest.js';
-import { startDecompressor } from '../codecs/compression.js';
+import { codecChain, startDecoders, type CodecChain } from '../codecs/chain.js';
 import { findPgTool } from '../postgres/binaries.js';
 import {
   createDatabase,
@@ -234,6 +234,7 @@ export async function restoreBackup(
   if (inspected.status === 'rejected') throw inspected.reason;
   const { plan, psql, pgRestore } = inspected.value;
   const createdRoles: string[] = [];
+  const codecs = codecChain(manifest);
 
   try {
     if (plan.roles.length) {
@@ -273,13 +274,13 @@ export async function restoreBackup(
         if (jobs > 1) {
           await restoreParallel(
             storage,
-            manifest,
+            codecs,
             step.artifact,
             { ...client, args: [...client.args, `--jobs=${jobs}`] },
             signal,
           );
         } else {
-          await streamIntoClient(storage, step.artifact.key, manifest.compression.type, client, {
+          await streamIntoClient(storage, step.artifact.key, codecs, client, {
             signal,
             onBytes,
           });
@@ -291,7 +292,7 @@ export async function restoreBackup(
           env,
           label: `psql ${what}`,
         };
-        await streamIntoClient(storage, step.artifact.key, manifest.compression.type, client, {
+        await streamIntoClient(storage, step.artifact.key, codecs, client, {
           signal,
           onBytes,
         });
@@ -307,10 +308,10 @@ export async function restoreBackup(
   }
 }
 
-/** pg_restore --jobs needs a seekable file: decompress into a temp file first, then restore from it. */
+/** pg_restore --jobs needs a seekable file: decode into a temp file first, then restore from it. */
 async function restoreParallel(
   storage: Storage,
-  manifest: Manifest,
+  codecs: CodecChain,
   artifact: ArtifactRecord,
   client: ClientCommand,
   signal: AbortSignal,
@@ -318,14 +319,14 @@ async function restoreParallel(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-restore-'));
   try {
     const file = path.join(dir, 'archive.dump');
-    const decompressor = startDecompressor(manifest.compression.type, signal);
+    const decoders = startDecoders(codecs, signal);
     const source = await storage.get(artifact.key, { signal });
-    if (decompressor) {
-      const feeding = pipeline(source, decompressor.stdin!, { signal });
+    if (decoders) {
+      const feeding = pipeline(source, decoders.stdin!, { signal });
       await Promise.all([
         feeding,
-        pipeline(decompressor.stdout!, createWriteStream(file), { signal }),
-        decompressor.done,
+        pipeline(decoders.stdout, createWriteStream(file), { signal }),
+        ...decoders.stages,
       ]);
     } else {
       await pipeline(source, createWriteStream(file), { signal });

@@ -1,27 +1,25 @@
 /**
- * Writes one artifact in one pass: dump → compress → hash + count → storage put → `.sha256`
- * sidecar. The stream handed to the storage only ends after the dump and the compressor have both
+ * Writes one artifact in one pass: dump → codecs (compress, encrypt) → hash + count → storage put → `.sha256`
+ * sidecar. The stream handed to the storage only ends after the dump and every codec stage have
  * exited cleanly, so a failed dump errors the upload instead of committing a short object.
  *
  * writeArtifact owns every process and promise of the artifact: when it returns or throws, the
- * dump and the compressor have exited and their outcome has been collected, whichever stage
- * failed first (a dump dying while the compressor still flushes, or every storage failing while
+ * dump and the codec stages have exited and their outcome has been collected, whichever stage
+ * failed first (a dump dying while a codec still flushes, or every storage failing while
  * the dump still runs). Nothing is left to reject later with nobody listening.
  */
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { startCompressor, type Compression } from '../codecs/compression.js';
+import { startEncoders, type CodecChain } from '../codecs/chain.js';
 import { putText, type Storage } from '../storages/storage.js';
 import { fanOut } from '../util/fan-out.js';
-import { startChild } from '../util/child.js';
-import { compressArgs } from '../codecs/compression.js';
 import { createTap } from '../util/hash-tap.js';
 
 export interface DumpStream {
   /** The raw dump bytes. */
   stream: Readable;
-  /** true when `stream` is a child's stdout that can be handed to the compressor as an OS pipe. */
+  /** true when `stream` is a child's stdout that can be handed to the first codec as an OS pipe. */
   osPipe: boolean;
   /** Settles when the producer is finished; rejects if it failed. */
   done: Promise<void>;
@@ -40,7 +38,8 @@ export interface WrittenArtifact {
 
 export interface WriteOptions {
   key: string;
-  compression: Compression;
+  /** The job's codec stages, in encode order (codecs/chain.ts). */
+  codecs: CodecChain;
   /** Every storage gets the same bytes from the one dump. */
   storages: Storage[];
   signal: AbortSignal;
@@ -57,30 +56,26 @@ interface StoredBytes {
   failure(): unknown;
 }
 
-/** Bytes of the stored form; the compressor, if any, reads the dump. */
+/** Bytes of the stored form; the first codec, if any, reads the dump. */
 function storedBytes(
   dump: DumpStream,
-  compression: Compression,
+  codecs: CodecChain,
   signal: AbortSignal,
   stop: (reason: unknown) => void,
 ): StoredBytes {
   const stages: Array<Promise<unknown>> = [dump.done];
   let stream = dump.stream;
-  if (compression.type !== 'none' && dump.osPipe) {
-    const compressor = startCompressor(compression, dump.stream, signal)!;
-    // The compressor holds its own copy of the pipe; ours must not read from it or keep it open.
-    dump.stream.destroy();
-    stages.push(compressor.done);
-    stream = compressor.stdout!;
-  } else if (compression.type !== 'none') {
-    const [cmd, args] = compressArgs(compression)!;
-    const compressor = startChild(cmd, args, { label: cmd, stdin: 'pipe', signal });
-    stages.push(compressor.done, pipeline(dump.stream, compressor.stdin!, { signal }));
-    stream = compressor.stdout!;
+  const encoders = startEncoders(codecs, dump.osPipe ? dump.stream : 'pipe', signal);
+  if (encoders) {
+    stages.push(...encoders.stages);
+    // The first encoder holds its own copy of the dump's pipe; ours must not read from it or keep it open.
+    if (dump.osPipe) dump.stream.destroy();
+    else stages.push(pipeline(dump.stream, encoders.stdin!, { signal }));
+    stream = encoders.stdout;
   }
   const done = Promise.all(stages);
   // Owned: awaited after the last byte, and `exited` is awaited on every path. Until then a stage
-  // may fail (the dump exits while the compressor still flushes) with no await attached yet; the
+  // may fail (the dump exits while a codec still flushes) with no await attached yet; the
   // first failure stops the other stages (no use compressing the rest of a failed dump) and is
   // the one `done` reports.
   let failure: unknown;
@@ -101,7 +96,7 @@ export async function writeArtifact(
   const dump = await open(signal);
   let producers: StoredBytes;
   try {
-    producers = storedBytes(dump, opts.compression, signal, (reason) => stop.abort(reason));
+    producers = storedBytes(dump, opts.codecs, signal, (reason) => stop.abort(reason));
   } catch (err) {
     stop.abort(err);
     dump.stream.destroy();

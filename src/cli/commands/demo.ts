@@ -15,6 +15,7 @@ import { verifyBackup } from '../../core/verify.js';
 import { LifeboatError } from '../../util/errors.js';
 import { Redactor } from '../../util/redact.js';
 import { totalSize } from '../../catalog/manifest.js';
+import { byHandDecode, codecChain } from '../../codecs/chain.js';
 import { runDrill } from '../../drill/run.js';
 import { startLocalCluster } from '../../postgres/local-cluster.js';
 import { dumpForCompare } from '../../postgres/compare.js';
@@ -133,7 +134,7 @@ export async function demoCommand(ctx: Context, opts: DemoOptions, signal: Abort
         `Backups are in ${backups}; list them with:`,
         `  npx lifeboat list --from ${backups}`,
         `Restore by hand, without Lifeboat:`,
-        `  cd ${folder} && sha256sum -c ${file}.sha256 && zstd -dc ${file} | psql -v ON_ERROR_STOP=1 -d TARGET_DB`,
+        `  cd ${folder} && sha256sum -c ${file}.sha256 && ${byHandDecode(codecChain(manifest), file)} | psql -v ON_ERROR_STOP=1 -d TARGET_DB`,
         '',
         `To back up a real database, edit ${configFile} (or write your own; see README) and run:`,
         `  DEMO_DATABASE_URL=postgres://user@host:5432/db npx lifeboat --config ${configFile} backup   (password in PGPASSWORD)`,

@@ -1,0 +1,33 @@
+/**
+ * A codec is one stage of the stored form of an artifact (compression, encryption): a name, the
+ * file extension it adds, and the programs that encode and decode it. Each runs as a child
+ * process reading stdin (or a file) and writing stdout, so the bulk of the bytes moves between
+ * processes through OS pipes and never through JavaScript (DESIGN.md, performance).
+ */
+import type { LifeboatError } from '../util/errors.js';
+
+export interface CodecCommand {
+  command: string;
+  args: string[];
+  /** Short name for messages, e.g. "zstd -d". */
+  label: string;
+}
+
+export interface Codec {
+  name: string;
+  /** What the stage adds to the artifact's file name, e.g. ".zst". */
+  extension: string;
+  /** Reads the plain bytes on stdin, writes the encoded bytes on stdout. */
+  encode(): CodecCommand;
+  /** Reads `file` when given (a local artifact), else stdin; writes the decoded bytes on stdout. */
+  decode(file?: string): CodecCommand;
+  /** The decode command as a person types it, for by-hand restore instructions ("zstd -dc"). */
+  byHand: string;
+  /**
+   * The decoder checks the bytes cryptographically (age): corruption ends it with an error, so a
+   * restore runs it over the whole artifact before anything reaches the target.
+   */
+  authenticates?: boolean;
+  /** Turns a failed decode into the error the operator should see (e.g. "decrypt FAILED: …"). */
+  decodeError?(err: LifeboatError, stderr: string[]): LifeboatError;
+}

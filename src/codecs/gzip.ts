@@ -1,0 +1,14 @@
+/** gzip, for tools and people that expect .gz. */
+import type { Codec } from './codec.js';
+
+export const GZIP_DEFAULT_LEVEL = 6;
+
+export function gzipCodec(level = GZIP_DEFAULT_LEVEL): Codec {
+  return {
+    name: 'gzip',
+    extension: '.gz',
+    encode: () => ({ command: 'gzip', args: ['-c', `-${level}`], label: 'gzip' }),
+    decode: (file) => ({ command: 'gzip', args: ['-dc', ...(file ? ['--', file] : [])], label: 'gzip -d' }),
+    byHand: 'gzip -dc',
+  };
+}
