@@ -15,7 +15,7 @@ import { Redactor } from '../src/util/redact.js';
 import { createAlertTracker, finishedRunFromEvent } from '../src/notify/alert-tracker.js';
 import { buildNotifiers } from '../src/notify/build.js';
 import { dispatchAlert, type DeliveryResult } from '../src/notify/dispatch.js';
-import { FakeClock } from '../src/scheduler/fake-clock.js';
+import { FakeClock } from './helpers/fake-clock.js';
 import { createScheduler } from '../src/scheduler/scheduler.js';
 import type { Alert } from '../src/service/contracts.js';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';

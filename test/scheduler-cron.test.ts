@@ -1,5 +1,5 @@
 /**
- * Table tests for schedule arithmetic (src/scheduler/cron.ts): next runs in a time zone, across
+ * Table tests for schedule arithmetic (src/util/next-run.ts): next runs in a time zone, across
  * daylight-saving changes, the interval the stale rule measures, validation messages, and the
  * scheduler's tasks and settings taken from the config (src/scheduler/settings.ts).
  */
@@ -14,7 +14,7 @@ import {
   scheduleProblem,
   validateSchedule,
   type Schedule,
-} from '../src/scheduler/cron.js';
+} from '../src/util/next-run.js';
 import { durationMs, scheduledTasks, schedulerSettings } from '../src/scheduler/settings.js';
 
 function runsAfter(schedule: Schedule, from: string, n: number): string[] {
@@ -182,7 +182,7 @@ describe('scheduler settings from the config', () => {
     const server = serverSchema.parse({ runDeadline: '6h', jitterSeconds: 90, retries: { attempts: 5 } });
     assert.deepEqual(schedulerSettings(server), {
       jitterMs: 90_000,
-      retry: { attempts: 5, baseDelayMs: 30_000, maxDelayMs: 600_000 },
+      retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 600_000 },
       deadlineMs: 6 * 3_600_000,
       graceMs: 30_000,
       historyRetentionMs: 90 * 86_400_000,

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { LifeboatError } from '../src/util/errors.js';
 import { Redactor } from '../src/util/redact.js';
 import { createMemoryHistory } from '../src/history/memory-history.js';
-import { FakeClock } from '../src/scheduler/fake-clock.js';
+import { FakeClock } from './helpers/fake-clock.js';
 import { recordedRun } from '../src/scheduler/run-task.js';
 import { createScheduler } from '../src/scheduler/scheduler.js';
 import type { DrillOutcome, JobRunner, RunHistory, RunRecord } from '../src/service/contracts.js';
@@ -84,7 +84,7 @@ describe('recordedRun', () => {
       tasks: [{ job: 'app', kind: 'backup' }],
       clock,
       run,
-      retry: { attempts: 3, baseDelayMs: MIN, maxDelayMs: MIN },
+      retry: { maxAttempts: 3, baseDelayMs: MIN, maxDelayMs: MIN },
       random: () => 0,
     });
     const t = scheduler.trigger('app', 'backup');

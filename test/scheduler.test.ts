@@ -7,8 +7,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { LifeboatError } from '../src/util/errors.js';
-import { isRetryable, retryDelayMs } from '../src/scheduler/backoff.js';
-import { FakeClock } from '../src/scheduler/fake-clock.js';
+import { isRetryable, retryDelay } from '../src/util/backoff.js';
+import { FakeClock } from './helpers/fake-clock.js';
 import {
   abortCause,
   createScheduler,
@@ -170,7 +170,7 @@ describe('scheduler', () => {
         if (task.job === 'broken') throw new LifeboatError('failed', 'pg_dump: exit 1');
         if (task.job === 'down') throw flaky();
       },
-      { retry: { attempts: 4, baseDelayMs: MIN, maxDelayMs: 3 * MIN } },
+      { retry: { maxAttempts: 4, baseDelayMs: MIN, maxDelayMs: 3 * MIN } },
     );
     scheduler.start();
     await clock.advanceTo('2026-05-01T02:00:00Z');
@@ -197,13 +197,13 @@ describe('scheduler', () => {
   });
 
   test('backoff delays and the retryable test', () => {
-    const policy = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 5000 };
+    const policy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 5000 };
     assert.deepEqual(
-      [1, 2, 3, 4].map((n) => retryDelayMs(n, policy, () => 0)),
+      [0, 1, 2, 3].map((n) => retryDelay(policy, n, () => 0)),
       [500, 1000, 2000, 2500],
     );
     assert.deepEqual(
-      [1, 2, 3, 4].map((n) => retryDelayMs(n, policy, () => 0.999999)),
+      [0, 1, 2, 3].map((n) => retryDelay(policy, n, () => 0.999999)),
       [1000, 2000, 4000, 5000],
     );
     assert.equal(isRetryable(new LifeboatError('unreachable', 'x', { retryable: true })), true);
@@ -226,7 +226,7 @@ describe('scheduler', () => {
           throw new LifeboatError('unreachable', 'put x: aborted', { cause: err, retryable: true });
         }
       },
-      { deadlineMs: 2 * HOUR, retry: { attempts: 3, baseDelayMs: MIN, maxDelayMs: MIN } },
+      { deadlineMs: 2 * HOUR, retry: { maxAttempts: 3, baseDelayMs: MIN, maxDelayMs: MIN } },
     );
     scheduler.start();
     await clock.advanceTo('2026-05-01T02:59:00Z');
@@ -298,7 +298,7 @@ describe('scheduler', () => {
       async () => {
         throw new LifeboatError('unreachable', 'connect: ECONNREFUSED', { retryable: true });
       },
-      { retry: { attempts: 5, baseDelayMs: 10 * MIN, maxDelayMs: HOUR } },
+      { retry: { maxAttempts: 5, baseDelayMs: 10 * MIN, maxDelayMs: HOUR } },
     );
     scheduler.start();
     await clock.advanceTo('2026-05-01T01:00:00Z');

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { parseExpectation } from '../drill/expectation.js';
-import { scheduleProblem } from '../scheduler/cron.js';
+import { scheduleProblem } from '../util/next-run.js';
 import { templateProblem } from '../catalog/layout.js';
 
 const name = z

@@ -15,10 +15,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CATALOG_PREFIX, safeSegment } from '../catalog/layout.js';
 import { putText, readText, type Storage } from '../storages/storage.js';
 import { isLifeboatError, LifeboatError, oneLine } from '../util/errors.js';
+import { sleep } from '../util/sleep.js';
 import { LIFEBOAT_VERSION } from '../util/version.js';
 
 export const LOCK_FORMAT = 'lifeboat-lock';
@@ -181,7 +181,7 @@ async function acquireOne(
         `lock ${job} in ${storage.name}: broke the stale lock of ${describeHolder(holder)} (${why})`,
       );
     } else {
-      await sleep(50 * attempt, undefined, { signal }); // another run is breaking it: let it finish
+      await sleep(50 * attempt, signal); // another run is breaking it: let it finish
     }
   }
   throw new LifeboatError(

@@ -6,7 +6,8 @@
  */
 import { oneLine } from '../util/errors.js';
 import type { CheckResult } from './report.js';
-import { firstValue, quoteIdent, withScratchClient } from './query.js';
+import { quoteIdent } from '../util/quote-ident.js';
+import { firstValue, withScratchClient } from './query.js';
 
 const BTREE_INDEXES = `
   select c.oid::text as oid, c.oid::regclass::text as name

@@ -45,5 +45,3 @@ export async function firstValue(
   const v = row[0];
   return v === null || v === undefined ? null : String(v);
 }
-
-export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;

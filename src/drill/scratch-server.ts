@@ -17,7 +17,7 @@ import {
   withClient,
   withDatabase,
 } from '../sources/postgres/connection.js';
-import { quoteIdent } from './query.js';
+import { quoteIdent } from '../util/quote-ident.js';
 import type { Scratch } from './scratch.js';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);

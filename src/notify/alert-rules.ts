@@ -5,7 +5,7 @@
  * stateful bookkeeping lives in alert-tracker.ts.
  */
 import type { Alert, RunKind } from '../service/contracts.js';
-import { scheduleInterval, type Schedule } from '../scheduler/cron.js';
+import { scheduleInterval, type Schedule } from '../util/next-run.js';
 import { formatAge } from './format.js';
 
 export type WatchedKind = 'backup' | 'drill';

@@ -6,8 +6,8 @@
  * through the injected Clock, so tests drive it with a FakeClock.
  */
 import type { RunTrigger } from '../service/contracts.js';
-import { isRetryable, NO_RETRY, retryDelayMs } from './backoff.js';
-import { nextRunAfter, type Schedule } from './cron.js';
+import { isRetryable, NO_RETRY, retryDelay } from '../util/backoff.js';
+import { nextRunAfter, type Schedule } from '../util/next-run.js';
 import {
   abortCause,
   RunAborted,
@@ -21,7 +21,7 @@ import {
 } from './types.js';
 
 export * from './types.js';
-export type { RetryPolicy } from './backoff.js';
+export type { RetryPolicy } from '../util/backoff.js';
 
 interface ActiveRun extends RunningRun {
   task: ScheduledTask;
@@ -134,8 +134,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       if (ok) return emit({ type: 'finish', ...base, at: clock.now(), outcome: 'success' });
 
       const cause = abortCause(controller.signal);
-      const again = !controller.signal.aborted && !stopping && isRetryable(error) && attempt < retry.attempts;
-      const retryInMs = again ? retryDelayMs(attempt, retry, random) : undefined;
+      const again =
+        !controller.signal.aborted && !stopping && isRetryable(error) && attempt < retry.maxAttempts;
+      const retryInMs = again ? retryDelay(retry, attempt - 1, random) : undefined;
       emit({
         type: 'finish',
         ...base,

@@ -5,7 +5,7 @@
  */
 import type { Config, ServerConfig } from '../config/schema.js';
 import { parseDuration } from '../core/retention.js';
-import type { RetryPolicy } from './backoff.js';
+import type { RetryPolicy } from '../util/backoff.js';
 import type { ScheduledTask } from './types.js';
 
 export interface SchedulerSettings {
@@ -30,7 +30,7 @@ export function schedulerSettings(server: Partial<ServerConfig> | undefined): Sc
   return {
     jitterMs: (server?.jitterSeconds ?? 0) * 1000,
     retry: {
-      attempts: retries.attempts,
+      maxAttempts: retries.attempts,
       baseDelayMs: retries.baseDelaySeconds * 1000,
       maxDelayMs: retries.maxDelaySeconds * 1000,
     },

@@ -4,8 +4,8 @@
  */
 import { LifeboatError } from '../util/errors.js';
 import type { Clock, RunTrigger } from '../service/contracts.js';
-import type { RetryPolicy } from './backoff.js';
-import type { Schedule } from './cron.js';
+import type { RetryPolicy } from '../util/backoff.js';
+import type { Schedule } from '../util/next-run.js';
 
 export type ScheduledKind = 'backup' | 'drill';
 

@@ -3,6 +3,7 @@
  * JobRunner does the work, the run history remembers, the alert rules judge, notifiers tell, and
  * the HTTP server shows. Each part depends only on these types, so each is tested on its own.
  */
+import { sleep } from '../util/sleep.js';
 
 export type RunKind = 'backup' | 'drill' | 'verify' | 'prune';
 export type RunTrigger = 'schedule' | 'api' | 'retry';
@@ -85,19 +86,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => new Date(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal!.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+  sleep,
 };
 
 export type AlertKind = 'failure' | 'drill-failure' | 'stale' | 'recovery';

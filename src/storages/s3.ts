@@ -16,7 +16,8 @@ import { openObject } from './s3-read.js';
 import { MIN_PART_SIZE } from './s3-parts.js';
 import { uploadObject } from './s3-upload.js';
 import { normalizePrefix, printableEndpoint, s3Location } from './s3-url.js';
-import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import type { RetryPolicy } from '../util/backoff.js';
+import { DEFAULT_RETRY } from './retry.js';
 import { validateKey, type ObjectInfo, type Storage } from './storage.js';
 
 export interface S3StorageOptions {

@@ -1,5 +1,4 @@
 /** `lifeboat status`: one line per job — last backup age and size, last drill, next run. */
-import { Cron } from 'croner';
 import { latestDrillReport, listBackups } from '../../catalog/catalog.js';
 import { drillSummary } from '../../drill/report.js';
 import { totalSize } from '../../catalog/manifest.js';
@@ -7,14 +6,7 @@ import { buildStorages } from '../../config/compose.js';
 import { describeError } from '../errors.js';
 import type { Context } from '../context.js';
 import { formatBytes, formatDuration } from '../progress.js';
-
-export function nextRun(
-  schedule: { cron: string; timezone: string } | undefined,
-  from = new Date(),
-): Date | undefined {
-  if (!schedule) return undefined;
-  return new Cron(schedule.cron, { timezone: schedule.timezone, paused: true }).nextRun(from) ?? undefined;
-}
+import { nextRunAfter } from '../../util/next-run.js';
 
 export async function statusCommand(ctx: Context, signal: AbortSignal): Promise<number> {
   const config = await ctx.config();
@@ -44,7 +36,7 @@ export async function statusCommand(ctx: Context, signal: AbortSignal): Promise<
     } catch (err) {
       row.error = describeError(err);
     }
-    row.nextRun = nextRun(job.schedule)?.toISOString() ?? null;
+    row.nextRun = (job.schedule && nextRunAfter(job.schedule, new Date()))?.toISOString() ?? null;
     rows.push(row);
   }
   ctx.output.result(

@@ -8,6 +8,7 @@
  * imported the snapshot anyway).
  */
 import type { TableCount } from '../../catalog/manifest.js';
+import { quoteIdent } from '../../util/quote-ident.js';
 import { connect } from './connection.js';
 
 /** Tables smaller than this are counted with count(*); larger ones use reltuples. */
@@ -26,8 +27,6 @@ export interface HeldSnapshot {
    */
   release(): Promise<void>;
 }
-
-const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 export async function holdSnapshot(url: string): Promise<HeldSnapshot> {
   const client = await connect(url);

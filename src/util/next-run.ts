@@ -1,11 +1,11 @@
 /**
- * Schedule arithmetic for `lifeboat serve` (SPEC §4): when a `{ cron, timezone }` schedule runs next,
- * how far apart its runs are at a given time (the stale rule's yardstick), and validation with a
- * one-line error naming the bad field. Pure: every function takes the time it works from.
+ * Schedule arithmetic (SPEC §4), used by config validation, the scheduler, alert rules and `status`:
+ * when a `{ cron, timezone }` schedule runs next, how far apart its runs are at a given time (the
+ * stale rule's yardstick), and validation with a one-line error naming the bad field. Pure.
  */
 import { Cron } from 'croner';
 
-import { LifeboatError } from '../util/errors.js';
+import { LifeboatError } from './errors.js';
 
 export interface Schedule {
   cron: string;
