@@ -14,7 +14,7 @@ export default {
   mutate: [
     'src/core/retention.ts',
     'src/catalog/layout.ts',
-    'src/drill/expectation.ts',
+    'src/config/expectation.ts',
     'src/util/redact.ts',
     'src/catalog/manifest.ts',
   ],

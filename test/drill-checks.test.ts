@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
-import type { DrillReport } from '../src/drill/report.js';
+import type { DrillReport } from '../src/catalog/drill-report.js';
 import { withCluster } from './helpers/cluster.js';
 import { drillReports, editManifest, readManifestFile, replaceWithValidGarbage } from './helpers/drill.js';
 import { errorLines, lifeboat } from './helpers/lifeboat.js';

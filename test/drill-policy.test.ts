@@ -1,6 +1,6 @@
 /**
  * Unit tests for the pure parts of restore drills: the expectation language of user checks
- * (src/drill/expectation.ts), the row-count policy (src/drill/row-counts.ts), drill report names
+ * (src/config/expectation.ts), the row-count policy (src/drill/row-counts.ts), drill report names
  * in the catalog, the drill config schema, and the outcome phrase `status` and `list` show.
  */
 import assert from 'node:assert/strict';
@@ -13,8 +13,8 @@ import {
   compareNumbers,
   describeExpectation,
   parseExpectation,
-} from '../src/drill/expectation.js';
-import { drillOutcome, drillTimestamp, type DrillReport } from '../src/drill/report.js';
+} from '../src/config/expectation.js';
+import { drillOutcome, drillTimestamp, type DrillReport } from '../src/catalog/drill-report.js';
 import { allowedDeviation, judgeRowCount } from '../src/drill/row-counts.js';
 import type { ObjectInfo, Storage } from '../src/storages/storage.js';
 

@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Manifest } from '../src/catalog/manifest.js';
-import type { DrillReport } from '../src/drill/report.js';
+import type { DrillReport } from '../src/catalog/drill-report.js';
 import { withCluster } from './helpers/cluster.js';
 import {
   drillReports,

@@ -3,7 +3,7 @@
  * Listing reads the storage itself, so any machine with access can list, verify and restore.
  */
 import { isLifeboatError, LifeboatError } from '../util/errors.js';
-import { parseDrillReport, type DrillReport } from '../drill/report.js';
+import { parseDrillReport, type DrillReport } from './drill-report.js';
 import { putText, readText, type Storage } from '../storages/storage.js';
 import { CATALOG_PREFIX, idTime, isBackupId, manifestKey, nextIdSuffix, safeSegment } from './layout.js';
 import { parseManifest, type Manifest } from './manifest.js';

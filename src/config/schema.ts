@@ -3,7 +3,7 @@
  * "path: problem" lines by load.ts; this file only describes what is allowed.
  */
 import { z } from 'zod';
-import { parseExpectation } from '../drill/expectation.js';
+import { parseExpectation } from './expectation.js';
 import { scheduleProblem } from '../util/next-run.js';
 import { templateProblem } from '../catalog/layout.js';
 
@@ -134,7 +134,7 @@ export const retentionSchema = z.strictObject({
   timezone: z.string().optional(),
 });
 
-/** A user check: its SQL's first column of the first row, held to `expect` (see drill/expectation.ts). */
+/** A user check: its SQL's first column of the first row, held to `expect` (see expectation.ts). */
 export const drillCheckSchema = z.strictObject({
   name: z.string().min(1, 'expected a name'),
   database: z.string().min(1).optional(),

@@ -12,20 +12,10 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { startEncoders, type CodecChain } from '../codecs/chain.js';
+import type { DumpStream } from '../sources/source.js';
 import { putText, type Storage } from '../storages/storage.js';
 import { fanOut } from '../util/fan-out.js';
 import { createTap } from '../util/hash-tap.js';
-
-export interface DumpStream {
-  /** The raw dump bytes. */
-  stream: Readable;
-  /** true when `stream` is a child's stdout that can be handed to the first codec as an OS pipe. */
-  osPipe: boolean;
-  /** Settles when the producer is finished; rejects if it failed. */
-  done: Promise<void>;
-  /** Size and SHA-256 of the raw bytes, when they passed through Lifeboat. */
-  raw?: () => { size: number; sha256: string };
-}
 
 export interface WrittenArtifact {
   key: string;

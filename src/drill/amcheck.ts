@@ -5,7 +5,7 @@
  * wrong query results after a real restore. Skipped, not failed, where amcheck is not installed.
  */
 import { oneLine } from '../util/errors.js';
-import type { CheckResult } from './report.js';
+import type { CheckResult } from '../catalog/drill-report.js';
 import { quoteIdent } from '../util/quote-ident.js';
 import { firstValue, withScratchClient } from './query.js';
 

@@ -9,10 +9,10 @@ import type { Manifest } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
 import { oneLine } from '../util/errors.js';
 import { amcheckDatabase } from './amcheck.js';
-import { checkExpectation, describeExpectation, parseExpectation } from './expectation.js';
+import { checkExpectation, describeExpectation, parseExpectation } from '../config/expectation.js';
 import { quoteIdent } from '../util/quote-ident.js';
 import { firstValue, withScratchClient } from './query.js';
-import type { CheckResult } from './report.js';
+import type { CheckResult } from '../catalog/drill-report.js';
 import { DEFAULT_ROW_COUNT_TOLERANCE, judgeRowCount } from './row-counts.js';
 import type { Scratch } from './scratch.js';
 

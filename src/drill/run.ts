@@ -22,7 +22,7 @@ import {
   type CheckResult,
   type DrillReport,
   type DrillStage,
-} from './report.js';
+} from '../catalog/drill-report.js';
 import { openScratch, type Scratch } from './scratch.js';
 
 export interface DrillOptions {

@@ -6,7 +6,7 @@
  */
 import { startLocalCluster } from '../postgres/local-cluster.js';
 import { oneLine } from '../util/errors.js';
-import type { Scratch } from './scratch.js';
+import type { Scratch } from './scratch-target.js';
 
 export async function startLocalScratch(opts: {
   minMajor: number;

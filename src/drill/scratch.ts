@@ -2,29 +2,16 @@
  * The scratch server a drill restores into, and the promise that it goes away afterwards. Two
  * kinds: a local throwaway cluster Lifeboat starts (the default), or a configured server
  * (`drill.scratch.url`) that Lifeboat borrows and leaves as it found it. The rest of the drill
- * only sees this interface.
+ * only sees the Scratch interface (scratch-target.ts).
  */
 import type { Manifest } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
 import { majorOf } from '../postgres/binaries.js';
 import { startLocalScratch } from './scratch-local.js';
 import { openServerScratch } from './scratch-server.js';
+import type { Scratch } from './scratch-target.js';
 
-export interface Scratch {
-  readonly kind: 'local' | 'server';
-  /** For reports and logs: never a password. */
-  readonly where: string;
-  readonly serverVersion: string;
-  /** URL of `database` on the scratch server. */
-  url(database: string): string;
-  /**
-   * Called once before restoring: the databases the restore is about to create. A disposable
-   * server drops same-named ones first; every kind removes them in dispose().
-   */
-  prepare(databases: string[]): Promise<void>;
-  /** Removes everything the drill created. Never throws: returns what it could not undo. Idempotent. */
-  dispose(): Promise<string[]>;
-}
+export type { Scratch } from './scratch-target.js';
 
 export interface ScratchOptions {
   manifest: Manifest;

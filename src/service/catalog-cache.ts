@@ -18,7 +18,7 @@ import {
 } from '../catalog/catalog.js';
 import { totalSize, type Manifest } from '../catalog/manifest.js';
 import { oneLine } from '../util/errors.js';
-import { drillOutcome, type DrillReport } from '../drill/report.js';
+import { drillOutcome, type DrillReport } from '../catalog/drill-report.js';
 import type { Storage } from '../storages/storage.js';
 import { systemClock, type Clock } from './contracts.js';
 

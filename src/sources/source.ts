@@ -3,8 +3,20 @@
  * plans a run (discovers databases, picks tools, checks versions) so that every "cannot work"
  * problem surfaces before any byte is written; then each planned artifact is opened in turn.
  */
+import type { Readable } from 'node:stream';
 import type { ArtifactRole, Manifest, TableCount } from '../catalog/manifest.js';
-import type { DumpStream } from '../core/write-artifact.js';
+
+/** One artifact's raw dump bytes as a source produces them; core/write-artifact.ts stores them. */
+export interface DumpStream {
+  /** The raw dump bytes. */
+  stream: Readable;
+  /** true when `stream` is a child's stdout that can be handed to the first codec as an OS pipe. */
+  osPipe: boolean;
+  /** Settles when the producer is finished; rejects if it failed. */
+  done: Promise<void>;
+  /** Size and SHA-256 of the raw bytes, when they passed through Lifeboat. */
+  raw?: () => { size: number; sha256: string };
+}
 
 export interface PlannedArtifact {
   role: ArtifactRole;

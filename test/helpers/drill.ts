@@ -8,7 +8,7 @@ import { open, readdir, readFile, readlink, stat, writeFile } from 'node:fs/prom
 import os from 'node:os';
 import path from 'node:path';
 import type { Manifest } from '../../src/catalog/manifest.js';
-import type { DrillReport } from '../../src/drill/report.js';
+import type { DrillReport } from '../../src/catalog/drill-report.js';
 import { filesUnder } from './lifeboat.js';
 
 /**

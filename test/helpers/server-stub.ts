@@ -7,7 +7,11 @@
 import { backupId } from '../../src/catalog/layout.js';
 import { commitManifest, storeDrillReport } from '../../src/catalog/catalog.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from '../../src/catalog/manifest.js';
-import { DRILL_REPORT_FORMAT, DRILL_REPORT_VERSION, type DrillReport } from '../../src/drill/report.js';
+import {
+  DRILL_REPORT_FORMAT,
+  DRILL_REPORT_VERSION,
+  type DrillReport,
+} from '../../src/catalog/drill-report.js';
 import { createApp } from '../../src/server/app.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import type { AppDeps, HealthReport, JobInfo, NextRun, TriggerKind } from '../../src/server/types.js';

@@ -6,7 +6,7 @@ import type { Config, PostgresSourceConfig } from '../../config/schema.js';
 import { resolvedSource } from '../../config/unresolved.js';
 import { exitCodeFor, LifeboatError, oneLine } from '../../util/errors.js';
 import { intactCopy } from '../../core/intact-copy.js';
-import type { DrillReport } from '../../drill/report.js';
+import type { DrillReport } from '../../catalog/drill-report.js';
 import { runDrill } from '../../drill/run.js';
 import type { Storage } from '../../storages/storage.js';
 import type { Context } from '../context.js';

@@ -6,7 +6,7 @@
 import { latestDrillReports } from '../../catalog/catalog.js';
 import { listAcross } from '../../catalog/copies.js';
 import { isPartial, totalSize } from '../../catalog/manifest.js';
-import { drillSummary, type DrillReport } from '../../drill/report.js';
+import { drillSummary, type DrillReport } from '../../catalog/drill-report.js';
 import type { Context } from '../context.js';
 import { formatBytes, formatDuration } from '../progress.js';
 

@@ -1,6 +1,6 @@
 /** `lifeboat status`: one line per job — last backup age and size, last drill, next run. */
 import { latestDrillReport, listBackups } from '../../catalog/catalog.js';
-import { drillSummary } from '../../drill/report.js';
+import { drillSummary } from '../../catalog/drill-report.js';
 import { totalSize } from '../../catalog/manifest.js';
 import { buildStorages } from '../../config/compose.js';
 import { describeError } from '../errors.js';

@@ -5,14 +5,12 @@
  * dump starts.
  */
 import { Readable } from 'node:stream';
-import type { PostgresSourceConfig } from '../../config/schema.js';
 import type { TableCount } from '../../catalog/manifest.js';
 import { LifeboatError } from '../../util/errors.js';
 import { createTap } from '../../util/hash-tap.js';
-import type { DumpStream } from '../../core/write-artifact.js';
 import { findPgTool, listPgTools, type PgTool } from '../../postgres/binaries.js';
 import { startChild } from '../../util/child.js';
-import type { PlannedArtifact, Source, SourcePlan } from '../source.js';
+import type { DumpStream, PlannedArtifact, Source, SourcePlan } from '../source.js';
 import {
   describe,
   serverVersion,
@@ -27,6 +25,21 @@ import { guardRoles } from './role-guard.js';
 import { holdSnapshot } from './snapshot.js';
 
 const FATAL = /: error: |^FATAL:/;
+
+/**
+ * What this source needs of a `source: { type: postgres }` block, as config/schema.ts validates it
+ * (a source kind never imports config/; the composition root hands the parsed block over).
+ */
+export interface PostgresSourceOptions {
+  url: string;
+  /** "all", one database, or a list; absent: the one libpq picks. */
+  databases?: string | string[];
+  /** Glob patterns of databases left out of `all`. */
+  exclude: string[];
+  dumpall: boolean;
+  format: 'plain' | 'custom';
+  binDir?: string;
+}
 
 /** A Node-side dump stream: roles made idempotent, raw bytes counted and hashed on the way. */
 function guardedDumpall(
@@ -48,7 +61,7 @@ function guardedDumpall(
  * the URL's, else the service's, else PGDATABASE, else the user name; all databases only when
  * `databases: all` says so.
  */
-export function sourceSelection(cfg: Pick<PostgresSourceConfig, 'url' | 'databases' | 'dumpall'>) {
+export function sourceSelection(cfg: Pick<PostgresSourceOptions, 'url' | 'databases' | 'dumpall'>) {
   const settings = libpqSettings(cfg.url);
   const named = settings.database;
   const selection = cfg.databases ?? named ?? settings.user;
@@ -63,7 +76,7 @@ export function sourceSelection(cfg: Pick<PostgresSourceConfig, 'url' | 'databas
   return { selection, single, maintenanceUrl, firstUrl, hint };
 }
 
-export function createPostgresSource(cfg: PostgresSourceConfig): Source {
+export function createPostgresSource(cfg: PostgresSourceOptions): Source {
   const where = describe(cfg.url);
   const { selection, single, maintenanceUrl, firstUrl, hint } = sourceSelection(cfg);
 

@@ -5,7 +5,7 @@
  * took (RTO), and every check with what was expected and what was found. Never holds a secret:
  * scratch servers are described by host, port and database only.
  */
-import { backupId } from '../catalog/layout.js';
+import { backupId } from './layout.js';
 import type { ErrorCode } from '../util/errors.js';
 import { LifeboatError } from '../util/errors.js';
 
