@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { commitManifest, storeDrillReport } from '../src/catalog/catalog.js';
 import { backupId } from '../src/catalog/layout.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from '../src/catalog/manifest.js';
-import { DRILL_REPORT_FORMAT, DRILL_REPORT_VERSION, type DrillReport } from '../src/drill/report.js';
+import { DRILL_REPORT_FORMAT, DRILL_REPORT_VERSION, type DrillReport } from '../src/catalog/drill-report.js';
 import { openSqliteHistory } from '../src/history/sqlite-history.js';
 import { createApp } from '../src/server/app.js';
 import { listen } from '../src/server/listen.js';
