@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MANIFEST_FORMAT, parseManifest, totalSize, type Manifest } from '../src/catalog/manifest.js';
+import {
+  isPartial,
+  MANIFEST_FORMAT,
+  parseManifest,
+  referencedRoles,
+  totalSize,
+  type Manifest,
+} from '../src/catalog/manifest.js';
 import { LifeboatError } from '../src/util/errors.js';
 
 const KEY = '.lifeboat/app/20261122T023000Z.json';
@@ -64,6 +71,13 @@ describe('parseManifest', () => {
     const partial = edit((m) => (m.partial = true));
     assert.equal(parseManifest(JSON.stringify(partial), KEY).partial, true);
     assert.equal(parseManifest(JSON.stringify(edit((m) => (m.partial = false))), KEY).partial, false);
+  });
+
+  test('the stored format name is the one every Lifeboat wrote: a manifest from disk reads', () => {
+    // Literal on purpose: the name is on disk in every backup, so changing the constant must fail here.
+    assert.equal(MANIFEST_FORMAT, 'lifeboat-manifest');
+    const text = JSON.stringify(good()).replace(JSON.stringify(MANIFEST_FORMAT), '"lifeboat-manifest"');
+    assert.equal(parseManifest(text, KEY).format, 'lifeboat-manifest');
   });
 
   test('not JSON, or not a Lifeboat manifest: integrity errors', () => {
@@ -172,6 +186,8 @@ describe('parseManifest', () => {
       `${'a'.repeat(63)}g`,
       64,
       ` ${'a'.repeat(64)}`,
+      // Not a string, though it would print as 64 hex digits.
+      ['a'.repeat(64)],
     ])
       refused(
         editArtifact((a) => (a.sha256 = sha256)),
@@ -181,7 +197,8 @@ describe('parseManifest', () => {
   });
 
   test('startedAt must be a time; partial must be a boolean', () => {
-    for (const startedAt of [undefined, 'yesterday', 1764000000])
+    // 2026 and ['2026-11-22'] would parse as times once turned into strings: only strings are times.
+    for (const startedAt of [undefined, 'yesterday', 1764000000, 2026, ['2026-11-22']])
       refused(
         edit((m) => (m.startedAt = startedAt)),
         'integrity',
@@ -191,6 +208,32 @@ describe('parseManifest', () => {
       edit((m) => (m.partial = 'yes')),
       'integrity',
       'partial must be true or false',
+    );
+  });
+
+  test('referencedRoles: every role the dumps name, once each, sorted; malformed entries ignored', () => {
+    const m = good();
+    assert.deepEqual(referencedRoles(m), [], 'no artifact records roles (an older manifest)');
+    m.artifacts[0]!.roles = ['writer', 'app_owner', '', 7 as unknown as string];
+    m.artifacts[1]!.roles = 'reader' as unknown as string[];
+    m.artifacts.push({ ...m.artifacts[0]!, key: 'app/x/other.sql.zst', roles: ['reader', 'writer'] });
+    assert.deepEqual(referencedRoles(m), ['app_owner', 'reader', 'writer']);
+  });
+
+  test('isPartial: marked partial, or some database missing; absent fields mean complete', () => {
+    assert.equal(isPartial({}), false);
+    assert.equal(isPartial({ partial: false, missing: [] }), false);
+    assert.equal(isPartial({ partial: true }), true);
+    assert.equal(isPartial({ partial: true, missing: [] }), true);
+    assert.equal(
+      isPartial({ missing: [{ database: 'gone', error: 'database "gone" does not exist' }] }),
+      true,
+    );
+    assert.equal(isPartial({ partial: false, missing: [{ database: 'gone', error: 'x' }] }), true);
+    assert.equal(
+      isPartial({ missing: 'gone' as unknown as [] }),
+      false,
+      'a malformed missing field is ignored',
     );
   });
 
