@@ -33,7 +33,8 @@ function chosenModules(argv) {
   return value.split(',').map((entry) => entry.replace(/:\d+(?::\d+)?-\d+(?::\d+)?$/, ''));
 }
 
-const chosen = chosenModules(process.argv);
+// eslint runs this file without Node globals; Stryker loads it in Node.
+const chosen = chosenModules(globalThis.process.argv);
 const testFiles = [...new Set(chosen.flatMap((file) => MODULES[file] ?? Object.values(MODULES).flat()))];
 
 export default {
