@@ -8,7 +8,10 @@ import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { newIntent, writeIntent } from '../src/catalog/intent.js';
+import { backupId } from '../src/catalog/layout.js';
 import { LifeboatError } from '../src/util/errors.js';
+import { executePrune, planPrune } from '../src/core/prune.js';
 import { createLocalStorage, TEMP_PREFIX } from '../src/storages/local.js';
 import type { Storage } from '../src/storages/storage.js';
 import { storageConformance } from './helpers/storage-conformance.js';
@@ -154,6 +157,30 @@ describe('local storage', () => {
     // The folders come back when written to again.
     await storage.put('job/2026/01/02/id3/c.sql', [Buffer.from('z')]);
     assert.deepEqual(await filesUnder(root), ['job/2026/01/02/id3/c.sql']);
+  });
+
+  test("prune removes the empty folder of a run killed before its first file, not an operator's", async (t) => {
+    const { root, storage } = await local(t);
+    const started = new Date('2026-01-02T03:04:05Z');
+    const id = backupId(started);
+    const folder = `job/2026/01/02/${id}`;
+    const named = [`${folder}/app.sql`, `${folder}/app.sql.sha256`];
+    // What a run SIGKILLed inside put() between creating the folder and opening its temp file leaves
+    // (seed 1488050149 of the chaos test): its intent, and an empty id folder no key exists in.
+    await writeIntent(storage, newIntent('job', id, named, started));
+    await mkdir(path.join(root, folder), { recursive: true });
+    await mkdir(path.join(root, 'job/2026/01/02/mine'));
+
+    const now = new Date(Date.now() + 3 * 86_400_000); // past the grace period
+    const plan = await planPrune(storage, { name: 'job' }, {}, { now });
+    assert.deepEqual(plan.orphans, [], 'nothing to delete: no key exists');
+    await executePrune(storage, plan, { now });
+    assert.deepEqual(await filesUnder(root), [], 'the intent is gone');
+    assert.deepEqual(
+      await readdir(path.join(root, 'job/2026/01/02')),
+      ['mine'],
+      "the operator's folder stays",
+    );
   });
 
   test('keys that would leave the root are refused and write nothing', async (t) => {

@@ -48,8 +48,11 @@ export interface PrunePlan {
   /**
    * Intents to remove once the keys listed with each are gone: of runs that never committed (the
    * keys are their orphans) and of committed runs that did not get to delete theirs (no keys).
+   * `folders`: every key the run named that is neither referenced nor possibly still being
+   * written, present or not — their empty folders are Lifeboat's to remove (a run killed between
+   * creating its folder and its first file leaves the folder and no key in it).
    */
-  intents: Array<{ key: string; keys: string[] }>;
+  intents: Array<{ key: string; keys: string[]; folders: string[] }>;
   /** Intents that could not be read: left alone, their keys too. */
   badIntents: Array<{ key: string; error: string }>;
   /** Unreferenced files with artifact-like names under the job's folder that no intent names: never removed. */
@@ -147,15 +150,16 @@ export async function planPrune(
       for (const k of e.intent?.keys ?? []) live.add(k);
     } else if (committed.has(manifestKey(e.job, e.id))) {
       // The manifest references the run's keys; the intent is only a delete that did not happen.
-      if (old) dead.push({ key: e.key, keys: [] });
+      if (old) dead.push({ key: e.key, keys: [], folders: [] });
     } else if (old) {
-      dead.push({ key: e.key, keys: e.intent.keys });
+      dead.push({ key: e.key, keys: e.intent.keys, folders: [] });
     } else for (const k of e.intent.keys) live.add(k); // possibly a run still writing
   }
   for (const d of dead) {
     // Only what exists, no manifest references and no other run may still be writing.
     const keys: string[] = [];
-    for (const k of d.keys) if (!referenced.has(k) && !live.has(k) && (await info(k))) keys.push(k);
+    d.folders = d.keys.filter((k) => !referenced.has(k) && !live.has(k));
+    for (const k of d.folders) if (await info(k)) keys.push(k);
     d.keys = keys;
     for (const k of keys) orphans.add(k);
   }
@@ -336,8 +340,16 @@ async function executeUnlocked(
   await deleteObjects(storage, [...objects, ...plan.orphans], outcome, opts.signal);
   // An intent goes after its keys (one Object Lock kept stays named, for a later prune).
   const kept = new Set(outcome.retained.map((r) => r.key));
-  const done = plan.intents.filter((i) => !i.keys.some((k) => kept.has(k))).map((i) => i.key);
-  if (done.length) await deleteObjects(storage, done, outcome, opts.signal);
+  const done = plan.intents.filter((i) => !i.keys.some((k) => kept.has(k)));
+  // Before the intents go, so that a prune interrupted here tries again next time.
+  await storage.removeEmptyFolders?.(done.flatMap((i) => i.folders));
+  if (done.length)
+    await deleteObjects(
+      storage,
+      done.map((i) => i.key),
+      outcome,
+      opts.signal,
+    );
   if (storage.cleanupIncomplete) {
     const cutoff = new Date((opts.now ?? new Date()).getTime() - (opts.graceMs ?? DEFAULT_GRACE_MS));
     outcome.removedIncomplete.push(...(await storage.cleanupIncomplete(cutoff, { signal: opts.signal })));

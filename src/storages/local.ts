@@ -246,6 +246,11 @@ export function createLocalStorage(opts: { name: string; path: string }): Storag
       return full(key);
     },
 
+    async removeEmptyFolders(keys) {
+      for (const dir of new Set(keys.map((key) => path.dirname(full(key)))))
+        await removeEmptyFolders(dir, root);
+    },
+
     async cleanupIncomplete(olderThan) {
       const removed: string[] = [];
       for await (const { entry, file, key } of walk(root, '')) {

@@ -74,6 +74,14 @@ export interface Storage {
 
   /** Optional housekeeping: removes leftovers of interrupted writes older than `olderThan`. */
   cleanupIncomplete?(olderThan: Date, opts?: { signal?: AbortSignal }): Promise<string[]>;
+
+  /**
+   * Optional, for storages with real folders (local): removes the folders that would hold `keys`
+   * while they are empty, up to the root. A run killed between creating an artifact's folder and
+   * writing its first file leaves one that no key exists in, so deleting the keys never reaches
+   * it. Folders holding anything stay.
+   */
+  removeEmptyFolders?(keys: string[]): Promise<void>;
 }
 
 /** Reads a whole (small) object into a string. */
