@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { LocalCluster } from '../src/postgres/local-cluster.js';
+import type { LocalCluster } from '../src/sources/postgres/local-cluster.js';
 
 /** 20k documents per scale unit: the ratio of DESIGN.md's measurements (scale 100, 2M rows). */
 export const DOCS_PER_SCALE = 20_000;

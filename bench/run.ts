@@ -29,7 +29,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLocalCluster, stopAllLocalClusters, type LocalCluster } from '../src/postgres/local-cluster.js';
+import {
+  startLocalCluster,
+  stopAllLocalClusters,
+  type LocalCluster,
+} from '../src/sources/postgres/local-cluster.js';
 import { buildDatabase, DOCS_PER_SCALE, tuneForBulkLoad } from './data.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

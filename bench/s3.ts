@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { startLocalCluster } from '../src/postgres/local-cluster.js';
+import { startLocalCluster } from '../src/sources/postgres/local-cluster.js';
 import { awsEnv, s3Client, startCephRgw } from '../test/helpers/s3-server.js';
 import { buildDatabase, tuneForBulkLoad } from './data.js';
 

@@ -11,7 +11,7 @@ import { withCluster } from './helpers/cluster.js';
 import { lifeboat } from './helpers/lifeboat.js';
 import { dumpall, tempDir } from './helpers/roundtrip.js';
 import { loadRealisticFixture } from './fixtures/realistic.js';
-import { dumpForCompare } from '../src/postgres/compare.js';
+import { dumpForCompare } from '../src/sources/postgres/compare.js';
 
 const execFileAsync = promisify(execFile);
 

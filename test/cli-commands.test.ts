@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { findPgTool } from '../src/postgres/binaries.js';
+import { findPgTool } from '../src/sources/postgres/binaries.js';
 import { withCluster } from './helpers/cluster.js';
 import { exists, lifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';

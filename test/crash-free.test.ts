@@ -17,7 +17,7 @@ import { startAgain, stopFastDuringCopy } from './helpers/pg-ctl.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { createBigTable, storageContents, waitFor, writeConfig } from './helpers/scenarios.js';
 import { startWebhookReceiver } from './helpers/webhook-receiver.js';
-import { freePort } from '../src/postgres/local-cluster.js';
+import { freePort } from '../src/sources/postgres/local-cluster.js';
 
 const STACK_LINE = /^\s+at .+\(.+:\d+:\d+\)$/m;
 

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Dialog, Page } from 'playwright-core';
 import { commitManifest } from '../src/catalog/catalog.js';
-import { freePort, type LocalCluster } from '../src/postgres/local-cluster.js';
+import { freePort, type LocalCluster } from '../src/sources/postgres/local-cluster.js';
 import { listen, type Listening } from '../src/server/listen.js';
 import { launchBrowser, type BrowserSession } from './helpers/browser.js';
 import { withCluster } from './helpers/cluster.js';

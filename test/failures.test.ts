@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
-import type { LocalCluster } from '../src/postgres/local-cluster.js';
+import type { LocalCluster } from '../src/sources/postgres/local-cluster.js';
 import { withCluster } from './helpers/cluster.js';
 import { errorLines, lifeboat, startLifeboat, type RunResult } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';

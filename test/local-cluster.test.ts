@@ -1,5 +1,5 @@
 /**
- * Throwaway local clusters (src/postgres/local-cluster.ts) and the realistic fixture: start, run
+ * Throwaway local clusters (src/sources/postgres/local-cluster.ts) and the realistic fixture: start, run
  * as the right OS user, load data, survive a dump/restore, and leave nothing behind on stop().
  */
 import assert from 'node:assert/strict';
@@ -8,7 +8,11 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir, readlink, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { reapOrphanedClusters, startLocalCluster, type LocalCluster } from '../src/postgres/local-cluster.js';
+import {
+  reapOrphanedClusters,
+  startLocalCluster,
+  type LocalCluster,
+} from '../src/sources/postgres/local-cluster.js';
 import {
   FIXTURE_DATABASES,
   FIXTURE_LARGE_OBJECT_OID,
@@ -183,7 +187,7 @@ test("a SIGKILLed owner's cluster keeps running until the next start reaps it; a
       '--import',
       'tsx',
       '-e',
-      `import { startLocalCluster } from ${JSON.stringify(path.resolve('src/postgres/local-cluster.ts'))};
+      `import { startLocalCluster } from ${JSON.stringify(path.resolve('src/sources/postgres/local-cluster.ts'))};
        const c = await startLocalCluster({ name: 'orphan' });
        console.log(c.dataDir);
        setInterval(() => {}, 1000);`,

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { dumpForCompare } from '../src/postgres/compare.js';
+import { dumpForCompare } from '../src/sources/postgres/compare.js';
 import { withCluster } from './helpers/cluster.js';
 import { readManifestFile } from './helpers/drill.js';
 import { errorLines, lifeboat } from './helpers/lifeboat.js';

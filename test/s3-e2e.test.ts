@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { dumpForCompare } from '../src/postgres/compare.js';
+import { dumpForCompare } from '../src/sources/postgres/compare.js';
 import { withCluster } from './helpers/cluster.js';
 import { lifeboat } from './helpers/lifeboat.js';
 import { dumpall, tempDir } from './helpers/roundtrip.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { after, describe, test } from 'node:test';
-import { dumpForCompare } from '../src/postgres/compare.js';
+import { dumpForCompare } from '../src/sources/postgres/compare.js';
 import { withCluster } from './helpers/cluster.js';
 import { lifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { dumpForCompare } from '../src/postgres/compare.js';
+import { dumpForCompare } from '../src/sources/postgres/compare.js';
 import { withCluster } from './helpers/cluster.js';
 import { errorLines, lifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';

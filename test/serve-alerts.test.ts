@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { openSqliteHistory } from '../src/history/sqlite-history.js';
-import { freePort } from '../src/postgres/local-cluster.js';
+import { freePort } from '../src/sources/postgres/local-cluster.js';
 import { startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { waitFor, writeConfig } from './helpers/scenarios.js';

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { waitFor, writeConfig } from './helpers/scenarios.js';
-import { freePort } from '../src/postgres/local-cluster.js';
+import { freePort } from '../src/sources/postgres/local-cluster.js';
 
 /** A GET with an explicit Host header (fetch would not let a test choose it). */
 function get(port: number, urlPath: string, host: string): Promise<{ status: number; body: string }> {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { freePort } from '../src/postgres/local-cluster.js';
+import { freePort } from '../src/sources/postgres/local-cluster.js';
 import { withCluster } from './helpers/cluster.js';
 import { errorLines, filesUnder, startLifeboat } from './helpers/lifeboat.js';
 import { holdTable, lockObjects, type LockTarget } from './helpers/lock-scenarios.js';

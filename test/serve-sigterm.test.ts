@@ -19,7 +19,7 @@ import { withCluster } from './helpers/cluster.js';
 import { lifeboat, startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { storageContents, waitFor, writeConfig } from './helpers/scenarios.js';
-import { freePort } from '../src/postgres/local-cluster.js';
+import { freePort } from '../src/sources/postgres/local-cluster.js';
 
 const TOKEN = 'sigterm-test-token-789';
 

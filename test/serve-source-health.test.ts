@@ -16,7 +16,7 @@ import { createSourceHealth, type SourceStatus } from '../src/service/source-hea
 import { sourceChecks } from '../src/service/source-probes.js';
 import { withCluster } from './helpers/cluster.js';
 import { waitFor } from './helpers/scenarios.js';
-import { freePort } from '../src/postgres/local-cluster.js';
+import { freePort } from '../src/sources/postgres/local-cluster.js';
 
 const PASSWORD = 'Sw0rdfish-not-for-logs';
 

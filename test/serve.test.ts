@@ -12,7 +12,7 @@ import { withCluster } from './helpers/cluster.js';
 import { startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { waitFor, writeConfig } from './helpers/scenarios.js';
-import { freePort } from '../src/postgres/local-cluster.js';
+import { freePort } from '../src/sources/postgres/local-cluster.js';
 
 test('serve: API-started backup and drill show up in summary and metrics; SIGTERM exits 0', async (t) => {
   const pg = await withCluster(t, { name: 'serve' });

@@ -9,8 +9,8 @@ import { withCluster } from './helpers/cluster.js';
 import { embeddedBinDir } from './helpers/embedded-postgres.js';
 import { errorLines, filesUnder, lifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
-import { listPgTools } from '../src/postgres/binaries.js';
-import { dumpForCompare } from '../src/postgres/compare.js';
+import { listPgTools } from '../src/sources/postgres/binaries.js';
+import { dumpForCompare } from '../src/sources/postgres/compare.js';
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

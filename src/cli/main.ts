@@ -8,7 +8,7 @@ import { setMaxListeners } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, LifeboatError } from '../util/errors.js';
 import { LIFEBOAT_VERSION } from '../util/version.js';
-import { stopAllLocalClusters } from '../postgres/local-cluster.js';
+import { stopAllLocalClusters } from '../sources/postgres/local-cluster.js';
 import { Context, type GlobalOptions } from './context.js';
 import { describeError } from './errors.js';
 import { installUnhandledRejectionHandler, unhandledRejections } from './unhandled.js';

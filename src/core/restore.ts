@@ -10,7 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { referencedRoles, type ArtifactRecord, type Manifest } from '../catalog/manifest.js';
 import { codecChain, startDecoders, type CodecChain } from '../codecs/chain.js';
-import { findPgTool } from '../postgres/binaries.js';
+import { findPgTool } from '../sources/postgres/binaries.js';
 import {
   createDatabase,
   createMissingRoles,
@@ -19,7 +19,7 @@ import {
   dropDatabase,
   isDatabaseEmpty,
   userDatabases,
-} from '../postgres/target.js';
+} from '../sources/postgres/target.js';
 import {
   databaseOf,
   describe,

@@ -13,7 +13,7 @@ import { restoreBackup, verifyBeforeRestore } from '../core/restore.js';
 import { LIFEBOAT_VERSION } from '../util/version.js';
 import type { Storage } from '../storages/storage.js';
 import { runChecks } from './checks.js';
-import { createMissingRoles } from '../postgres/target.js';
+import { createMissingRoles } from '../sources/postgres/target.js';
 import { withScratchClient } from './query.js';
 import {
   DRILL_REPORT_FORMAT,

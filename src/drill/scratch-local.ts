@@ -4,7 +4,7 @@
  * cluster's own 0700 temp dir, so only this user (and root) can reach the restored production data
  * while the drill runs; with TCP on 127.0.0.1 and trust auth, any local user could.
  */
-import { startLocalCluster } from '../postgres/local-cluster.js';
+import { startLocalCluster } from '../sources/postgres/local-cluster.js';
 import { oneLine } from '../util/errors.js';
 import type { Scratch } from './scratch-target.js';
 

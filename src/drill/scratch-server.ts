@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import type { Manifest } from '../catalog/manifest.js';
 import { LifeboatError, oneLine } from '../util/errors.js';
-import { databaseExists, dropDatabase, isDatabaseEmpty, userDatabases } from '../postgres/target.js';
+import { databaseExists, dropDatabase, isDatabaseEmpty, userDatabases } from '../sources/postgres/target.js';
 import {
   connect,
   describe,

@@ -6,7 +6,7 @@
  */
 import type { Manifest } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
-import { majorOf } from '../postgres/binaries.js';
+import { majorOf } from '../sources/postgres/binaries.js';
 import { startLocalScratch } from './scratch-local.js';
 import { openServerScratch } from './scratch-server.js';
 import type { Scratch } from './scratch-target.js';

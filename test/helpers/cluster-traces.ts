@@ -1,5 +1,5 @@
 /**
- * What throwaway clusters (src/postgres/local-cluster.ts) leave behind: their temp dirs,
+ * What throwaway clusters (src/sources/postgres/local-cluster.ts) leave behind: their temp dirs,
  * lifeboat-pg-{name}-{pid}-XXXXXX, and the server processes working in them (the postmaster chdirs
  * into its data dir and its children inherit that; a deleted dir still shows as "… (deleted)").
  * Used by tests that kill a cluster's owner, and by scripts/run-tests.ts, which checks that no

@@ -10,7 +10,7 @@ import {
   stopAllLocalClusters,
   type LocalCluster,
   type StartOptions,
-} from '../../src/postgres/local-cluster.js';
+} from '../../src/sources/postgres/local-cluster.js';
 
 /** Anything with an `after` hook: a TestContext, a SuiteContext's hooks, or `{ after }` from node:test. */
 export interface HasAfterHook {

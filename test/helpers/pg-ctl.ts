@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import type { LocalCluster } from '../../src/postgres/local-cluster.js';
+import type { LocalCluster } from '../../src/sources/postgres/local-cluster.js';
 import { waitFor } from './scenarios.js';
 
 const execFileAsync = promisify(execFile);

@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LocalCluster } from '../../src/postgres/local-cluster.js';
+import type { LocalCluster } from '../../src/sources/postgres/local-cluster.js';
 import { filesUnder } from './lifeboat.js';
 
 /** ~60 bytes of incompressible-ish text per row: 400k rows ≈ 25 MB of dump. */

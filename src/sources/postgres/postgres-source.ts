@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { TableCount } from '../../catalog/manifest.js';
 import { LifeboatError } from '../../util/errors.js';
 import { createTap } from '../../util/hash-tap.js';
-import { findPgTool, listPgTools, type PgTool } from '../../postgres/binaries.js';
+import { findPgTool, listPgTools, type PgTool } from './binaries.js';
 import { startChild } from '../../util/child.js';
 import type { DumpStream, PlannedArtifact, Source, SourcePlan } from '../source.js';
 import {

@@ -25,7 +25,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { LifeboatError, oneLine } from '../util/errors.js';
+import { LifeboatError, oneLine } from '../../util/errors.js';
 import { findPgTool, listPgTools } from './binaries.js';
 
 const execFileAsync = promisify(execFile);

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { readdir, access, constants, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { LifeboatError } from '../util/errors.js';
+import { LifeboatError } from '../../util/errors.js';
 
 const execFileAsync = promisify(execFile);
 

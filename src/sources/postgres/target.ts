@@ -3,7 +3,7 @@
  * create it. Used by restore (and by drills, on scratch clusters).
  */
 import type pg from 'pg';
-import { quoteIdent } from '../util/quote-ident.js';
+import { quoteIdent } from '../../util/quote-ident.js';
 
 export async function databaseExists(client: pg.Client, name: string): Promise<boolean> {
   const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);

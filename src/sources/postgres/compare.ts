@@ -5,7 +5,7 @@
  * COPY block are sorted. Meant for test-sized databases: it holds both dumps in memory.
  */
 import { findPgTool } from './binaries.js';
-import { toolConnection } from '../sources/postgres/connection.js';
+import { toolConnection } from './connection.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
