@@ -71,8 +71,8 @@ export const s3StorageSchema = z.strictObject({
   forcePathStyle: z.boolean().default(false),
   accessKeyId: z.string().optional(),
   secretAccessKey: z.string().optional(),
-  // Tuning; unset means the S3 storage's own default (src/storages/s3.ts, README "S3 storage").
-  /** WHEN_REQUIRED (the default) works with S3-compatible servers (radosgw …); see s3-client.ts. */
+  // Tuning; unset means the S3 storage's own default (src/storages/s3/storage.ts, README "S3 storage").
+  /** WHEN_REQUIRED (the default) works with S3-compatible servers (radosgw …); see client.ts. */
   requestChecksumCalculation: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).optional(),
   responseChecksumValidation: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).optional(),
   /** Size of the first 1,000 parts of a multipart upload (default 8); later parts grow. */

@@ -1,9 +1,9 @@
 /**
- * Test helper: an S3 storage (src/storages/s3.ts) on a fresh test bucket, with short retry waits,
+ * Test helper: an S3 storage (src/storages/s3/storage.ts) on a fresh test bucket, with short retry waits,
  * and what its backing store really holds (objects and incomplete multipart uploads).
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { createS3Storage, type S3StorageOptions } from '../../src/storages/s3.js';
+import { createS3Storage, type S3StorageOptions } from '../../src/storages/s3/storage.js';
 import type { HasAfterHook } from './cluster.js';
 import { testBucket, type TestBucket } from './s3-server.js';
 

@@ -4,7 +4,7 @@
  * Messages are built here from error names, never copied from server bodies that may echo request
  * details; no credential ever appears in them.
  */
-import { LifeboatError, oneLine } from '../util/errors.js';
+import { LifeboatError, oneLine } from '../../util/errors.js';
 
 export interface S3ErrorContext {
   bucket: string;

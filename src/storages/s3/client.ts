@@ -4,7 +4,7 @@
  * policy, and the stall watchdog.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import type { RetryPolicy } from '../util/backoff.js';
+import type { RetryPolicy } from '../../util/backoff.js';
 import { createRetryStrategy } from './retry.js';
 
 export type ChecksumMode = 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';

@@ -4,7 +4,7 @@
  * every further 1,000 twice the size before, up to S3's 5 GiB, so 10,000 parts hold
  * partSize × 1,023,000 bytes (8 TiB from 8 MiB) while a small dump only ever fills small parts.
  */
-import type { Body } from './storage.js';
+import type { Body } from '../storage.js';
 
 const MiB = 1024 * 1024;
 export const MIN_PART_SIZE = 5 * MiB;

@@ -12,10 +12,10 @@ import {
   GetObjectRetentionCommand,
   HeadObjectCommand,
 } from '@aws-sdk/client-s3';
-import type { LifeboatError } from '../util/errors.js';
-import { ObjectLockedError } from './object-lock.js';
-import type { S3Bucket } from './s3-bucket.js';
-import { s3ErrorName, s3ErrorStatus } from './s3-errors.js';
+import type { LifeboatError } from '../../util/errors.js';
+import { ObjectLockedError } from '../object-lock.js';
+import type { S3Bucket } from './bucket.js';
+import { s3ErrorName, s3ErrorStatus } from './errors.js';
 
 /** HeadObject calls at once when checking many keys. */
 const HEAD_CONCURRENCY = 8;

@@ -6,10 +6,10 @@
  */
 import { Readable } from 'node:stream';
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import { LifeboatError } from '../util/errors.js';
-import { isTransientS3Error } from './s3-errors.js';
-import { retryDelay, type RetryPolicy } from '../util/backoff.js';
-import { sleep } from '../util/sleep.js';
+import { LifeboatError } from '../../util/errors.js';
+import { isTransientS3Error } from './errors.js';
+import { retryDelay, type RetryPolicy } from '../../util/backoff.js';
+import { sleep } from '../../util/sleep.js';
 
 export interface ReadTarget {
   client: S3Client;

@@ -1,24 +1,24 @@
 /**
  * A storage in an S3 bucket (AWS S3, Ceph radosgw, MinIO, R2 …), under an optional key prefix.
  * This file wires one storage together and owns stat and list; the rest lives beside it:
- * uploads in s3-upload.ts, resumable reads in s3-read.ts, deletes and stale-upload cleanup in
- * s3-delete.ts (with Object Lock checks from s3-lock.ts), error messages in s3-errors.ts, and the
- * client — retries, stall watchdog, checksum modes — in s3-client.ts.
+ * uploads in upload.ts, resumable reads in read.ts, deletes and stale-upload cleanup in
+ * delete.ts (with Object Lock checks from lock.ts), error messages in errors.ts, and the
+ * client — retries, stall watchdog, checksum modes — in client.ts.
  */
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { LifeboatError } from '../util/errors.js';
-import type { S3Bucket } from './s3-bucket.js';
-import { createS3Client, type ChecksumMode } from './s3-client.js';
-import { abortStaleUploads, deleteMany, deleteOne } from './s3-delete.js';
-import { s3Error, s3ErrorName, s3ErrorStatus } from './s3-errors.js';
-import { createLockCheck } from './s3-lock.js';
-import { openObject } from './s3-read.js';
-import { MIN_PART_SIZE } from './s3-parts.js';
-import { uploadObject } from './s3-upload.js';
-import { normalizePrefix, printableEndpoint, s3Location } from './s3-url.js';
-import type { RetryPolicy } from '../util/backoff.js';
+import type { LifeboatError } from '../../util/errors.js';
+import type { S3Bucket } from './bucket.js';
+import { createS3Client, type ChecksumMode } from './client.js';
+import { abortStaleUploads, deleteMany, deleteOne } from './delete.js';
+import { s3Error, s3ErrorName, s3ErrorStatus } from './errors.js';
+import { createLockCheck } from './lock.js';
+import { openObject } from './read.js';
+import { MIN_PART_SIZE } from './parts.js';
+import { uploadObject } from './upload.js';
+import { normalizePrefix, printableEndpoint, s3Location } from './url.js';
+import type { RetryPolicy } from '../../util/backoff.js';
 import { DEFAULT_RETRY } from './retry.js';
-import { validateKey, type ObjectInfo, type Storage } from './storage.js';
+import { validateKey, type ObjectInfo, type Storage } from '../storage.js';
 
 export interface S3StorageOptions {
   name: string;

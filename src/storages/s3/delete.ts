@@ -1,7 +1,7 @@
 /**
  * Removing objects from an S3 storage: one key (idempotent), many keys in DeleteObjects batches of
  * at most 1,000, and stale incomplete multipart uploads (what a killed run leaves). Locked objects
- * are refused with ObjectLockedError before any delete marker is written (see s3-lock.ts).
+ * are refused with ObjectLockedError before any delete marker is written (see lock.ts).
  */
 import {
   AbortMultipartUploadCommand,
@@ -9,9 +9,9 @@ import {
   DeleteObjectsCommand,
   ListMultipartUploadsCommand,
 } from '@aws-sdk/client-s3';
-import type { S3Bucket } from './s3-bucket.js';
-import { s3ErrorName, s3ErrorStatus } from './s3-errors.js';
-import type { LockCheck } from './s3-lock.js';
+import type { S3Bucket } from './bucket.js';
+import { s3ErrorName, s3ErrorStatus } from './errors.js';
+import type { LockCheck } from './lock.js';
 
 /** DeleteObjects takes at most this many keys. */
 const DELETE_BATCH = 1000;

@@ -2,7 +2,7 @@
  * `s3://bucket/prefix` URLs as given to --to and --from: splitting them into a bucket and a key
  * prefix, and turning a prefix into the form every S3 key of a storage starts with.
  */
-import { LifeboatError } from '../util/errors.js';
+import { LifeboatError } from '../../util/errors.js';
 
 // S3's own rule for bucket names (3–63 lower-case letters, digits, dots and hyphens), loosened to
 // allow the upper case and underscores that older buckets and S3-compatible servers accept.

@@ -1,13 +1,13 @@
 /**
  * Retrying for remote storages: which failures are worth another attempt, with the waits of
- * util/backoff.ts.
+ * ../../util/backoff.ts.
  *
  * The S3 client gets it as its retry strategy, so every request (one UploadPart, one HeadObject …)
  * is retried on its own without restarting a whole upload; reads that fail midway resume through
- * `retryDelay` in s3-read.ts.
+ * `retryDelay` in read.ts.
  */
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { retryDelay, type RetryPolicy } from '../util/backoff.js';
+import { retryDelay, type RetryPolicy } from '../../util/backoff.js';
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 250, maxDelayMs: 20_000 };
 

@@ -3,13 +3,13 @@
  * costs about 0.15 s and 25 MB at start-up, which every command paid even when it only touched a
  * local directory; now only commands that really talk to S3 load it.
  */
-import type { S3StorageOptions } from './s3.js';
-import { normalizePrefix, s3Location } from './s3-url.js';
-import type { Storage } from './storage.js';
+import type { S3StorageOptions } from './storage.js';
+import { normalizePrefix, s3Location } from './url.js';
+import type { Storage } from '../storage.js';
 
 export function createLazyS3Storage(opts: S3StorageOptions): Storage {
   let loaded: Promise<Storage> | undefined;
-  const real = () => (loaded ??= import('./s3.js').then((m) => m.createS3Storage(opts)));
+  const real = () => (loaded ??= import('./storage.js').then((m) => m.createS3Storage(opts)));
   return {
     name: opts.name,
     location: s3Location(opts.bucket, normalizePrefix(opts.prefix ?? '')),

@@ -3,7 +3,7 @@
  * becomes an S3 key (the prefix), and how SDK errors become messages naming this storage.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { LifeboatError } from '../util/errors.js';
+import type { LifeboatError } from '../../util/errors.js';
 
 export interface S3Bucket {
   client: S3Client;

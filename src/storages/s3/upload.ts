@@ -6,7 +6,7 @@
  *   Ceph radosgw, R2 and MinIO refuse atomically (412) when the key exists. For servers that
  *   ignore it, `conditionalWrites: false` puts a HeadObject check first instead.
  * - A larger body becomes a multipart upload, cut into parts that grow with the object so 5 TiB
- *   fits in 10,000 parts (s3-parts.ts). Two parts upload at once while the next one fills: memory
+ *   fits in 10,000 parts (parts.ts). Two parts upload at once while the next one fills: memory
  *   holds at most three parts. Each part is retried on its own by the client.
  * - Complete is sent with `If-None-Match: *` (honoured by AWS S3) after a HeadObject check (for
  *   servers, like radosgw, that ignore it there); then the stored size is read back.
@@ -27,10 +27,10 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { LifeboatError } from '../util/errors.js';
-import { s3ErrorAttempts, s3ErrorName } from './s3-errors.js';
-import { BufferPool, MAX_PARTS, PARTS_IN_FLIGHT, partsOf, type Part } from './s3-parts.js';
-import type { Body } from './storage.js';
+import { LifeboatError } from '../../util/errors.js';
+import { s3ErrorAttempts, s3ErrorName } from './errors.js';
+import { BufferPool, MAX_PARTS, PARTS_IN_FLIGHT, partsOf, type Part } from './parts.js';
+import type { Body } from '../storage.js';
 
 export interface UploadTarget {
   client: S3Client;
