@@ -145,7 +145,7 @@ describe('loadConfig: the full SPEC §2 example', () => {
     });
 
     const job = config.jobs.postgres!;
-    assert.deepEqual(job.source, {
+    assert.deepEqual(job.sources.main, {
       type: 'postgres',
       url: FULL_ENV.DATABASE_URL,
       databases: 'all',
@@ -227,7 +227,7 @@ describe('loadConfig: the full SPEC §2 example', () => {
     const job = config.jobs.app!;
     assert.deepEqual(job.compression, { type: 'zstd' });
     assert.equal(job.retention!.minKeep, 1);
-    assert.deepEqual(job.source, {
+    assert.deepEqual(job.sources.main, {
       type: 'postgres',
       url: 'postgres://backup@db:5432/app',
       exclude: [],
@@ -339,7 +339,7 @@ describe('parseConfig: errors name the exact field path', () => {
     const config = parseConfig(
       minimal((t) => (t.jobs.app.source = { type: 'sqlite', path: '/data/app.db', anything: true })),
     );
-    assert.deepEqual(config.jobs.app!.source, { type: 'sqlite', path: '/data/app.db', anything: true });
+    assert.deepEqual(config.jobs.app!.sources.main, { type: 'sqlite', path: '/data/app.db', anything: true });
   });
 
   test('formatIssue renders array indexes in brackets', () => {
@@ -530,7 +530,7 @@ describe('expandEnv', () => {
     // A source's variables are needed only where the source is used: loading succeeds, using it fails.
     const config = await loadConfig(file, env, new Redactor());
     assert.throws(
-      () => buildSource('postgres', config.jobs.postgres!.source),
+      () => buildSource('jobs.postgres.source', config.jobs.postgres!.sources.main!),
       (err: unknown) =>
         err instanceof LifeboatError &&
         err.code === 'config' &&
@@ -556,7 +556,7 @@ describe('expandEnv', () => {
     );
     const evil = 'postgres://h/db\n  evil: 1\n    dumpall: true';
     const config = await loadConfig(file, { DATABASE_URL: evil }, new Redactor());
-    const source = config.jobs.app!.source as Record<string, unknown>;
+    const source = config.jobs.app!.sources.main as Record<string, unknown>;
     assert.equal(source.url, evil);
     assert.equal(source.dumpall, false);
     assert.ok(!('evil' in source));

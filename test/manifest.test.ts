@@ -20,21 +20,36 @@ const SHA = 'a'.repeat(64);
 function good(): Manifest {
   return {
     format: MANIFEST_FORMAT,
-    version: 1,
+    version: 2,
     id: '20261122T023000Z',
     job: 'app',
-    source: {
-      kind: 'postgres',
-      host: 'db',
-      port: 5432,
-      mode: 'database',
-      databases: ['app'],
-      serverVersion: '15.18',
+    sources: {
+      main: {
+        kind: 'postgres',
+        host: 'db',
+        port: 5432,
+        mode: 'database',
+        databases: ['app'],
+        serverVersion: '15.18',
+        tool: { name: 'pg_dump', version: '15.18' },
+        dumpFormat: 'plain',
+      },
     },
-    tool: { name: 'pg_dump', version: '15.18' },
     artifacts: [
-      { key: 'app/2026/11/22/20261122T023000Z/app.sql.zst', role: 'database', size: 10, sha256: SHA },
-      { key: 'app/2026/11/22/20261122T023000Z/globals.sql.zst', role: 'globals', size: 0, sha256: SHA },
+      {
+        key: 'app/2026/11/22/20261122T023000Z/app.sql.zst',
+        source: 'main',
+        role: 'database',
+        size: 10,
+        sha256: SHA,
+      },
+      {
+        key: 'app/2026/11/22/20261122T023000Z/globals.sql.zst',
+        source: 'main',
+        role: 'globals',
+        size: 0,
+        sha256: SHA,
+      },
     ],
     startedAt: '2026-11-22T02:30:00.000Z',
     finishedAt: '2026-11-22T02:30:05.000Z',
@@ -118,16 +133,66 @@ describe('parseManifest', () => {
 
   test('a newer manifest version is a usage error with an upgrade hint; the current one reads', () => {
     refused(
-      edit((m) => (m.version = 2)),
+      edit((m) => (m.version = 3)),
       'usage',
-      'written by a newer Lifeboat (manifest version 2)',
+      'written by a newer Lifeboat (manifest version 3)',
     );
     try {
-      parseManifest(JSON.stringify(edit((m) => (m.version = 2))), KEY);
+      parseManifest(JSON.stringify(edit((m) => (m.version = 3))), KEY);
     } catch (err) {
       assert.equal((err as LifeboatError).hint, 'upgrade Lifeboat to read this backup');
     }
-    assert.equal(parseManifest(JSON.stringify(edit((m) => (m.version = 0))), KEY).version, 0);
+    assert.equal(parseManifest(JSON.stringify(good()), KEY).version, 2);
+  });
+
+  test('version 1: its one source reads as the source named main, tool and dump format with it', () => {
+    const v1 = {
+      ...good(),
+      version: 1,
+      sources: undefined,
+      source: {
+        kind: 'postgres',
+        host: 'db',
+        port: 5432,
+        mode: 'database',
+        databases: ['app'],
+        serverVersion: '15.18',
+      },
+      tool: { name: 'pg_dump', version: '15.18' },
+      dumpFormat: 'plain',
+      artifacts: good().artifacts.map(({ source: _s, ...a }) => a),
+      missing: [{ database: 'gone', error: 'dropped' }],
+    };
+    const read = parseManifest(JSON.stringify(v1), KEY);
+    assert.deepEqual(read.sources, good().sources);
+    assert.deepEqual(read.artifacts, good().artifacts);
+    assert.deepEqual(read.missing, [{ source: 'main', database: 'gone', error: 'dropped' }]);
+    assert.equal('source' in read || 'tool' in read || 'dumpFormat' in read, false);
+    assert.equal(read.version, 1);
+  });
+
+  test('version 2: at least one source, each with a kind; every artifact names one of them', () => {
+    refused(
+      edit((m) => (m.sources = {})),
+      'integrity',
+      'it names no source',
+    );
+    refused(
+      edit((m) => delete m.sources),
+      'integrity',
+      'it names no source',
+    );
+    refused(
+      edit((m) => (m.sources = { main: { tool: {} } })),
+      'integrity',
+      'source "main": kind must be a string',
+    );
+    for (const source of [undefined, 'other', 'toString'])
+      refused(
+        editArtifact((a) => (a.source = source)),
+        'integrity',
+        'artifact "app/2026/11/22/20261122T023000Z/app.sql.zst": source must name one of the manifest\'s sources',
+      );
   });
 
   test('id and job must be strings; a backup lists at least one artifact', () => {
@@ -159,7 +224,7 @@ describe('parseManifest', () => {
     refused(
       editArtifact((a) => (a.key = 5)),
       'integrity',
-      `artifact ${JSON.stringify({ key: 5, role: 'database', size: 10, sha256: SHA })}: not a valid object key`,
+      `artifact ${JSON.stringify({ key: 5, source: 'main', role: 'database', size: 10, sha256: SHA })}: not a valid object key`,
     );
     refused(
       edit((m) => ((m.artifacts as unknown[])[1] = null)),

@@ -173,7 +173,7 @@ jobs:
       t,
       `{ type: postgres, url: "${source.url()}", databases: all, exclude: ${EXCLUDE} }`,
     );
-    assert.deepEqual(manifest.source.databases, ['other', 'postgres', 'shop']);
+    assert.deepEqual(manifest.sources.main!.databases, ['other', 'postgres', 'shop']);
     assert.deepEqual(
       manifest.artifacts.map((a) => [a.role, a.database ?? null]),
       [
@@ -190,7 +190,7 @@ jobs:
       t,
       `{ type: postgres, url: "${source.url()}", dumpall: true, exclude: ${EXCLUDE} }`,
     );
-    assert.deepEqual(manifest.source.databases, ['other', 'postgres', 'shop']);
+    assert.deepEqual(manifest.sources.main!.databases, ['other', 'postgres', 'shop']);
     const sql = execFileSync('zstd', ['-dc', path.join(storage, manifest.artifacts[0]!.key)], {
       encoding: 'utf8',
       maxBuffer: 1 << 28,

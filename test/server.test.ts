@@ -257,6 +257,7 @@ describe('server: API reads and bad input', () => {
     assert.deepEqual(body.jobs[0], {
       name: 'app',
       sourceType: 'postgres',
+      sources: { main: { type: 'postgres' } },
       storages: ['local'],
       schedule: { cron: '30 2 * * *', timezone: 'America/Sao_Paulo' },
       drillSchedule: { cron: '0 3 * * 0', timezone: 'America/Sao_Paulo' },

@@ -41,6 +41,8 @@ export interface DrillReport {
     databases: string[];
     serverVersion: string;
     size: number;
+    /** Every source of the backup, by name (absent in reports written before backups had several). */
+    sources?: Record<string, { kind: string; databases?: string[] }>;
   };
   /** Age of the backup's data when the drill started: from the backup's start (its snapshot), in seconds. */
   rpoSeconds: number;

@@ -58,9 +58,11 @@ export interface TemplateValues {
   db?: string;
   /** What `{db}` renders as for an artifact that is not one database: `globals`, `full`. */
   role?: string;
+  /** The name of the artifact's source in its job (`main` for a job's one `source:`). */
+  source?: string;
 }
 
-const TOKENS = new Set(['job', 'db', 'id', 'yyyy', 'MM', 'dd', 'HH', 'mm', 'ss']);
+const TOKENS = new Set(['job', 'source', 'db', 'id', 'yyyy', 'MM', 'dd', 'HH', 'mm', 'ss']);
 
 // C0 and C1 control characters: never part of a key an operator can read or type.
 // eslint-disable-next-line no-control-regex
@@ -124,6 +126,7 @@ export function renderTemplate(template: string, v: TemplateValues): string {
   const at = v.at;
   const values: Record<string, string> = {
     job: safeSegment(v.job),
+    source: safeSegment(v.source ?? ''),
     db: safeSegment(v.db ?? v.role ?? ''),
     id: v.id,
     yyyy: String(at.getUTCFullYear()),
@@ -134,6 +137,16 @@ export function renderTemplate(template: string, v: TemplateValues): string {
     ss: pad(at.getUTCSeconds()),
   };
   return template.replace(/\{([^}]*)\}/g, (_m, token: string) => values[token] ?? '');
+}
+
+/**
+ * The layout a job's artifacts go under. With several sources, unless the layout or the name
+ * already says `{source}`, each source gets its own folder (`…/{id}/{source}/`), so that two
+ * sources' dumps never share a key (two servers both have a database "app").
+ */
+export function sourceLayout(layout: string, name: string | undefined, sources: number): string {
+  if (sources < 2 || layout.includes('{source}') || name?.includes('{source}')) return layout;
+  return layout === '' ? '{source}' : `${layout.replace(/\/+$/, '')}/{source}`;
 }
 
 /** The part of a layout before its first token: every artifact of the job lives under it. */

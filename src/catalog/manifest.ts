@@ -2,11 +2,19 @@
  * The backup manifest: versioned, self-describing JSON stored at `.lifeboat/{job}/{id}.json`
  * (SPEC §3). Writing it is the commit point of a backup; reading it is how every command learns
  * what a backup holds. Never holds a secret: no passwords, no keys.
+ *
+ * Version 2 records a job's named sources (SPEC §5): per source its kind and identity, per
+ * artifact the source it belongs to. A version-1 manifest (one PostgreSQL source, its identity at
+ * `source`, `tool` and `dumpFormat` beside it) is read as version 2 with that one source named
+ * `main` (DEFAULT_SOURCE), the name a job's `source:` shorthand gets too.
  */
 import { LifeboatError } from '../util/errors.js';
 
 export const MANIFEST_FORMAT = 'lifeboat-manifest';
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
+
+/** The name of a job's one `source:`, and of the one source of a version-1 manifest. */
+export const DEFAULT_SOURCE = 'main';
 
 export type ArtifactRole = 'full' | 'globals' | 'database' | 'file';
 
@@ -20,6 +28,8 @@ export interface TableCount {
 
 export interface ArtifactRecord {
   key: string;
+  /** The name of the source (a key of Manifest.sources) whose dump this is. */
+  source: string;
   role: ArtifactRole;
   /** The database this artifact holds (role 'database'). */
   database?: string;
@@ -38,28 +48,34 @@ export interface ArtifactRecord {
 
 /** A database the run planned to dump but found dropped when its turn came. */
 export interface MissingDatabase {
+  /** The source it belongs to (absent in version 1: the one source). */
+  source?: string;
   database: string;
   /** Why its dump failed, one line. */
   error: string;
 }
 
+/**
+ * One source of a backup: its kind and identity (what the kind records: for PostgreSQL host,
+ * port, mode, databases, server version, dump format), and the client tool that dumped it. The
+ * fields beyond `kind` and `tool` belong to the kind (sources/<kind>/record.ts).
+ */
+export interface SourceRecord {
+  kind: string;
+  tool: { name: string; version: string };
+  /** The databases (or other units) it holds, when the kind has such; list and status show them. */
+  databases?: string[];
+  [field: string]: unknown;
+}
+
 export interface Manifest {
   format: typeof MANIFEST_FORMAT;
+  /** The version it was written with (1 or 2); the object is always in version 2's shape. */
   version: number;
   id: string;
   job: string;
-  source: {
-    kind: 'postgres';
-    host: string;
-    port: number;
-    user?: string;
-    /** 'database': one pg_dump; 'databases': globals + one dump per database; 'dumpall': one pg_dumpall stream. */
-    mode: 'database' | 'databases' | 'dumpall';
-    databases: string[];
-    serverVersion: string;
-  };
-  tool: { name: string; version: string };
-  dumpFormat: 'plain' | 'custom';
+  /** Every source the backup holds, by name (at least one). */
+  sources: Record<string, SourceRecord>;
   compression: { type: 'zstd' | 'gzip' | 'none'; level?: number };
   encryption: { recipients: string[] } | null;
   artifacts: ArtifactRecord[];
@@ -99,9 +115,33 @@ export function parseManifest(text: string, key: string): Manifest {
       },
     );
   }
-  const problem = manifestProblem(m as Manifest);
+  const upgraded = m.version < 2 ? fromVersion1(m as unknown as ManifestV1) : (m as Manifest);
+  const problem = manifestProblem(upgraded);
   if (problem) throw new LifeboatError('integrity', `read manifest ${key}: ${problem}`);
-  return m as Manifest;
+  return upgraded;
+}
+
+/** What version 1 wrote: one source at `source`, its tool and dump format beside it. */
+interface ManifestV1 extends Omit<Manifest, 'sources' | 'artifacts'> {
+  source?: { kind: string; databases?: string[] } & Record<string, unknown>;
+  tool?: SourceRecord['tool'];
+  dumpFormat?: string;
+  artifacts: Array<Omit<ArtifactRecord, 'source'>>;
+}
+
+/** A version-1 manifest in version 2's shape: its one source is named `main`. */
+function fromVersion1(m: ManifestV1): Manifest {
+  const { source, tool, dumpFormat, ...rest } = m;
+  // Version 1 knew PostgreSQL only; it never checked `source`, so neither does its reading.
+  const record = typeof source === 'object' && source !== null ? source : { kind: 'postgres' };
+  return {
+    ...rest,
+    sources: { [DEFAULT_SOURCE]: { ...record, tool: tool!, dumpFormat } },
+    artifacts: m.artifacts.map((a) => ({ ...a, source: DEFAULT_SOURCE })),
+    ...(Array.isArray(m.missing)
+      ? { missing: m.missing.map((x) => ({ ...x, source: DEFAULT_SOURCE })) }
+      : {}),
+  };
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -113,6 +153,13 @@ const SHA256 = /^[0-9a-f]{64}$/;
  */
 function manifestProblem(m: Manifest): string | undefined {
   if (typeof m.id !== 'string' || typeof m.job !== 'string') return 'id and job must be strings';
+  const sources = m.sources as unknown;
+  if (typeof sources !== 'object' || sources === null || Object.keys(sources).length === 0)
+    return 'it names no source';
+  for (const [name, record] of Object.entries(sources)) {
+    if (typeof (record as Partial<SourceRecord> | null)?.kind !== 'string')
+      return `source ${JSON.stringify(name)}: kind must be a string`;
+  }
   // No artifacts: nothing to restore, so not a backup (it must never fill a retention slot).
   if (m.artifacts.length === 0) return 'it lists no artifacts, so it is not a backup';
   for (const a of m.artifacts as unknown[]) {
@@ -123,6 +170,8 @@ function manifestProblem(m: Manifest): string | undefined {
       return `${where}: size must be a whole number`;
     if (typeof r.sha256 !== 'string' || !SHA256.test(r.sha256))
       return `${where}: sha256 must be 64 hex digits`;
+    if (typeof r.source !== 'string' || !Object.hasOwn(sources, r.source))
+      return `${where}: source must name one of the manifest's sources`;
   }
   if (typeof m.startedAt !== 'string' || Number.isNaN(Date.parse(m.startedAt)))
     return `startedAt ${JSON.stringify(m.startedAt)} is not a time`;
@@ -141,8 +190,71 @@ function isArtifactKey(key: string): boolean {
   );
 }
 
+/**
+ * One source's part of a backup: what the restore and drill of its kind read. `source` is the
+ * kind's record, `artifacts` only this source's.
+ */
+export interface SourceBackup<R extends SourceRecord = SourceRecord> extends Pick<
+  Manifest,
+  'id' | 'job' | 'compression' | 'encryption' | 'startedAt' | 'finishedAt'
+> {
+  /** The source's name in the job. */
+  name: string;
+  source: R;
+  artifacts: ArtifactRecord[];
+}
+
+/** The part of `m` that source `name` backed up; undefined when it has no such source. */
+export function sourceBackup(m: Manifest, name: string): SourceBackup | undefined {
+  const source = Object.hasOwn(m.sources, name) ? m.sources[name] : undefined;
+  if (!source) return undefined;
+  const { id, job, compression, encryption, startedAt, finishedAt } = m;
+  const artifacts = m.artifacts.filter((a) => a.source === name);
+  return { id, job, compression, encryption, startedAt, finishedAt, name, source, artifacts };
+}
+
+/**
+ * The source a restore reads: the one named, else the backup's only one. A backup of several
+ * sources needs the name (a usage error lists them).
+ */
+export function chooseSource(m: Manifest, name: string | undefined): SourceBackup {
+  const names = Object.keys(m.sources);
+  if (name === undefined && names.length === 1) return sourceBackup(m, names[0]!)!;
+  const part = name === undefined ? undefined : sourceBackup(m, name);
+  if (part) return part;
+  throw new LifeboatError(
+    'usage',
+    name === undefined
+      ? `restore ${m.job} ${m.id}: the backup holds ${names.length} sources (${names.join(', ')}); name one with --source`
+      : `restore ${m.job} ${m.id}: no source named "${name}" (the backup holds ${names.join(', ')})`,
+  );
+}
+
+/** Every database the backup's sources hold, in order (sources that record none add nothing). */
+export function backupDatabases(m: Pick<Manifest, 'sources'>): string[] {
+  return Object.values(m.sources).flatMap((s) => (Array.isArray(s.databases) ? s.databases : []));
+}
+
+/** A string field of the backup's first source (e.g. a PostgreSQL source's mode), when it has one. */
+export function firstSourceField(m: Pick<Manifest, 'sources'>, field: string): string | undefined {
+  const value = Object.values(m.sources)[0]?.[field];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Per source, what list, status and drill reports show: its kind and databases. */
+export function sourceSummaries(
+  m: Pick<Manifest, 'sources'>,
+): Record<string, { kind: string; databases?: string[] }> {
+  return Object.fromEntries(
+    Object.entries(m.sources).map(([name, r]) => [
+      name,
+      { kind: r.kind, ...(Array.isArray(r.databases) ? { databases: r.databases } : {}) },
+    ]),
+  );
+}
+
 /** Every role the backup's dumps name; tolerant of manifests without the field or with a malformed one. */
-export function referencedRoles(m: Manifest): string[] {
+export function referencedRoles(m: Pick<Manifest, 'artifacts'>): string[] {
   const names = new Set<string>();
   for (const a of m.artifacts) {
     if (!Array.isArray(a.roles)) continue;
@@ -156,6 +268,6 @@ export function isPartial(m: Pick<Manifest, 'partial' | 'missing'>): boolean {
   return m.partial === true || (Array.isArray(m.missing) && m.missing.length > 0);
 }
 
-export function totalSize(m: Manifest): number {
+export function totalSize(m: Pick<Manifest, 'artifacts'>): number {
   return m.artifacts.reduce((sum, a) => sum + a.size, 0);
 }

@@ -116,6 +116,7 @@ program
   .description('verify checksums, then restore a backup into a PostgreSQL server')
   .argument('<id>', 'backup id or latest')
   .option('--job <job>', 'the job the backup belongs to')
+  .option('--source <name>', 'the source to restore, in a backup of several sources')
   .option('--to <url>', 'target: postgres://user@host:5432/dbname')
   .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
   .option('--clean', 'drop and recreate target databases that are not empty')

@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_LAYOUT, validateTemplate } from '../catalog/layout.js';
+import { DEFAULT_SOURCE } from '../catalog/manifest.js';
 import type { BackupJob } from '../core/backup.js';
 import type { RetentionPolicy } from '../core/retention.js';
 import { LifeboatError } from '../util/errors.js';
@@ -15,7 +16,7 @@ import { createLocalStorage } from '../storages/local.js';
 import { createLazyS3Storage } from '../storages/s3/lazy.js';
 import { s3OptionsFromUrl } from '../storages/s3/url.js';
 import type { Storage } from '../storages/storage.js';
-import type { Config, JobConfig, PostgresSourceConfig, StorageConfig } from './schema.js';
+import type { Config, JobConfig, PostgresSourceConfig, SourceConfig, StorageConfig } from './schema.js';
 import { resolvedSource } from './unresolved.js';
 
 export function buildStorage(name: string, cfg: StorageConfig): Storage {
@@ -38,28 +39,34 @@ export function buildStorage(name: string, cfg: StorageConfig): Storage {
   }
 }
 
-export function buildSource(jobName: string, cfg: JobConfig['source']): Source {
+/** Where a job's source sits in the config: `jobs.app.source` (the one, `main`) or `jobs.app.sources.db`. */
+export function sourcePath(job: string, cfg: JobConfig, source: string): string {
+  const names = Object.keys(cfg.sources);
+  return names.length === 1 && source === DEFAULT_SOURCE
+    ? `jobs.${job}.source`
+    : `jobs.${job}.sources.${source}`;
+}
+
+export function buildSource(where: string, cfg: SourceConfig): Source {
   resolvedSource(cfg);
-  if (cfg.type === 'postgres') return createPostgresSource(cfg as PostgresSourceConfig);
+  if (cfg.type === 'postgres') {
+    if (cfg.dumpall && cfg.format === 'custom') {
+      throw new LifeboatError(
+        'config',
+        `${where}.format: pg_dumpall writes plain SQL only; remove format: custom or dumpall: true`,
+      );
+    }
+    return createPostgresSource(cfg);
+  }
   throw new LifeboatError(
     'config',
-    `jobs.${jobName}.source.type: ${cfg.type} sources are not available in this version yet`,
+    `${where}.type: ${cfg.type} sources are not available in this version yet`,
   );
 }
 
 export function buildJob(name: string, job: JobConfig, storages: Record<string, Storage>): BackupJob {
   if (job.layout !== undefined) validateTemplate(job.layout, `jobs.${name}.layout`);
   if (job.name !== undefined) validateTemplate(job.name, `jobs.${name}.name`, 'name');
-  if (
-    job.source.type === 'postgres' &&
-    (job.source as PostgresSourceConfig).dumpall &&
-    job.source.format === 'custom'
-  ) {
-    throw new LifeboatError(
-      'config',
-      `jobs.${name}.source.format: pg_dumpall writes plain SQL only; remove format: custom or dumpall: true`,
-    );
-  }
   if (job.encryption) {
     throw new LifeboatError(
       'config',
@@ -68,7 +75,10 @@ export function buildJob(name: string, job: JobConfig, storages: Record<string, 
   }
   return {
     name,
-    source: buildSource(name, job.source),
+    sources: Object.entries(job.sources).map(([source, cfg]) => ({
+      name: source,
+      source: buildSource(sourcePath(name, job, source), cfg),
+    })),
     storages: job.storages.map((s) => storages[s]!),
     compression: job.compression,
     layout: job.layout ?? DEFAULT_LAYOUT,
@@ -160,7 +170,7 @@ export function oneOffJob(
     throw new LifeboatError('usage', `--job: expected letters, digits, "_", "." or "-"`);
   return {
     name,
-    source: createPostgresSource(source),
+    sources: [{ name: DEFAULT_SOURCE, source: createPostgresSource(source) }],
     storages: [storageFromArg(opts.to, undefined)],
     compression: { type: compression as 'zstd' | 'gzip' | 'none' },
     layout: DEFAULT_LAYOUT,
@@ -171,4 +181,17 @@ export function oneOffJob(
 export function policyOf(job: JobConfig): { policy: RetentionPolicy; timeZone: string } {
   const { timezone, ...policy } = job.retention ?? { minKeep: 1 };
   return { policy, timeZone: timezone ?? job.schedule?.timezone ?? 'UTC' };
+}
+
+/**
+ * What a drill needs of each of a job's sources: its URL (so a scratch server that is a source is
+ * refused) and binDir. A source whose variables are missing fails here, as before a drill starts.
+ */
+export function drillSettingsOf(job: JobConfig): Record<string, { url?: string; binDir?: string }> {
+  return Object.fromEntries(
+    Object.entries(job.sources).map(([name, cfg]) => {
+      const source = resolvedSource(cfg);
+      return [name, source.type === 'postgres' ? { url: source.url, binDir: source.binDir } : {}];
+    }),
+  );
 }

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { DEFAULT_SOURCE } from '../catalog/manifest.js';
 import { LifeboatError, oneLine } from '../util/errors.js';
 import type { Redactor } from '../util/redact.js';
 import { expandEnv } from './expand.js';
@@ -12,7 +13,8 @@ import { configSchema, type Config } from './schema.js';
 import { markUnresolved } from './unresolved.js';
 
 /** A job's source is needed only by backup, check, drill and serve: its variables may be missing. */
-const isSourceField = (keys: string[]) => keys[0] === 'jobs' && keys[2] === 'source';
+const isSourceField = (keys: string[]) =>
+  keys[0] === 'jobs' && (keys[2] === 'source' || (keys[2] === 'sources' && keys.length > 3));
 
 export function formatIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path
@@ -52,7 +54,8 @@ export function registerSecrets(config: Config, redactor: Redactor): void {
     if (storage.type === 's3') redactor.add(storage.secretAccessKey);
   }
   for (const job of Object.values(config.jobs)) {
-    if (job.source.type === 'postgres') redactor.addUrl(job.source.url);
+    for (const source of Object.values(job.sources))
+      if (source.type === 'postgres') redactor.addUrl(source.url);
   }
   const server = config.server as { token?: unknown } | undefined;
   if (typeof server?.token === 'string') redactor.add(server.token);
@@ -102,7 +105,9 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor:
   const expanded = expandEnv(tree, env, { defer: isSourceField });
   const config = parseConfig(expanded.value, file);
   for (const { keys, error } of expanded.deferred) {
-    const source = config.jobs[keys[1]!]?.source;
+    // `source:` is the source named main; `sources: {name: …}` names its own.
+    const name = keys[2] === 'source' ? DEFAULT_SOURCE : keys[3]!;
+    const source = config.jobs[keys[1]!]?.sources[name];
     if (source) markUnresolved(source, error);
   }
   registerSecrets(config, redactor);

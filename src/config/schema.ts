@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseExpectation } from './expectation.js';
 import { scheduleProblem } from '../util/next-run.js';
 import { templateProblem } from '../catalog/layout.js';
+import { DEFAULT_SOURCE } from '../catalog/manifest.js';
 
 const name = z
   .string()
@@ -137,6 +138,8 @@ export const retentionSchema = z.strictObject({
 /** A user check: its SQL's first column of the first row, held to `expect` (see expectation.ts). */
 export const drillCheckSchema = z.strictObject({
   name: z.string().min(1, 'expected a name'),
+  /** The source it runs against; required in a job with several sources. */
+  source: name.optional(),
   database: z.string().min(1).optional(),
   sql: z.string().min(1, 'expected a query'),
   expect: z
@@ -185,18 +188,54 @@ export const drillSchema = z.strictObject({
     .optional(),
 });
 
-export const jobSchema = z.strictObject({
-  source: sourceSchema,
-  compression: compressionSchema.default({ type: 'zstd' }),
-  encryption: z.strictObject({ recipients: z.array(z.string()).min(1) }).optional(),
-  storages: z.array(name).min(1, 'expected at least one storage name'),
-  /** "" is the storage root; see templateProblem for what a layout may not be. */
-  layout: template('layout').optional(),
-  name: template('name').optional(),
-  schedule: scheduleSchema.optional(),
-  retention: retentionSchema.optional(),
-  drill: drillSchema.optional(),
-});
+/**
+ * A job: one `source:` (the shorthand for one source named `main`) or several named `sources:`,
+ * all backed up into one backup. Parsed, a job always has `sources`.
+ */
+export const jobSchema = z
+  .strictObject({
+    source: sourceSchema.optional(),
+    sources: z.record(name, sourceSchema).optional(),
+    compression: compressionSchema.default({ type: 'zstd' }),
+    encryption: z.strictObject({ recipients: z.array(z.string()).min(1) }).optional(),
+    storages: z.array(name).min(1, 'expected at least one storage name'),
+    /** "" is the storage root; see templateProblem for what a layout may not be. */
+    layout: template('layout').optional(),
+    name: template('name').optional(),
+    schedule: scheduleSchema.optional(),
+    retention: retentionSchema.optional(),
+    drill: drillSchema.optional(),
+  })
+  .superRefine((job, ctx) => {
+    if ((job.source === undefined) === (job.sources === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: job.source ? ['sources'] : ['source'],
+        message: job.source
+          ? 'a job has either source: or sources:, not both'
+          : 'required (or sources: with named sources)',
+      });
+      return;
+    }
+    if (job.sources && Object.keys(job.sources).length === 0)
+      ctx.addIssue({ code: 'custom', path: ['sources'], message: 'expected at least one source' });
+    const names = Object.keys(job.sources ?? { [DEFAULT_SOURCE]: 0 });
+    job.drill?.checks.forEach((check, i) => {
+      if (check.source === undefined ? names.length > 1 : !names.includes(check.source))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['drill', 'checks', i, 'source'],
+          message:
+            check.source === undefined
+              ? `required in a job with several sources (${names.join(', ')})`
+              : `no source named "${check.source}" (have: ${names.join(', ')})`,
+        });
+    });
+  })
+  .transform(({ source, sources, ...job }) => ({
+    ...job,
+    sources: sources ?? { [DEFAULT_SOURCE]: source! },
+  }));
 
 const alertKinds = ['failure', 'drill-failure', 'stale', 'recovery'] as const;
 
@@ -314,6 +353,7 @@ export type Config = z.infer<typeof configSchema>;
 export type JobConfig = z.infer<typeof jobSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
 export type CompressionConfig = z.infer<typeof compressionSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
 export type DrillConfig = z.infer<typeof drillSchema>;

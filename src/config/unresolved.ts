@@ -4,7 +4,7 @@
  * used — building it for a backup or check, a drill, or `serve` starting up.
  */
 import type { LifeboatError } from '../util/errors.js';
-import type { Config, JobConfig } from './schema.js';
+import type { Config, SourceConfig } from './schema.js';
 
 const problems = new WeakMap<object, LifeboatError>();
 
@@ -13,14 +13,14 @@ export function markUnresolved(source: object, error: LifeboatError): void {
 }
 
 /** The source as configured; throws the missing-variable error when it could not be expanded. */
-export function resolvedSource<S extends JobConfig['source']>(source: S): S {
+export function resolvedSource<S extends SourceConfig>(source: S): S {
   const problem = problems.get(source);
   if (problem) throw problem;
   return source;
 }
 
 /** The source when fully expanded, else undefined (for optional hints such as its binDir). */
-export function sourceIfResolved<S extends JobConfig['source']>(source: S | undefined): S | undefined {
+export function sourceIfResolved<S extends SourceConfig>(source: S | undefined): S | undefined {
   return source && !problems.has(source) ? source : undefined;
 }
 
@@ -28,6 +28,6 @@ export function sourceIfResolved<S extends JobConfig['source']>(source: S | unde
 export function assertSourcesResolved(config: Config, jobs = Object.keys(config.jobs)): void {
   for (const name of jobs) {
     const job = config.jobs[name];
-    if (job) resolvedSource(job.source);
+    for (const source of Object.values(job?.sources ?? {})) resolvedSource(source);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * One backup run of one job: plan the source, write an intent naming the keys it will write
+ * One backup run of one job: plan every source (all of them before any byte is written), write an intent naming the keys it will write
  * (catalog/intent.ts), write every artifact to every storage in one pass, then commit a manifest
  * per storage — last, create-only — and delete the intent. Anything that fails before the commit
  * leaves no manifest, and the run removes the artifacts it had already written there, then the
@@ -8,14 +8,14 @@
  * manifest says the backup is partial and which database is missing.
  */
 import { setMaxListeners } from 'node:events';
-import { codecChain, type Compression } from '../codecs/chain.js';
+import { chainExtension, codecChain, type Compression } from '../codecs/chain.js';
 import {
-  extensionFor,
   backupId,
   joinKey,
   manifestKey,
   nextIdSuffix,
   renderTemplate,
+  sourceLayout,
   DEFAULT_LAYOUT,
 } from '../catalog/layout.js';
 import {
@@ -24,19 +24,27 @@ import {
   type ArtifactRecord,
   type Manifest,
   type MissingDatabase,
+  type SourceRecord,
 } from '../catalog/manifest.js';
 import { commitManifest } from '../catalog/catalog.js';
 import { intentKey, newIntent, writeIntent } from '../catalog/intent.js';
-import type { PlannedArtifact, Source } from '../sources/source.js';
+import type { PlannedArtifact, Source, SourcePlan } from '../sources/source.js';
 import type { Storage } from '../storages/storage.js';
 import { isLifeboatError, LifeboatError, oneLine } from '../util/errors.js';
 import { withJobLock } from './job-lock.js';
 import { LIFEBOAT_VERSION } from '../util/version.js';
 import { writeArtifact, type WrittenArtifact } from './write-artifact.js';
 
-export interface BackupJob {
+/** A source of a job under its name (`main` for the `source:` shorthand). */
+export interface NamedSource {
   name: string;
   source: Source;
+}
+
+export interface BackupJob {
+  name: string;
+  /** One or more, backed up into one backup; a failure of any fails the run. */
+  sources: NamedSource[];
   storages: Storage[];
   compression: Compression;
   layout?: string;
@@ -108,6 +116,13 @@ async function vanished(artifact: PlannedArtifact, err: unknown, signal: AbortSi
   return artifact.vanished(signal).catch(() => false);
 }
 
+/** The databases a source's part holds: a restore or drill of it never expects a missing one. */
+function held(record: SourceRecord, name: string, missing: MissingDatabase[]): SourceRecord {
+  if (!Array.isArray(record.databases)) return record;
+  const gone = (d: string) => missing.some((m) => m.source === name && m.database === d);
+  return { ...record, databases: record.databases.filter((d) => !gone(d)) };
+}
+
 /** Removes what the run may have written, then (only if all of it went) its intent. */
 async function discard(storage: Storage, job: string, id: string, keys: string[]): Promise<void> {
   let all = true;
@@ -145,26 +160,35 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
   const failed = new Map<Storage, unknown>();
   let id = '';
   try {
-    const plan = await job.source.plan(signal);
+    // Every source is planned before anything is written: a source that cannot work stops the run here.
+    const plans: Array<{ name: string; plan: SourcePlan }> = [];
+    for (const { name, source } of job.sources) plans.push({ name, plan: await source.plan(signal) });
     const codecs = codecChain(job);
-    const ext = extensionFor(plan.dumpFormat, codecs);
+    const planned = plans.flatMap(({ name, plan }) =>
+      plan.artifacts.map((artifact) => ({
+        source: name,
+        artifact,
+        ext: plan.extension + chainExtension(codecs),
+      })),
+    );
+    const layout = sourceLayout(job.layout ?? DEFAULT_LAYOUT, job.nameTemplate, job.sources.length);
     const keysFor = (id: string, n = 1) =>
-      plan.artifacts.map((a) => {
-        const values = { job: job.name, id, at: started, db: a.database, role: a.role };
+      planned.map(({ source, artifact: a, ext }) => {
+        const values = { job: job.name, source, id, at: started, db: a.database, role: a.role };
         const base = renderTemplate(job.nameTemplate ?? a.baseName, values);
-        return joinKey(
-          renderTemplate(job.layout ?? DEFAULT_LAYOUT, values),
-          base + (n > 1 ? `-${n}` : '') + ext,
-        );
+        return joinKey(renderTemplate(layout, values), base + (n > 1 ? `-${n}` : '') + ext);
       });
-    const planned = keysFor(backupId(started));
-    const dup = planned.find((k, i) => planned.indexOf(k) !== i);
+    const first = keysFor(backupId(started));
+    const dup = first.find((k, i) => first.indexOf(k) !== i);
     if (dup) {
       throw new LifeboatError(
         'config',
         `plan backup of ${job.name}: two artifacts would be stored at ${dup}`,
         {
-          hint: 'add {db} to the name template',
+          hint:
+            job.sources.length > 1
+              ? 'add {source} and {db} to the layout or name template'
+              : 'add {db} to the name template',
         },
       );
     }
@@ -192,7 +216,7 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
 
     const records: ArtifactRecord[] = [];
     const missing: MissingDatabase[] = [];
-    for (const [i, artifact] of plan.artifacts.entries()) {
+    for (const [i, { source, artifact }] of planned.entries()) {
       const key = keys[i]!;
       const live = job.storages.filter((s) => !failed.has(s));
       hooks.onArtifactStart?.(key, artifact.database);
@@ -209,14 +233,14 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
       } catch (err) {
         // The dump could not even start: a database dropped since planning is skipped, not fatal.
         if (await vanished(artifact, err, signal)) {
-          missing.push({ database: artifact.database!, error: oneLine(err) });
+          missing.push({ source, database: artifact.database!, error: oneLine(err) });
           continue;
         }
         throw err;
       }
       const stored = result.failures.some((err) => err === undefined);
       if (!stored && (await vanished(artifact, result.failures[0], signal))) {
-        missing.push({ database: artifact.database!, error: oneLine(result.failures[0]) });
+        missing.push({ source, database: artifact.database!, error: oneLine(result.failures[0]) });
         continue;
       }
       result.failures.forEach((err, j) => {
@@ -225,6 +249,7 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
       if (failed.size === job.storages.length) throw failed.values().next().value;
       records.push({
         key,
+        source,
         role: artifact.role,
         ...(artifact.database !== undefined ? { database: artifact.database } : {}),
         size: result.size,
@@ -234,11 +259,15 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
         ...(artifact.roles?.() ? { roles: artifact.roles() } : {}),
       });
     }
-    if (missing.length > 0 && !records.some((r) => r.role === 'database')) {
-      throw new LifeboatError(
-        'failed',
-        `backup ${job.name}: every database was gone by the time it was dumped (${missing.map((m) => m.database).join(', ')})`,
-      );
+    for (const { name } of plans) {
+      const gone = missing.filter((m) => m.source === name);
+      if (gone.length > 0 && !records.some((r) => r.source === name && r.role === 'database')) {
+        const whose = job.sources.length > 1 ? ` of source ${name}` : '';
+        throw new LifeboatError(
+          'failed',
+          `backup ${job.name}: every database${whose} was gone by the time it was dumped (${gone.map((m) => m.database).join(', ')})`,
+        );
+      }
     }
 
     const finished = now();
@@ -247,13 +276,7 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
       version: MANIFEST_VERSION,
       id,
       job: job.name,
-      // The databases the backup holds: a restore or drill of it never expects a missing one.
-      source: {
-        ...plan.identity,
-        databases: plan.identity.databases.filter((d) => !missing.some((m) => m.database === d)),
-      },
-      tool: plan.tool,
-      dumpFormat: plan.dumpFormat,
+      sources: Object.fromEntries(plans.map(({ name, plan }) => [name, held(plan.record, name, missing)])),
       compression: {
         type: job.compression.type,
         ...(job.compression.level ? { level: job.compression.level } : {}),

@@ -1,5 +1,5 @@
 /**
- * Restores a committed backup into a PostgreSQL server: checksums first (nothing is touched if any
+ * Restores a PostgreSQL source of a committed backup into a PostgreSQL server: checksums first (nothing is touched if any
  * object is bad), then target checks (a non-empty database is refused unless --clean or --force),
  * then globals and databases in order, each through psql (ON_ERROR_STOP) or pg_restore.
  */
@@ -10,6 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { referencedRoles, type ArtifactRecord, type Manifest } from '../catalog/manifest.js';
 import { codecChain, startDecoders, type CodecChain } from '../codecs/chain.js';
+import type { PostgresBackup } from '../sources/postgres/record.js';
 import { findPgTool } from '../sources/postgres/binaries.js';
 import {
   createDatabase,
@@ -69,7 +70,7 @@ export interface RestoreResult {
 /** Checks every artifact; throws an integrity error naming each bad object. */
 export async function verifyBeforeRestore(
   storage: Storage,
-  manifest: Manifest,
+  manifest: Pick<Manifest, 'id' | 'artifacts'>,
   opts: Pick<RestoreOptions, 'signal' | 'log' | 'onBytes'>,
 ): Promise<void> {
   const problems: ObjectProblem[] = await verifyBackup(storage, manifest, {
@@ -98,7 +99,7 @@ interface Step {
 }
 
 /** Decides, before touching anything, which database each artifact goes to and what must be dropped or created. */
-async function prepareTarget(manifest: Manifest, opts: RestoreOptions, maintenanceDb: string) {
+async function prepareTarget(manifest: PostgresBackup, opts: RestoreOptions, maintenanceDb: string) {
   const targetDb = databaseOf(opts.to);
   const steps: Step[] = [];
   const mustExist: string[] = [];
@@ -203,7 +204,7 @@ async function prepareTarget(manifest: Manifest, opts: RestoreOptions, maintenan
 
 export async function restoreBackup(
   storage: Storage,
-  manifest: Manifest,
+  manifest: PostgresBackup,
   opts: RestoreOptions,
 ): Promise<RestoreResult> {
   const started = Date.now();
@@ -216,10 +217,10 @@ export async function restoreBackup(
     const server = await withClient(withDatabase(opts.to, maintenanceDb), serverVersion);
     const psql = await findPgTool('psql', { binDir: opts.binDir });
     const pgRestore =
-      manifest.dumpFormat === 'custom'
+      manifest.source.dumpFormat === 'custom'
         ? await findPgTool('pg_restore', {
             binDir: opts.binDir,
-            minMajor: Math.max(server.major, Number.parseInt(manifest.tool.version, 10)),
+            minMajor: Math.max(server.major, Number.parseInt(manifest.source.tool.version, 10)),
           })
         : undefined;
     return { plan, psql, pgRestore };

@@ -44,7 +44,7 @@ async function checkSidecar(
 
 export async function verifyBackup(
   storage: Storage,
-  manifest: Manifest,
+  manifest: Pick<Manifest, 'artifacts'>,
   hooks: VerifyHooks = {},
 ): Promise<ObjectProblem[]> {
   const problems: ObjectProblem[] = [];

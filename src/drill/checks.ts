@@ -5,8 +5,9 @@
  * expected and actual; a check that errors fails with the error as its actual value, and the rest
  * still run, so one report shows everything that is wrong.
  */
-import type { Manifest } from '../catalog/manifest.js';
+import type { TableCount } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
+import type { PostgresBackup } from '../sources/postgres/record.js';
 import { oneLine } from '../util/errors.js';
 import { amcheckDatabase } from './amcheck.js';
 import { checkExpectation, describeExpectation, parseExpectation } from '../config/expectation.js';
@@ -18,9 +19,11 @@ import type { Scratch } from './scratch.js';
 
 export interface CheckPlan {
   scratch: Pick<Scratch, 'url'>;
-  manifest: Manifest;
+  /** The source restored (one PostgreSQL source of the backup). */
+  manifest: PostgresBackup;
   /** The databases the restore put on the scratch server. */
   restored: string[];
+  /** The job's drill settings; its `checks` only those for this source. */
   drill?: DrillConfig;
   signal?: AbortSignal;
 }
@@ -33,7 +36,7 @@ const failed = (name: string, expected: string, err: unknown): CheckResult => ({
 });
 
 /** Where checks without a `database` run: a single-database backup's database, else postgres. */
-export function defaultDatabase(manifest: Manifest, restored: string[]): string {
+export function defaultDatabase(manifest: PostgresBackup, restored: string[]): string {
   return manifest.source.mode === 'database' ? restored[0]! : 'postgres';
 }
 
@@ -99,7 +102,7 @@ export async function runChecks(plan: CheckPlan): Promise<CheckResult[]> {
 async function rowCountChecks(
   url: string,
   db: string,
-  tables: NonNullable<Manifest['artifacts'][number]['tables']>,
+  tables: TableCount[],
   drill: DrillConfig | undefined,
   signal: AbortSignal | undefined,
 ): Promise<CheckResult[]> {

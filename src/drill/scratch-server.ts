@@ -7,7 +7,7 @@
  * production's, which would otherwise lock Lifeboat out of its own scratch server.
  */
 import type pg from 'pg';
-import type { Manifest } from '../catalog/manifest.js';
+import type { PostgresBackup } from '../sources/postgres/record.js';
 import { LifeboatError, oneLine } from '../util/errors.js';
 import { databaseExists, dropDatabase, isDatabaseEmpty, userDatabases } from '../sources/postgres/target.js';
 import {
@@ -70,7 +70,7 @@ export async function openServerScratch(opts: {
   url: string;
   disposable: boolean;
   minMajor: number;
-  manifest: Manifest;
+  manifest: PostgresBackup;
   sourceUrl?: string;
   log?: (line: string) => void;
 }): Promise<Scratch> {

@@ -4,7 +4,7 @@
  * (`drill.scratch.url`) that Lifeboat borrows and leaves as it found it. The rest of the drill
  * only sees the Scratch interface (scratch-target.ts).
  */
-import type { Manifest } from '../catalog/manifest.js';
+import type { PostgresBackup } from '../sources/postgres/record.js';
 import type { DrillConfig } from '../config/schema.js';
 import { majorOf } from '../sources/postgres/binaries.js';
 import { startLocalScratch } from './scratch-local.js';
@@ -14,7 +14,7 @@ import type { Scratch } from './scratch-target.js';
 export type { Scratch } from './scratch-target.js';
 
 export interface ScratchOptions {
-  manifest: Manifest;
+  manifest: PostgresBackup;
   scratch?: DrillConfig['scratch'];
   /** The job's source URL, so a scratch URL pointing at the source server is refused. */
   sourceUrl?: string;

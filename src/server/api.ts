@@ -25,6 +25,7 @@ export function apiRoutes(app: Hono, deps: AppDeps, readGuard: MiddlewareHandler
       jobs: deps.jobs.map((j) => ({
         name: j.name,
         sourceType: j.sourceType,
+        sources: j.sources,
         storages: j.storages,
         schedule: j.schedule ?? null,
         drillSchedule: j.drillSchedule ?? null,

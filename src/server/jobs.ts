@@ -9,7 +9,9 @@ import type { JobInfo } from './types.js';
 export function jobInfos(config: Config): JobInfo[] {
   return Object.entries(config.jobs).map(([name, job]) => ({
     name,
-    sourceType: job.source.type,
+    // The first source's kind; `sources` names every source and its kind.
+    sourceType: Object.values(job.sources)[0]!.type,
+    sources: Object.fromEntries(Object.entries(job.sources).map(([n, s]) => [n, { type: s.type }])),
     storages: [...job.storages],
     ...(job.schedule && { schedule: { cron: job.schedule.cron, timezone: job.schedule.timezone } }),
     ...(job.drill?.schedule && {

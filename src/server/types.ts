@@ -15,8 +15,10 @@ export interface ScheduleInfo {
 /** A job as the API shows it: names and schedules only, never a URL or a credential. */
 export interface JobInfo {
   name: string;
-  /** The source's kind ("postgres", …), never its URL. */
+  /** The (first) source's kind ("postgres", …), never its URL. */
   sourceType: string;
+  /** Every source of the job by name, with its kind only. */
+  sources: Record<string, { type: string }>;
   schedule?: ScheduleInfo;
   drillSchedule?: ScheduleInfo;
   /** Storage names; the first one is where the catalog is read from. */

@@ -16,7 +16,13 @@ import {
   type CatalogEntry,
   type DrillEntry,
 } from '../catalog/catalog.js';
-import { totalSize, type Manifest } from '../catalog/manifest.js';
+import {
+  backupDatabases,
+  firstSourceField,
+  sourceSummaries,
+  totalSize,
+  type Manifest,
+} from '../catalog/manifest.js';
 import { oneLine } from '../util/errors.js';
 import { drillOutcome, type DrillReport } from '../catalog/drill-report.js';
 import type { Storage } from '../storages/storage.js';
@@ -48,9 +54,12 @@ export interface BackupSummary {
   durationMs: number;
   /** Stored bytes of all artifacts. */
   size: number;
-  mode: Manifest['source']['mode'];
+  /** The first source's mode and dump format (a PostgreSQL source's), as before backups had several. */
+  mode?: string;
   databases: string[];
-  dumpFormat: Manifest['dumpFormat'];
+  dumpFormat?: string;
+  /** Every source by name: its kind and databases. */
+  sources: Record<string, { kind: string; databases?: string[] }>;
   compression: Manifest['compression']['type'];
   encrypted: boolean;
   artifacts: Array<{ key: string; role: string; database?: string; size: number }>;
@@ -300,9 +309,10 @@ function summarise(m: Manifest): BackupSummary {
     finishedAt: m.finishedAt,
     durationMs: m.durationMs,
     size: totalSize(m),
-    mode: m.source?.mode,
-    databases: m.source?.databases ?? [],
-    dumpFormat: m.dumpFormat,
+    mode: firstSourceField(m, 'mode'),
+    databases: backupDatabases(m),
+    dumpFormat: firstSourceField(m, 'dumpFormat'),
+    sources: sourceSummaries(m),
     compression: m.compression?.type,
     encrypted: Boolean(m.encryption),
     artifacts: m.artifacts.map((a) => ({

@@ -4,9 +4,8 @@
  */
 import { findAcross } from '../catalog/copies.js';
 import { totalSize } from '../catalog/manifest.js';
-import { buildJob, policyOf } from '../config/compose.js';
-import type { Config, PostgresSourceConfig } from '../config/schema.js';
-import { resolvedSource } from '../config/unresolved.js';
+import { buildJob, drillSettingsOf, policyOf } from '../config/compose.js';
+import type { Config } from '../config/schema.js';
 import { runBackup } from '../core/backup.js';
 import { LifeboatError, oneLine } from '../util/errors.js';
 import { intactCopy } from '../core/intact-copy.js';
@@ -63,7 +62,7 @@ export function createJobRunner(
 
     async drill(name, signal): Promise<DrillOutcome> {
       const cfg = jobConfig(name);
-      const source = resolvedSource(cfg.source) as PostgresSourceConfig;
+      const sources = drillSettingsOf(cfg);
       // As `lifeboat drill`: the newest backup in any of the job's storages, from its first intact copy.
       const found = await findAcross(
         cfg.storages.map((s) => storages[s]!),
@@ -82,8 +81,7 @@ export function createJobRunner(
         manifest,
         verified,
         drill: cfg.drill,
-        sourceUrl: source.url,
-        binDir: source.binDir,
+        sources,
         signal,
         log: (line) => log(`drill ${name}: ${line}`),
       });

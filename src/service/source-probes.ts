@@ -5,12 +5,11 @@
  * is simply not reported: unknown is not down.
  */
 import type pg from 'pg';
-import type { Config, JobConfig, PostgresSourceConfig } from '../config/schema.js';
+import type { Config, PostgresSourceConfig, SourceConfig } from '../config/schema.js';
 import { connect } from '../sources/postgres/connection.js';
 import { sourceSelection } from '../sources/postgres/postgres-source.js';
 import type { SourceCheck } from './source-health.js';
 
-type SourceConfig = JobConfig['source'];
 type ProbeFor = (source: SourceConfig) => SourceCheck['probe'];
 
 const PROBES: Partial<Record<SourceConfig['type'], ProbeFor>> = {
@@ -20,11 +19,17 @@ const PROBES: Partial<Record<SourceConfig['type'], ProbeFor>> = {
   },
 };
 
-/** One check per job whose source type has a probe, named after the job. */
+/**
+ * One check per source whose type has a probe, named after the job (`job/source` in a job with
+ * several sources).
+ */
 export function sourceChecks(config: Config): SourceCheck[] {
   return Object.entries(config.jobs).flatMap(([name, job]) => {
-    const probeFor = PROBES[job.source.type];
-    return probeFor ? [{ name, probe: probeFor(job.source) }] : [];
+    const several = Object.keys(job.sources).length > 1;
+    return Object.entries(job.sources).flatMap(([sourceName, source]) => {
+      const probeFor = PROBES[source.type];
+      return probeFor ? [{ name: several ? `${name}/${sourceName}` : name, probe: probeFor(source) }] : [];
+    });
   });
 }
 

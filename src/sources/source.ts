@@ -4,7 +4,7 @@
  * problem surfaces before any byte is written; then each planned artifact is opened in turn.
  */
 import type { Readable } from 'node:stream';
-import type { ArtifactRole, Manifest, TableCount } from '../catalog/manifest.js';
+import type { ArtifactRole, SourceRecord, TableCount } from '../catalog/manifest.js';
 
 /** One artifact's raw dump bytes as a source produces them; core/write-artifact.ts stores them. */
 export interface DumpStream {
@@ -37,10 +37,13 @@ export interface PlannedArtifact {
 }
 
 export interface SourcePlan {
-  identity: Manifest['source'];
-  tool: Manifest['tool'];
-  dumpFormat: Manifest['dumpFormat'];
+  /** What the manifest records for the source: kind, identity (host, databases …), client tool. */
+  record: SourceRecord;
+  /** The dumps' own file extension, before compression and encryption: `.sql`, `.dump`. */
+  extension: string;
   artifacts: PlannedArtifact[];
+  /** One line for `lifeboat check`: what was reached, e.g. server version, databases, client tool. */
+  summary: string;
 }
 
 export interface Source {

@@ -74,20 +74,29 @@ export function manifestAt(job: string, at: Date, size: number, durationMs = 60_
     version: MANIFEST_VERSION,
     id,
     job,
-    source: {
-      kind: 'postgres',
-      host: 'db',
-      port: 5432,
-      mode: 'databases',
-      databases: ['app'],
-      serverVersion: '17.2',
+    sources: {
+      main: {
+        kind: 'postgres',
+        host: 'db',
+        port: 5432,
+        mode: 'databases',
+        databases: ['app'],
+        serverVersion: '17.2',
+        tool: { name: 'pg_dump', version: '17.2' },
+        dumpFormat: 'plain',
+      },
     },
-    tool: { name: 'pg_dump', version: '17.2' },
-    dumpFormat: 'plain',
     compression: { type: 'zstd', level: 3 },
     encryption: null,
     artifacts: [
-      { key: `${job}/${id}/app.sql.zst`, role: 'database', database: 'app', size, sha256: '0'.repeat(64) },
+      {
+        key: `${job}/${id}/app.sql.zst`,
+        source: 'main',
+        role: 'database',
+        database: 'app',
+        size,
+        sha256: '0'.repeat(64),
+      },
     ],
     startedAt: new Date(at.getTime() - durationMs).toISOString(),
     finishedAt: at.toISOString(),
@@ -108,9 +117,9 @@ export function drillReportFor(m: Manifest, at: Date, ok: boolean, restoreMs = 4
     backup: {
       startedAt: m.startedAt,
       finishedAt: m.finishedAt,
-      mode: m.source.mode,
-      databases: m.source.databases,
-      serverVersion: m.source.serverVersion,
+      mode: 'databases',
+      databases: m.sources.main!.databases!,
+      serverVersion: '17.2',
       size: 1,
     },
     rpoSeconds: Math.round((at.getTime() - Date.parse(m.startedAt)) / 1000),
@@ -182,11 +191,12 @@ export async function stubService(overrides: Partial<AppDeps> = {}): Promise<Stu
     {
       name: 'app',
       sourceType: 'postgres',
+      sources: { main: { type: 'postgres' } },
       storages: ['local'],
       schedule: { cron: '30 2 * * *', timezone: 'America/Sao_Paulo' },
       drillSchedule: { cron: '0 3 * * 0', timezone: 'America/Sao_Paulo' },
     },
-    { name: 'reports', sourceType: 'postgres', storages: ['local'] },
+    { name: 'reports', sourceType: 'postgres', sources: { main: { type: 'postgres' } }, storages: ['local'] },
   ];
   const history = memoryHistory();
   const metrics = createMetrics();

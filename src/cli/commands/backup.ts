@@ -44,7 +44,7 @@ export async function backupCommand(
   let exit = 0;
   for (const { job, config } of runs) {
     out.info(
-      `backup ${job.name}: ${job.source.description} → ${job.storages.map((s) => s.location).join(', ')}`,
+      `backup ${job.name}: ${job.sources.map((s) => s.source.description).join(', ')} → ${job.storages.map((s) => s.location).join(', ')}`,
     );
     const progress = progressReporter(out, 'backup');
     try {

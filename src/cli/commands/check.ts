@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildJob, buildStorages } from '../../config/compose.js';
+import type { BackupJob } from '../../core/backup.js';
 import { exitCodeFor, LifeboatError } from '../../util/errors.js';
 import { putText, readText, type Storage } from '../../storages/storage.js';
 import type { Context } from '../context.js';
@@ -48,19 +49,26 @@ export async function checkCommand(ctx: Context, signal: AbortSignal): Promise<n
   };
   const storages = buildStorages(config);
   for (const [name, job] of Object.entries(config.jobs)) {
-    await record(`source ${name}`, async () => {
-      const source = buildJob(name, job, storages).source;
-      const plan = await source.plan(signal);
-      const access = await source.missingPrivileges?.(plan, signal);
-      if (access?.missing.length) {
-        throw new LifeboatError(
-          'config',
-          `check privileges of role ${access.role}: it lacks ${access.missing.join('; ')}`,
-          { hint: 'grant the role pg_read_all_data (PostgreSQL 14+), or connect as a superuser' },
-        );
-      }
-      return `PostgreSQL ${plan.identity.serverVersion} at ${plan.identity.host}:${plan.identity.port}, ${plan.identity.databases.length} database(s) (${plan.identity.databases.join(', ')}), ${plan.tool.name} ${plan.tool.version}`;
-    });
+    let sources: BackupJob['sources'] = [];
+    try {
+      sources = buildJob(name, job, storages).sources;
+    } catch (err) {
+      await record(`source ${name}`, () => Promise.reject(err));
+    }
+    for (const { name: sourceName, source } of sources) {
+      await record(`source ${name}${sources.length > 1 ? `/${sourceName}` : ''}`, async () => {
+        const plan = await source.plan(signal);
+        const access = await source.missingPrivileges?.(plan, signal);
+        if (access?.missing.length) {
+          throw new LifeboatError(
+            'config',
+            `check privileges of role ${access.role}: it lacks ${access.missing.join('; ')}`,
+            { hint: 'grant the role pg_read_all_data (PostgreSQL 14+), or connect as a superuser' },
+          );
+        }
+        return plan.summary;
+      });
+    }
   }
   for (const storage of Object.values(storages))
     await record(`storage ${storage.name}`, () => probeStorage(storage, signal));

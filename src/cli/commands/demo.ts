@@ -17,6 +17,7 @@ import { Redactor } from '../../util/redact.js';
 import { totalSize } from '../../catalog/manifest.js';
 import { byHandDecode, codecChain } from '../../codecs/chain.js';
 import { runDrill } from '../../drill/run.js';
+import { postgresPart } from '../../sources/postgres/record.js';
 import { startLocalCluster } from '../../sources/postgres/local-cluster.js';
 import { dumpForCompare } from '../../sources/postgres/compare.js';
 import { SAMPLE_SQL } from '../../demo/sample-data.js';
@@ -91,7 +92,7 @@ export async function demoCommand(ctx: Context, opts: DemoOptions, signal: Abort
       throw new LifeboatError('integrity', `demo verify: ${problems.map((p) => p.key).join(', ')}`);
     out.info('demo: verify: sha256 OK');
 
-    const restored = await restoreBackup(storage, manifest, {
+    const restored = await restoreBackup(storage, postgresPart(manifest), {
       to: cluster.url('shop_restored'),
       create: true,
       verified: true,

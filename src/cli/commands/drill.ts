@@ -1,9 +1,8 @@
 /** `lifeboat drill [JOB] [--backup ID] [--all] [--from STORAGE]`: restore drills into a scratch server. */
 import { listManifestKeys } from '../../catalog/catalog.js';
 import { findAcross } from '../../catalog/copies.js';
-import { buildStorages, readableStorageFromArg } from '../../config/compose.js';
-import type { Config, PostgresSourceConfig } from '../../config/schema.js';
-import { resolvedSource } from '../../config/unresolved.js';
+import { buildStorages, drillSettingsOf, readableStorageFromArg } from '../../config/compose.js';
+import type { Config } from '../../config/schema.js';
 import { exitCodeFor, LifeboatError, oneLine } from '../../util/errors.js';
 import { intactCopy } from '../../core/intact-copy.js';
 import type { DrillReport } from '../../catalog/drill-report.js';
@@ -140,11 +139,8 @@ export async function drillCommand(
         verifyLast: false,
       });
       const jobConfig = config?.jobs[manifest.job];
-      // The drill keeps off the source's server, so it needs the source's settings (a missing variable fails here).
-      const source =
-        jobConfig?.source.type === 'postgres'
-          ? (resolvedSource(jobConfig.source) as PostgresSourceConfig)
-          : undefined;
+      // The drill keeps off the sources' servers, so it needs their settings (a missing variable fails here).
+      const sources = jobConfig ? drillSettingsOf(jobConfig) : undefined;
       ctx.redactor.addUrl(jobConfig?.drill?.scratch?.url);
       out.info(`drill ${manifest.job} ${manifest.id} from ${storage.location}`);
       const progress = progressReporter(out, 'verify');
@@ -153,8 +149,7 @@ export async function drillCommand(
         manifest,
         verified,
         drill: jobConfig?.drill,
-        sourceUrl: source?.url,
-        binDir: source?.binDir,
+        sources,
         signal,
         log: (line) => out.info(line),
         warn: (line) => out.warn(line),

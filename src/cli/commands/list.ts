@@ -5,7 +5,13 @@
  */
 import { latestDrillReports } from '../../catalog/catalog.js';
 import { listAcross } from '../../catalog/copies.js';
-import { isPartial, totalSize } from '../../catalog/manifest.js';
+import {
+  backupDatabases,
+  firstSourceField,
+  isPartial,
+  sourceSummaries,
+  totalSize,
+} from '../../catalog/manifest.js';
 import { drillSummary, type DrillReport } from '../../catalog/drill-report.js';
 import type { Context } from '../context.js';
 import { formatBytes, formatDuration } from '../progress.js';
@@ -37,11 +43,13 @@ export async function listCommand(
     ageSeconds: Math.round((now - Date.parse(m.finishedAt)) / 1000),
     size: totalSize(m),
     durationMs: m.durationMs,
-    mode: m.source.mode,
-    databases: m.source.databases,
+    // The first source's mode and server version, as before backups had several; `sources` has all.
+    mode: firstSourceField(m, 'mode'),
+    databases: backupDatabases(m),
+    sources: sourceSummaries(m),
     // A partial backup misses databases that were dropped during its run: never a good backup.
     ...(isPartial(m) ? { partial: true, missing: (m.missing ?? []).map((x) => x.database) } : {}),
-    serverVersion: m.source.serverVersion,
+    serverVersion: firstSourceField(m, 'serverVersion'),
     storages: copies.map((c) => c.storage.name),
     artifacts: m.artifacts.map((a) => ({ key: a.key, size: a.size, sha256: a.sha256 })),
     lastDrill: drills.has(`${m.job}/${m.id}`) ? drillSummary(drills.get(`${m.job}/${m.id}`)!, now) : null,

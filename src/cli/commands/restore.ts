@@ -1,14 +1,19 @@
-/** `lifeboat restore ID|latest --to URL [--clean] [--create] [--force] [--create-roles] [--jobs N]`. */
+/**
+ * `lifeboat restore ID|latest [--source NAME] --to URL [--clean] [--create] [--force] [--create-roles] [--jobs N]`.
+ * A backup of several sources restores one at a time, named by --source.
+ */
 import { findAcross } from '../../catalog/copies.js';
 import { sourceIfResolved } from '../../config/unresolved.js';
 import { intactCopy } from '../../core/intact-copy.js';
 import { restoreBackup } from '../../core/restore.js';
 import { LifeboatError } from '../../util/errors.js';
+import { postgresPart } from '../../sources/postgres/record.js';
 import type { Context } from '../context.js';
 import { formatBytes, formatDuration, progressReporter } from '../progress.js';
 
 export interface RestoreCliOptions {
   job?: string;
+  source?: string;
   to?: string;
   from?: string;
   clean?: boolean;
@@ -41,10 +46,15 @@ export async function restoreCommand(
     log,
     warn: (line) => ctx.output.warn(`restore ${line}`),
   });
-  const source = sourceIfResolved(config?.jobs[manifest.job]?.source) as { binDir?: string } | undefined;
-  ctx.output.info(`restore ${manifest.job} ${manifest.id} from ${storage.location}`);
+  const part = postgresPart(manifest, opts.source);
+  const several = Object.keys(manifest.sources).length > 1;
+  const source = sourceIfResolved(config?.jobs[manifest.job]?.sources[part.name]) as
+    { binDir?: string } | undefined;
+  ctx.output.info(
+    `restore ${manifest.job} ${manifest.id}${several ? ` source ${part.name}` : ''} from ${storage.location}`,
+  );
   const progress = progressReporter(ctx.output, 'read');
-  const result = await restoreBackup(storage, manifest, {
+  const result = await restoreBackup(storage, part, {
     verified,
     to: opts.to,
     clean: opts.clean,
@@ -58,9 +68,9 @@ export async function restoreCommand(
     onBytes: ctx.output.interactive ? progress : undefined,
   });
   ctx.output.result(
-    `restored ${manifest.job} ${manifest.id} (${result.databases.join(', ')}): ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}` +
+    `restored ${manifest.job} ${manifest.id}${several ? ` source ${part.name}` : ''} (${result.databases.join(', ')}): ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}` +
       (result.createdRoles.length ? `; created roles ${result.createdRoles.join(', ')}` : ''),
-    { job: manifest.job, id: manifest.id, storage: storage.name, ...result },
+    { job: manifest.job, id: manifest.id, source: part.name, storage: storage.name, ...result },
   );
   return 0;
 }

@@ -22,6 +22,7 @@ import {
 import { globToPsqlPattern, listDatabases, selectDatabases } from './databases.js';
 import { missingPrivileges } from './privileges.js';
 import { guardRoles } from './role-guard.js';
+import type { PostgresSourceRecord } from './record.js';
 import { holdSnapshot } from './snapshot.js';
 
 const FATAL = /: error: |^FATAL:/;
@@ -84,9 +85,10 @@ export function createPostgresSource(cfg: PostgresSourceOptions): Source {
     description: where.text,
 
     missingPrivileges(plan) {
+      const record = plan.record as PostgresSourceRecord;
       return missingPrivileges(maintenanceUrl, {
-        globals: plan.identity.mode !== 'database',
-        databases: plan.identity.databases,
+        globals: record.mode !== 'database',
+        databases: record.databases,
       });
     },
 
@@ -183,19 +185,23 @@ export function createPostgresSource(cfg: PostgresSourceOptions): Source {
         }
       }
 
-      return {
-        identity: {
-          kind: 'postgres',
-          host: where.host,
-          port: where.port,
-          user: where.user,
-          mode,
-          databases,
-          serverVersion: server.version,
-        },
+      const dumpFormat = mode === 'dumpall' ? 'plain' : cfg.format;
+      const record: PostgresSourceRecord = {
+        kind: 'postgres',
+        host: where.host,
+        port: where.port,
+        user: where.user,
+        mode,
+        databases,
+        serverVersion: server.version,
         tool: { name: dumpTool.program, version: dumpTool.version },
-        dumpFormat: mode === 'dumpall' ? 'plain' : cfg.format,
+        dumpFormat,
+      };
+      return {
+        record,
+        extension: dumpFormat === 'custom' ? '.dump' : '.sql',
         artifacts,
+        summary: `PostgreSQL ${server.version} at ${where.host}:${where.port}, ${databases.length} database(s) (${databases.join(', ')}), ${dumpTool.program} ${dumpTool.version}`,
       };
     },
   };
