@@ -88,7 +88,7 @@ describe('what an `all` backup captured', async () => {
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as {
       partial?: boolean;
       missing?: Array<{ database: string; error: string }>;
-      source: { databases: string[] };
+      sources: { main: { databases: string[] } };
       artifacts: Array<{ database?: string }>;
     };
     assert.equal(manifest.partial, true);
@@ -97,7 +97,7 @@ describe('what an `all` backup captured', async () => {
       ['b_victim'],
     );
     assert.match(manifest.missing![0]!.error, /b_victim/);
-    assert.deepEqual(manifest.source.databases, ['a_big', 'postgres']);
+    assert.deepEqual(manifest.sources.main.databases, ['a_big', 'postgres']);
     assert.deepEqual(
       manifest.artifacts.map((a) => a.database ?? '-'),
       ['-', 'a_big', 'postgres'],
