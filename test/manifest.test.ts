@@ -55,7 +55,7 @@ function good(): Manifest {
     finishedAt: '2026-11-22T02:30:05.000Z',
     durationMs: 5000,
     lifeboatVersion: '0.1.0',
-  } as Manifest;
+  } as unknown as Manifest;
 }
 
 /** parseManifest of `m` (or raw text) must throw this code and exactly this message. */
