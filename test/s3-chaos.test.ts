@@ -28,10 +28,10 @@ import { mulberry32 } from './helpers/prng.js';
 
 const KILLS = 10;
 
-// A fixed default seed keeps CI deterministic; LIFEBOAT_CHAOS_SEED=N tries another schedule
-// (seed 1488050149 once left an
-// empty id folder in the local part: a known open bug, see the issue note).
-const SEED = Number(process.env.LIFEBOAT_CHAOS_SEED ?? 1);
+// A new kill schedule every run, so that CI keeps exploring; every run reports its seed (a
+// diagnostic, and in every failure message) and LIFEBOAT_CHAOS_SEED=N replays it.
+const SEED = Number(process.env.LIFEBOAT_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+if (!Number.isSafeInteger(SEED)) throw new Error(`LIFEBOAT_CHAOS_SEED must be an integer, not ${SEED}`);
 
 /** A kill moment as a fraction of an unkilled run: 20% early, 60% mid-run, 20% around the end. */
 function killFraction(next: () => number): number {
@@ -75,6 +75,9 @@ async function listedBackups(tg: Target): Promise<Array<{ id: string; artifacts:
 }
 
 async function chaos(t: TestContext, kind: string, tg: Target, seed: number): Promise<void> {
+  const replay = `seed ${seed} (LIFEBOAT_CHAOS_SEED=${SEED} replays it)`;
+  // Reported whatever happens below, so a failing run can always be replayed.
+  t.diagnostic(replay);
   const next = mulberry32(seed);
   const backup = () => startLifeboat(['--config', tg.config, 'backup', JOB, '--json'], { env: tg.env });
 
@@ -83,7 +86,7 @@ async function chaos(t: TestContext, kind: string, tg: Target, seed: number): Pr
   const first = await backup().done;
   // The first run is often the slowest (cold caches); runs that finish in time shorten it.
   let duration = Date.now() - t0;
-  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.code, 0, `${replay}\n${first.stderr}`);
   const committed = new Set([(JSON.parse(first.stdout) as Array<{ id: string }>)[0]!.id]);
 
   const log: string[] = [];
@@ -99,14 +102,14 @@ async function chaos(t: TestContext, kind: string, tg: Target, seed: number): Pr
     log.push(`${kind} #${i}: kill at ${delay} ms of ${duration} → ${r.signal ?? `exit ${r.code}`}`);
     if (r.signal === null) {
       // Not killed in time: it must have finished like any run.
-      assert.equal(r.code, 0, `${log.at(-1)}\n${r.stderr}`);
+      assert.equal(r.code, 0, `${replay}\n${log.at(-1)}\n${r.stderr}`);
       committed.add((JSON.parse(r.stdout) as Array<{ id: string }>)[0]!.id);
       duration = Math.min(duration, Date.now() - started);
     }
   }
-  t.diagnostic(`seed ${seed}; stale locks broken by the next run: ${brokenLocks}`);
+  t.diagnostic(`stale locks broken by the next run: ${brokenLocks}`);
   for (const line of log) t.diagnostic(line);
-  const context = `seed ${seed} (LIFEBOAT_CHAOS_SEED=${seed} replays it)\n${log.join('\n')}`;
+  const context = `${replay}\n${log.join('\n')}`;
 
   // Every listed backup is whole: committed runs are there, and all of them verify.
   const listed = await listedBackups(tg);
