@@ -128,6 +128,7 @@ export function createKubeClient(kc: KubeConfig): KubeClient {
   const cluster = kc.getCurrentCluster()!;
   const server = cluster.server.replace(/\/$/, '');
   const http = new IsomorphicFetchHttpLibrary();
+  let dispatcher: ReturnType<RequestContext['getDispatcher']>;
   return {
     server,
     context: kc.getCurrentContext(),
@@ -145,6 +146,10 @@ export function createKubeClient(kc: KubeConfig): KubeClient {
       let code: number;
       try {
         await kc.applySecurityAuthentication(ctx);
+        // Headers (tokens may rotate) are set per request, but the TLS connection pool is kept:
+        // the library makes a new one each time, a TLS handshake per request.
+        dispatcher ??= ctx.getDispatcher();
+        if (dispatcher) ctx.setDispatcher(dispatcher);
         const res = await http.send(ctx).toPromise();
         code = res.httpStatusCode;
         text = await res.body.text();
