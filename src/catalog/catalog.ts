@@ -7,6 +7,8 @@ import { parseDrillReport, type DrillReport } from './drill-report.js';
 import { putText, readText, type Storage } from '../storages/storage.js';
 import { CATALOG_PREFIX, idTime, isBackupId, manifestKey, nextIdSuffix, safeSegment } from './layout.js';
 import { parseManifest, type Manifest } from './manifest.js';
+import { signatureKey, signManifest, writeSignature } from './signature.js';
+import type { SecretKey } from '../util/minisign.js';
 
 const MANIFEST_KEY = /^\.lifeboat\/([^/]+)\/([0-9]{8}T[0-9]{6}Z(?:-[0-9]+)?)\.json$/;
 
@@ -139,17 +141,28 @@ export async function findBackup(
   return readManifest(storage, matches[0]!, signal);
 }
 
-/** The commit point: the manifest, written last and never over an existing one. */
+/**
+ * The commit point: the manifest, written last and never over an existing one. With a signing
+ * key, its signature goes first (signature.ts), and goes again if the manifest is not written.
+ */
 export async function commitManifest(
   storage: Storage,
   manifest: Manifest,
   signal?: AbortSignal,
+  signingKey?: SecretKey,
 ): Promise<void> {
   const key = manifestKey(manifest.job, manifest.id);
   if (!storage.capabilities.atomicCreateOnly && (await storage.stat(key, { signal }))) {
     throw new LifeboatError('exists', `commit ${key}: a manifest already exists in ${storage.name}`);
   }
-  await putText(storage, key, JSON.stringify(manifest, null, 2) + '\n', { signal });
+  const text = JSON.stringify(manifest, null, 2) + '\n';
+  if (signingKey) await writeSignature(storage, manifest, signManifest(text, manifest, signingKey), signal);
+  try {
+    await putText(storage, key, text, { signal });
+  } catch (err) {
+    if (signingKey) await storage.delete(signatureKey(manifest.job, manifest.id)).catch(() => {});
+    throw err;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

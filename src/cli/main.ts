@@ -167,6 +167,15 @@ program
   .action(action(async (ctx) => (await import('./commands/check.js')).checkCommand(ctx, controller.signal)));
 
 program
+  .command('keygen')
+  .description(
+    'make a key pair for signing manifests (signing.key): the secret key 0600, the public key to check them',
+  )
+  .option('--out <dir>', 'where to write lifeboat-signing.key and lifeboat-signing.pub', '.')
+  .option('--force', 'replace an existing key pair')
+  .action(action(async (ctx, opts) => (await import('./commands/keygen.js')).keygenCommand(ctx, opts)));
+
+program
   .command('serve')
   .description('scheduler + HTTP API + dashboard in one long-running process')
   .option('--port <port>', 'HTTP port (default: server.port or 8080)')

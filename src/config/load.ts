@@ -10,11 +10,16 @@ import { LifeboatError, oneLine } from '../util/errors.js';
 import type { Redactor } from '../util/redact.js';
 import { expandEnv } from './expand.js';
 import { configSchema, type Config } from './schema.js';
-import { markUnresolved } from './unresolved.js';
+import { markUnresolved, markUnresolvedField } from './unresolved.js';
+import { registerSigningSecrets } from './signing.js';
 
-/** A job's source is needed only by backup, check, drill and serve: its variables may be missing. */
-const isSourceField = (keys: string[]) =>
-  keys[0] === 'jobs' && (keys[2] === 'source' || (keys[2] === 'sources' && keys.length > 3));
+/**
+ * A job's source is needed only by backup, check, drill and serve, the signing keys only by the
+ * commands that sign or check signatures: their variables may be missing.
+ */
+const isDeferredField = (keys: string[]) =>
+  (keys[0] === 'jobs' && (keys[2] === 'source' || (keys[2] === 'sources' && keys.length > 3))) ||
+  keys[0] === 'signing';
 
 export function formatIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path
@@ -59,6 +64,7 @@ export function registerSecrets(config: Config, redactor: Redactor): void {
   }
   const server = config.server as { token?: unknown } | undefined;
   if (typeof server?.token === 'string') redactor.add(server.token);
+  registerSigningSecrets(config.signing, redactor);
   for (const n of config.notify ?? []) {
     // A webhook URL is a secret as a whole (Slack's carries its token in the path).
     if (n.type === 'email') redactor.add(n.password);
@@ -102,9 +108,13 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor:
       hint: 'a config names storages: and jobs:; see the README, Configuration reference',
     });
   }
-  const expanded = expandEnv(tree, env, { defer: isSourceField });
+  const expanded = expandEnv(tree, env, { defer: isDeferredField });
   const config = parseConfig(expanded.value, file);
   for (const { keys, error } of expanded.deferred) {
+    if (keys[0] === 'signing') {
+      if (config.signing) markUnresolvedField(config.signing, keys[1]!, error);
+      continue;
+    }
     // `source:` is the source named main; `sources: {name: …}` names its own.
     const name = keys[2] === 'source' ? DEFAULT_SOURCE : keys[3]!;
     const source = config.jobs[keys[1]!]?.sources[name];

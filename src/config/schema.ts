@@ -342,11 +342,24 @@ export const serverSchema = z.strictObject({
     .default(30),
 });
 
+/**
+ * Signed manifests (catalog/signature.ts). Each value is a file path or the key itself (e.g.
+ * `${LIFEBOAT_SIGNING_KEY}`); see config/signing.ts. `key` signs (and implies the public key);
+ * `publicKey` alone only checks, e.g. on a machine that restores but never backs up.
+ */
+export const signingSchema = z
+  .strictObject({
+    key: z.string().min(1, 'expected a key file or the key').optional(),
+    publicKey: z.string().min(1, 'expected a public key file or the key').optional(),
+  })
+  .refine((s) => s.key !== undefined || s.publicKey !== undefined, 'expected key, publicKey or both');
+
 export const configSchema = z.strictObject({
   storages: z.record(name, storageSchema).default({}),
   jobs: z.record(name, jobSchema).default({}),
   notify: z.array(notifySchema).optional(),
   server: serverSchema.optional(),
+  signing: signingSchema.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -359,3 +372,4 @@ export type RetentionConfig = z.infer<typeof retentionSchema>;
 export type DrillConfig = z.infer<typeof drillSchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
+export type SigningConfig = z.infer<typeof signingSchema>;

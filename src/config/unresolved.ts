@@ -31,3 +31,16 @@ export function assertSourcesResolved(config: Config, jobs = Object.keys(config.
     for (const source of Object.values(job?.sources ?? {})) resolvedSource(source);
   }
 }
+
+const fieldProblems = new WeakMap<object, Map<string, LifeboatError>>();
+
+/** A field of `owner` (e.g. signing.key) whose `${VAR}` is missing: raised by whoever reads it. */
+export function markUnresolvedField(owner: object, field: string, error: LifeboatError): void {
+  const fields = fieldProblems.get(owner) ?? new Map<string, LifeboatError>();
+  if (!fields.has(field)) fields.set(field, error);
+  fieldProblems.set(owner, fields);
+}
+
+export function unresolvedField(owner: object, field: string): LifeboatError | undefined {
+  return fieldProblems.get(owner)?.get(field);
+}

@@ -28,6 +28,8 @@ import {
 } from '../catalog/manifest.js';
 import { commitManifest } from '../catalog/catalog.js';
 import { intentKey, newIntent, writeIntent } from '../catalog/intent.js';
+import { signatureKey } from '../catalog/signature.js';
+import type { SecretKey } from '../util/minisign.js';
 import type { PlannedArtifact, Source, SourcePlan } from '../sources/source.js';
 import type { Storage } from '../storages/storage.js';
 import { isLifeboatError, LifeboatError, oneLine } from '../util/errors.js';
@@ -49,6 +51,8 @@ export interface BackupJob {
   compression: Compression;
   layout?: string;
   nameTemplate?: string;
+  /** Signs each manifest (catalog/signature.ts); from `signing.key`. */
+  signingKey?: SecretKey;
 }
 
 export interface StorageOutcome {
@@ -92,7 +96,12 @@ async function allocate(storages: Storage[], job: string, at: Date, keysFor: Key
     // A manifest, or the intent of a run killed before it wrote anything (we hold the job lock,
     // so no other run is live), takes the id.
     const taken = await Promise.all(
-      storages.flatMap((s) => [s.stat(manifestKey(job, id)), s.stat(intentKey(job, id))]),
+      storages.flatMap((s) => [
+        s.stat(manifestKey(job, id)),
+        s.stat(intentKey(job, id)),
+        // A signature left by a run killed as it committed: the next id, rather than refuse it.
+        s.stat(signatureKey(job, id)),
+      ]),
     );
     if (taken.some((t) => t !== undefined)) continue;
     const clash = await firstTaken(keysFor(id, 1));
@@ -292,7 +301,7 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
     for (const storage of job.storages) {
       if (failed.has(storage)) continue;
       try {
-        await commitManifest(storage, manifest, signal);
+        await commitManifest(storage, manifest, signal, job.signingKey);
       } catch (err) {
         failed.set(storage, err);
         continue;

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { CATALOG_PREFIX, staticPrefix, DEFAULT_LAYOUT, idTime, renderTemplate } from '../catalog/layout.js';
 import { listBackups, listDrillReports, type UnreadableManifest } from '../catalog/catalog.js';
 import { listIntents } from '../catalog/intent.js';
+import { listSignatures, signatureKey } from '../catalog/signature.js';
 import { manifestKey } from '../catalog/layout.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { describeLock, isObjectLocked } from '../storages/object-lock.js';
@@ -63,6 +64,8 @@ export interface PrunePlan {
   protected: Array<{ key: string; manifest: string }>;
   /** Artifact keys that a manifest staying in the storage references: never deleted with another backup. */
   stillReferenced: Set<string>;
+  /** Manifest signatures present (catalog/signature.ts): each goes right after its manifest. */
+  signatures: Set<string>;
 }
 
 export async function planPrune(
@@ -152,15 +155,25 @@ export async function planPrune(
       // The manifest references the run's keys; the intent is only a delete that did not happen.
       if (old) dead.push({ key: e.key, keys: [], folders: [] });
     } else if (old) {
-      dead.push({ key: e.key, keys: e.intent.keys, folders: [] });
+      // A run killed as it committed may have signed a manifest it never wrote.
+      dead.push({ key: e.key, keys: [...e.intent.keys, signatureKey(e.job, e.id)], folders: [] });
     } else for (const k of e.intent.keys) live.add(k); // possibly a run still writing
   }
+  // A signature without its manifest and without an intent: its prune or its run was cut off
+  // between the two. Lifeboat's own file in its own folder, so it goes once the grace period ends.
+  const signatures = await listSignatures(storage, job.name, opts.signal);
+  const intentIds = new Set(intents.filter((e) => e.job === job.name).map((e) => e.id));
+  for (const s of signatures)
+    if (!committed.has(manifestKey(s.job, s.id)) && !intentIds.has(s.id) && s.modified.getTime() < cutoff)
+      orphans.add(s.key);
   for (const d of dead) {
     // Only what exists, no manifest references and no other run may still be writing.
     const keys: string[] = [];
     d.folders = d.keys.filter((k) => !referenced.has(k) && !live.has(k));
     for (const k of d.folders) if (await info(k)) keys.push(k);
     d.keys = keys;
+    // The catalog folder (a signature's) is never one to remove.
+    d.folders = d.folders.filter((k) => !k.startsWith(CATALOG_PREFIX));
     for (const k of keys) orphans.add(k);
   }
 
@@ -186,6 +199,7 @@ export async function planPrune(
     invalid,
     protected: kept.sort((a, b) => (a.key < b.key ? -1 : 1)),
     stillReferenced,
+    signatures: new Set(signatures.map((s) => s.key)),
   };
 }
 
@@ -326,6 +340,8 @@ async function executeUnlocked(
       outcome.retained.push({ id: d.id, key, lock: describeLock(err) });
       continue;
     }
+    const signature = signatureKey(plan.job, d.id);
+    if (plan.signatures.has(signature)) objects.push(signature);
     for (const a of d.manifest.artifacts)
       for (const k of [a.key, `${a.key}.sha256`]) if (!plan.stillReferenced.has(k)) objects.push(k);
     outcome.removedBackups.push(d.id);

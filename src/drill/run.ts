@@ -20,6 +20,8 @@ import { verifyBeforeRestore } from '../core/restore.js';
 import { LIFEBOAT_VERSION } from '../util/version.js';
 import { asPostgresBackup, type PostgresBackup } from '../sources/postgres/record.js';
 import type { Storage } from '../storages/storage.js';
+import type { PublicKey } from '../util/minisign.js';
+import { checkSigned } from '../core/intact-copy.js';
 import { drillPostgresSource, restoredDatabases, roleHint } from './postgres-drill.js';
 import {
   DRILL_REPORT_FORMAT,
@@ -52,6 +54,8 @@ export interface DrillOptions {
   binDir?: string;
   /** The caller has checked the checksums (choosing among copies): not read twice. */
   verified?: boolean;
+  /** The key the manifest must be signed with (signing configured); checked before the checksums. */
+  signedBy?: PublicKey;
   signal: AbortSignal;
   log: (line: string) => void;
   /** Problems that do not fail the drill (scratch cleanup); default: log. */
@@ -100,6 +104,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
     if (!opts.verified) {
       const start = Date.now();
       try {
+        if (opts.signedBy) await checkSigned(storage, manifest, opts.signedBy, { signal, log });
         await verifyBeforeRestore(storage, manifest, { signal, log, onBytes: opts.onBytes });
       } finally {
         timings.verifyMs = Date.now() - start;

@@ -6,6 +6,8 @@ import { findAcross } from '../catalog/copies.js';
 import { totalSize } from '../catalog/manifest.js';
 import { buildJob, drillSettingsOf, policyOf } from '../config/compose.js';
 import type { Config } from '../config/schema.js';
+import { signingKey, verifyingKey } from '../config/signing.js';
+import type { Redactor } from '../util/redact.js';
 import { runBackup } from '../core/backup.js';
 import { LifeboatError, oneLine } from '../util/errors.js';
 import { intactCopy } from '../core/intact-copy.js';
@@ -18,6 +20,7 @@ export function createJobRunner(
   config: Config,
   storages: Record<string, Storage>,
   log: (line: string) => void,
+  redactor: Redactor,
 ): JobRunner {
   const jobConfig = (name: string) => {
     const job = config.jobs[name];
@@ -27,7 +30,7 @@ export function createJobRunner(
   return {
     async backup(name, signal): Promise<BackupOutcome> {
       const cfg = jobConfig(name);
-      const job = buildJob(name, cfg, storages);
+      const job = { ...buildJob(name, cfg, storages), signingKey: await signingKey(config, redactor) };
       const { manifest, outcomes } = await runBackup(job, { signal, warn: log });
       const failed = outcomes.filter((o) => !o.ok);
       if (failed.length) {
@@ -63,6 +66,7 @@ export function createJobRunner(
     async drill(name, signal): Promise<DrillOutcome> {
       const cfg = jobConfig(name);
       const sources = drillSettingsOf(cfg);
+      const signedBy = await verifyingKey(config, redactor);
       // As `lifeboat drill`: the newest backup in any of the job's storages, from its first intact copy.
       const found = await findAcross(
         cfg.storages.map((s) => storages[s]!),
@@ -75,11 +79,13 @@ export function createJobRunner(
         log: (line) => log(`drill ${name}: ${line}`),
         warn: (line) => log(`drill ${line}`),
         verifyLast: false,
+        signedBy,
       });
       const outcome = await runDrill({
         storage,
         manifest,
         verified,
+        signedBy,
         drill: cfg.drill,
         sources,
         signal,

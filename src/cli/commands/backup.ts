@@ -1,5 +1,6 @@
 /** `lifeboat backup [JOB...]` and the one-off `lifeboat backup --source URL --to DEST`. */
 import { buildJob, buildStorages, oneOffJob } from '../../config/compose.js';
+import { signingKey } from '../../config/signing.js';
 import type { JobConfig } from '../../config/schema.js';
 import { runBackup, type BackupJob } from '../../core/backup.js';
 import { LifeboatError, exitCodeFor, oneLine } from '../../util/errors.js';
@@ -36,8 +37,13 @@ export async function backupCommand(
     const storages = buildStorages(config);
     const selected = names.length ? names : Object.keys(config.jobs);
     if (selected.length === 0) throw new LifeboatError('config', `${ctx.configPath}: no jobs configured`);
+    // Loaded before any dump: a key that cannot be read fails the command, not each run at its end.
+    const key = await signingKey(config, ctx.redactor);
     for (const name of selected)
-      runs.push({ job: buildJob(name, ctx.job(config, name), storages), config: config.jobs[name] });
+      runs.push({
+        job: { ...buildJob(name, ctx.job(config, name), storages), signingKey: key },
+        config: config.jobs[name],
+      });
   }
 
   const results: unknown[] = [];

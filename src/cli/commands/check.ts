@@ -12,6 +12,7 @@ import { putText, readText, type Storage } from '../../storages/storage.js';
 import type { Context } from '../context.js';
 import { describeError } from '../errors.js';
 import { printable } from '../output.js';
+import { describeSigning } from '../../config/signing.js';
 
 interface CheckLine {
   check: string;
@@ -72,6 +73,7 @@ export async function checkCommand(ctx: Context, signal: AbortSignal): Promise<n
   }
   for (const storage of Object.values(storages))
     await record(`storage ${storage.name}`, () => probeStorage(storage, signal));
+  if (config.signing) await record('signing', () => describeSigning(config, ctx.redactor));
   for (const l of lines)
     ctx.output.log(l.ok ? 'info' : 'error', `${l.ok ? 'ok  ' : 'FAIL'} ${l.check}: ${l.detail}`);
   ctx.output.result(

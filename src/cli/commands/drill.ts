@@ -3,6 +3,7 @@ import { listManifestKeys } from '../../catalog/catalog.js';
 import { findAcross } from '../../catalog/copies.js';
 import { buildStorages, drillSettingsOf, readableStorageFromArg } from '../../config/compose.js';
 import type { Config } from '../../config/schema.js';
+import { verifyingKey } from '../../config/signing.js';
 import { exitCodeFor, LifeboatError, oneLine } from '../../util/errors.js';
 import { intactCopy } from '../../core/intact-copy.js';
 import type { DrillReport } from '../../catalog/drill-report.js';
@@ -106,6 +107,8 @@ export async function drillCommand(
 ): Promise<number> {
   const out = ctx.output;
   const { targets, config } = await selectTargets(ctx, job, opts, signal);
+  // Once signing is configured, every drilled manifest must be signed by its key.
+  const signedBy = config ? await verifyingKey(config, ctx.redactor) : undefined;
   const human: string[] = [];
   const results: Array<DrillReport & { reportKey: string | null }> = [];
   let exit = 0;
@@ -137,6 +140,7 @@ export async function drillCommand(
         log: (line) => out.info(line),
         warn: (line) => out.warn(`drill ${line}`),
         verifyLast: false,
+        signedBy,
       });
       const jobConfig = config?.jobs[manifest.job];
       // The drill keeps off the sources' servers, so it needs their settings (a missing variable fails here).
@@ -148,6 +152,7 @@ export async function drillCommand(
         storage,
         manifest,
         verified,
+        signedBy,
         drill: jobConfig?.drill,
         sources,
         signal,

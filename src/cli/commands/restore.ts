@@ -4,6 +4,7 @@
  */
 import { findAcross } from '../../catalog/copies.js';
 import { sourceIfResolved } from '../../config/unresolved.js';
+import { verifyingKey } from '../../config/signing.js';
 import { intactCopy } from '../../core/intact-copy.js';
 import { restoreBackup } from '../../core/restore.js';
 import { LifeboatError } from '../../util/errors.js';
@@ -38,6 +39,8 @@ export async function restoreCommand(
   if (opts.clean && opts.force)
     throw new LifeboatError('usage', 'restore: --clean and --force exclude each other');
   const { storages, config } = await ctx.readStorages(opts.from, opts.job);
+  // Once signing is configured, the manifest must be signed by its key (checked before any byte).
+  const signedBy = config ? await verifyingKey(config, ctx.redactor) : undefined;
   const found = await findAcross(storages, ref, opts.job, signal);
   const log = (line: string) => ctx.output.info(line);
   // With several copies, the first intact one (configured order) is read; a bad one is reported.
@@ -45,6 +48,7 @@ export async function restoreCommand(
     signal,
     log,
     warn: (line) => ctx.output.warn(`restore ${line}`),
+    signedBy,
   });
   const part = postgresPart(manifest, opts.source);
   const several = Object.keys(manifest.sources).length > 1;

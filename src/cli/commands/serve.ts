@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { buildStorages } from '../../config/compose.js';
 import { assertSourcesResolved } from '../../config/unresolved.js';
+import { signingKey, verifyingKey } from '../../config/signing.js';
 import type { ServerConfig } from '../../config/schema.js';
 import { LifeboatError } from '../../util/errors.js';
 import { openSqliteHistory } from '../../history/sqlite-history.js';
@@ -80,6 +81,9 @@ export async function serveCommand(
   const config = await ctx.config();
   // Every job's source is probed and run from here: a missing variable stops serve at once.
   assertSourcesResolved(config);
+  // So are the signing keys: a key that cannot be read stops serve now, not the 2 a.m. backup.
+  await verifyingKey(config, ctx.redactor);
+  if (config.signing) await signingKey(config, ctx.redactor);
   const out = ctx.output;
   const log = (line: string) => out.info(line);
   const server = config.server;
@@ -114,7 +118,7 @@ export async function serveCommand(
     }
   };
 
-  const runner = createJobRunner(config, storages, log);
+  const runner = createJobRunner(config, storages, log, ctx.redactor);
   const redact = (text: string) => ctx.redactor.redact(text);
   const sourceUp = new Map<string, boolean>();
   const sources = createSourceHealth({

@@ -6,7 +6,11 @@ import { listBackups, readManifest, type UnreadableManifest } from '../../catalo
 import { findAcross } from '../../catalog/copies.js';
 import type { Manifest } from '../../catalog/manifest.js';
 import { verifyBackup } from '../../core/verify.js';
-import { LifeboatError } from '../../util/errors.js';
+import { isLifeboatError, LifeboatError } from '../../util/errors.js';
+import { checkManifestSignature } from '../../catalog/signature.js';
+import { manifestKey } from '../../catalog/layout.js';
+import { verifyingKey } from '../../config/signing.js';
+import type { PublicKey } from '../../util/minisign.js';
 import type { Storage } from '../../storages/storage.js';
 import type { Context } from '../context.js';
 import { progressReporter } from '../progress.js';
@@ -18,7 +22,9 @@ export async function verifyCommand(
   signal: AbortSignal,
 ): Promise<number> {
   if (ref && opts.all) throw new LifeboatError('usage', 'verify: give an ID or --all, not both');
-  const { storages } = await ctx.readStorages(opts.from, opts.job);
+  const { storages, config } = await ctx.readStorages(opts.from, opts.job);
+  // Once signing is configured, a manifest must be signed by its key to verify.
+  const signedBy = config ? await verifyingKey(config, ctx.redactor) : undefined;
   const several = storages.length > 1;
   const targets: Array<{ storage: Storage; manifest: Manifest }> = [];
   const unreadable: Array<UnreadableManifest & { storage: Storage }> = [];
@@ -62,16 +68,25 @@ export async function verifyCommand(
   }
   for (const { storage, manifest: m } of targets) {
     const what = `${m.job} ${m.id}${several ? ` in ${storage.name}` : ''}`;
-    const problems = await verifyBackup(storage, m, { signal, onBytes: progress });
+    const problems: Array<{ key: string; problem: string; detail: string }> = [];
+    if (signedBy) {
+      const bad = await signatureProblem(storage, m, signedBy, signal);
+      if (bad) {
+        ctx.output.log('error', `verify ${what}: signature FAILED: ${bad.key} (${bad.detail})`);
+        problems.push(bad);
+      }
+    }
+    const objects = await verifyBackup(storage, m, { signal, onBytes: progress });
     ctx.output.clearProgress();
-    for (const p of problems)
+    for (const p of objects)
       ctx.output.log(
         'error',
         `verify ${what}: ${p.problem === 'sha256' || p.problem === 'size' ? 'sha256 mismatch' : p.problem}: ${p.key} (${p.detail})`,
       );
+    problems.push(...objects);
     if (problems.length === 0)
       ctx.output.info(
-        `verify ${what}: sha256 OK (${m.artifacts.length} artifact(s))${m.partial ? `; partial backup: ${(m.missing ?? []).map((x) => x.database).join(', ') || 'some databases'} not backed up` : ''}`,
+        `verify ${what}: sha256 OK (${m.artifacts.length} artifact(s))${signedBy ? ', signature OK' : ''}${m.partial ? `; partial backup: ${(m.missing ?? []).map((x) => x.database).join(', ') || 'some databases'} not backed up` : ''}`,
       );
     bad += problems.length ? 1 : 0;
     results.push({ job: m.job, id: m.id, storage: storage.name, ok: problems.length === 0, problems });
@@ -84,10 +99,32 @@ export async function verifyCommand(
     { storage: storages[0]!.location, backups: results },
   );
   if (bad) {
-    const keys = results.flatMap((r) => r.problems.map((p) => (several ? `${r.storage}:${p.key}` : p.key)));
+    const keys = results.flatMap((r) =>
+      r.problems.map(
+        (p) =>
+          `${several ? `${r.storage}:` : ''}${p.key}${p.problem === 'signature' ? ' (signature FAILED)' : ''}`,
+      ),
+    );
     throw new LifeboatError('integrity', `verify: ${bad} backup(s) failed: ${keys.join(', ')}`, {
       hint: 'do not restore from these; run a new backup and check the storage',
     });
   }
   return 0;
+}
+
+/** Why the manifest's signature does not hold, or undefined when it does. */
+async function signatureProblem(
+  storage: Storage,
+  m: Manifest,
+  key: PublicKey,
+  signal: AbortSignal,
+): Promise<{ key: string; problem: 'signature'; detail: string } | undefined> {
+  try {
+    await checkManifestSignature(storage, m, key, signal);
+    return undefined;
+  } catch (err) {
+    if (!isLifeboatError(err, 'integrity')) throw err;
+    const detail = err.message.replace(/^.*?signature FAILED: /, '');
+    return { key: manifestKey(m.job, m.id), problem: 'signature', detail };
+  }
 }
