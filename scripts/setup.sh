@@ -33,6 +33,8 @@ if $want_tests; then
   command -v ceph-mon >/dev/null || packages+=(ceph-mon)
   command -v ceph-osd >/dev/null || packages+=(ceph-osd)
   command -v curl >/dev/null || packages+=(curl)
+  # The signing tests check Lifeboat's manifest signatures by hand, as the README shows.
+  command -v minisign >/dev/null || packages+=(minisign)
 fi
 
 if [ ${#packages[@]} -gt 0 ]; then
