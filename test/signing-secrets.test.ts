@@ -53,7 +53,7 @@ test('no form of the signing key in outputs, logs, API responses or stored files
   const jobs = `jobs:\n  pg:\n    source: { type: postgres, url: "${pg.url()}", databases: [app] }\n    storages: [disk]\n`;
   const config = await writeConfig(
     dir,
-    `storages:\n  disk: { type: local, path: ${storage} }\n${jobs}signing: { key: "\${LIFEBOAT_SIGNING_KEY}" }\nserver: { port: ${port}, historyFile: ${path.join(dir, 'history.db')} }\n`,
+    `storages:\n  disk: { type: local, path: ${storage} }\n${jobs}signing: { key: "\${LIFEBOAT_SIGNING_KEY}" }\nserver: { port: ${port}, token: signing-secrets-token, historyFile: ${path.join(dir, 'history.db')} }\n`,
   );
   const fromFile = path.join(dir, 'from-file.yaml');
   await writeFile(
@@ -65,14 +65,11 @@ test('no form of the signing key in outputs, logs, API responses or stored files
   // Each run's exit code: a command that died early must not pass for one that kept the secret.
   const runs: Array<[string[], number]> = [
     [['--config', config, 'backup', 'pg'], 0],
-    [['--config', config, 'backup', 'pg', '--json'], 0],
-    [['--config', config, '--log-format', 'json', 'backup', 'pg'], 0],
+    [['--config', config, '--log-format', 'json', 'backup', 'pg', '--json'], 0],
     [['--config', fromFile, 'backup', 'pg'], 0],
-    [['--config', config, 'list'], 0],
     [['--config', config, 'list', '--json'], 0],
     [['--config', config, 'verify', '--all'], 0],
     [['--config', fromFile, '--log-format', 'json', 'verify', '--all', '--json'], 0],
-    [['--config', config, 'check'], 0],
     [['--config', config, 'check', '--json'], 0],
     [['--config', config, 'status'], 0],
     [['--config', config, '--log-format', 'json', 'drill', 'pg', '--json'], 0],
@@ -100,7 +97,8 @@ test('no form of the signing key in outputs, logs, API responses or stored files
   t.after(() => serve.child.kill('SIGKILL'));
   const base = `http://127.0.0.1:${port}`;
   await waitFor('healthz', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok);
-  assert.equal((await fetch(`${base}/api/jobs/pg/backup`, { method: 'POST' })).status, 202);
+  const headers = { authorization: 'Bearer signing-secrets-token' };
+  assert.equal((await fetch(`${base}/api/jobs/pg/backup`, { method: 'POST', headers })).status, 202);
   type Runs = { runs: Array<{ kind: string; result: string }> };
   await waitFor(
     'the API backup',
