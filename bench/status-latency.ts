@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { commitManifest, storeDrillReport } from '../src/catalog/catalog.js';
 import { backupId } from '../src/catalog/layout.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from '../src/catalog/manifest.js';
+import { DEFAULT_SOURCE, MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from '../src/catalog/manifest.js';
 import { DRILL_REPORT_FORMAT, DRILL_REPORT_VERSION, type DrillReport } from '../src/catalog/drill-report.js';
 import { openSqliteHistory } from '../src/history/sqlite-history.js';
 import { createApp } from '../src/server/app.js';
@@ -42,6 +42,7 @@ function manifest(job: string, at: Date, n: number): Manifest {
   }));
   const artifact = (name: string, role: 'globals' | 'database', size: number) => ({
     key: `${job}/${id}/${name}.sql.zst`,
+    source: DEFAULT_SOURCE,
     role,
     ...(role === 'database' && { database: name, tables }),
     size,
@@ -53,16 +54,18 @@ function manifest(job: string, at: Date, n: number): Manifest {
     version: MANIFEST_VERSION,
     id,
     job,
-    source: {
-      kind: 'postgres',
-      host: 'db',
-      port: 5432,
-      mode: 'databases',
-      databases: ['app', 'auth', 'grafana'],
-      serverVersion: '17.2',
+    sources: {
+      [DEFAULT_SOURCE]: {
+        kind: 'postgres',
+        host: 'db',
+        port: 5432,
+        mode: 'databases',
+        databases: ['app', 'auth', 'grafana'],
+        serverVersion: '17.2',
+        tool: { name: 'pg_dump', version: '17.2' },
+        dumpFormat: 'plain',
+      },
     },
-    tool: { name: 'pg_dump', version: '17.2' },
-    dumpFormat: 'plain',
     compression: { type: 'zstd', level: 3 },
     encryption: null,
     artifacts: [
@@ -89,7 +92,7 @@ function drillReport(m: Manifest, at: Date): DrillReport {
       startedAt: m.startedAt,
       finishedAt: m.finishedAt,
       mode: 'databases',
-      databases: m.source.databases,
+      databases: m.sources[DEFAULT_SOURCE]!.databases ?? [],
       serverVersion: '17.2',
       size: 1,
     },
@@ -119,6 +122,7 @@ async function main() {
     jobs.push({
       name: job,
       sourceType: 'postgres',
+      sources: { [DEFAULT_SOURCE]: { type: 'postgres' } },
       storages: ['local'],
       schedule: { cron: '0 * * * *', timezone: 'UTC' },
     });

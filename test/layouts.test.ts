@@ -83,7 +83,7 @@ describe('layouts', async () => {
     );
     const backup = await lifeboat(['--config', config, 'backup', '--json']);
     assert.equal(backup.code, 0, backup.stderr);
-    const [{ id }] = JSON.parse(backup.stdout) as Array<{ id: string }>;
+    const [{ id }] = JSON.parse(backup.stdout) as [{ id: string }];
     const { artifacts } = await storageContents(storage);
     assert.deepEqual(artifacts, [
       `eternia/eternia-backup-${id.slice(0, 8)}-full.sql.zst`,

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { Manifest } from '../src/catalog/manifest.js';
 import { withCluster } from './helpers/cluster.js';
 import { lifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
@@ -40,8 +39,9 @@ describe('libpq conventions', async () => {
       env: { PGDATABASE: undefined, PGSERVICE: undefined, PGPASSFILE: undefined, PGUSER: undefined, ...env },
     });
     const list = await lifeboat(['list', '--config', file, '--json']);
-    const backups = (JSON.parse(list.stdout || '{"backups":[]}') as { backups: Manifest['source'][] })
-      .backups;
+    const backups = (
+      JSON.parse(list.stdout || '{"backups":[]}') as { backups: Array<{ mode: string; databases: string[] }> }
+    ).backups;
     return { r, backups };
   }
 

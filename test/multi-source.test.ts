@@ -44,7 +44,7 @@ describe('a job with two PostgreSQL sources', async () => {
   const config = await writeConfig(dir, jobYaml(usersPg.url()));
   const backup = await lifeboat(['--config', config, 'backup', '--json']);
   assert.equal(backup.code, 0, backup.stderr);
-  const [{ id }] = JSON.parse(backup.stdout) as Array<{ id: string }>;
+  const [{ id }] = JSON.parse(backup.stdout) as [{ id: string }];
 
   test('one backup, one manifest: each source with its kind and identity, each artifact in its source folder', async () => {
     const { manifests } = await storageContents(storage);

@@ -45,7 +45,7 @@ describe('roles of a single-database backup', async () => {
     '--json',
   ]);
   assert.equal(backup.code, 0, backup.stderr);
-  const [{ id }] = JSON.parse(backup.stdout) as Array<{ id: string }>;
+  const [{ id }] = JSON.parse(backup.stdout) as [{ id: string }];
 
   test('the manifest names the owners and grantees, nothing else', async () => {
     const text = await readFile(path.join(dir, '.lifeboat', 'shop', `${id}.json`), 'utf8');

@@ -48,7 +48,8 @@ describe('S3 prune keeps the newest good backup', async () => {
 
     // The newest artifact: one byte flipped in place (S3 overwrites; Lifeboat never would).
     const bytes = await get(keys[3]!);
-    bytes[bytes.length >> 1] ^= 1;
+    const middle = bytes.length >> 1;
+    bytes[middle] = bytes[middle]! ^ 1;
     await put(keys[3]!, bytes);
     // The oldest manifest claims to be the second newest backup.
     const manifest0 = JSON.parse((await get(`.lifeboat/app/${ids[0]}.json`)).toString()) as { id: string };

@@ -37,14 +37,16 @@ describe('several storages', async () => {
   // One backup in both storages, then one only in the bucket.
   const first = await run(['backup', '--json']);
   assert.equal(first.code, 0, first.stderr);
-  const [{ id: id1, artifacts }] = JSON.parse(first.stdout) as Array<{
-    id: string;
-    artifacts: Array<{ key: string }>;
-  }>;
+  const [{ id: id1, artifacts }] = JSON.parse(first.stdout) as [
+    {
+      id: string;
+      artifacts: Array<{ key: string }>;
+    },
+  ];
   await source.psql('insert into items values (51)', { database: 'shop' });
   const second = await run(['backup', '--json'], offsiteOnly);
   assert.equal(second.code, 0, second.stderr);
-  const [{ id: id2 }] = JSON.parse(second.stdout) as Array<{ id: string }>;
+  const [{ id: id2 }] = JSON.parse(second.stdout) as [{ id: string }];
 
   test('list shows each backup once, with the storages that hold it', async () => {
     const list = await run(['list', '--json']);
