@@ -107,6 +107,12 @@ describe('signed manifests', async () => {
     const verify = await lifeboat(['--config', signed, 'verify', 'latest'], { env });
     assert.equal(verify.code, 0, verify.stderr);
     assert.match(verify.stderr, /sha256 OK \(\d+ artifact\(s\)\), signature OK/);
+    const check = await lifeboat(['--config', checking, 'check']);
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(
+      check.stderr,
+      /ok {3}signing: manifests must be signed by key [0-9A-F]{16} \(signing\.publicKey only/,
+    );
     // A machine that only restores holds the public key only.
     const restore = await lifeboat([
       '--config',
@@ -159,6 +165,12 @@ describe('signed manifests', async () => {
     });
     assert.equal(verify.code, 2, verify.stderr);
     assert.ok(!(await exists(path.join(storage, '.lifeboat'))), 'nothing was written');
+    const check = await lifeboat(['--config', signed, 'check'], { env: { LIFEBOAT_SIGNING_KEY: '' } });
+    assert.equal(check.code, 2, check.stderr);
+    assert.match(
+      check.stderr,
+      /FAIL signing: signing\.key: environment variable LIFEBOAT_SIGNING_KEY is not set/,
+    );
   });
 
   test('prune removes a signature with its manifest, and a leftover one after the grace period', async (t) => {
