@@ -11,6 +11,8 @@ import type { RetentionPolicy } from '../core/retention.js';
 import { LifeboatError } from '../util/errors.js';
 import type { Redactor } from '../util/redact.js';
 import { createPostgresSource } from '../sources/postgres/postgres-source.js';
+import { filesKind } from '../sources/files/kind.js';
+import { sqliteKind } from '../sources/sqlite/kind.js';
 import type { Source } from '../sources/source.js';
 import { createLocalStorage } from '../storages/local.js';
 import { createLazyS3Storage } from '../storages/s3/lazy.js';
@@ -58,6 +60,8 @@ export function buildSource(where: string, cfg: SourceConfig): Source {
     }
     return createPostgresSource(cfg);
   }
+  if (cfg.type === 'sqlite') return sqliteKind.create(cfg);
+  if (cfg.type === 'files') return filesKind.create(cfg);
   throw new LifeboatError(
     'config',
     `${where}.type: ${cfg.type} sources are not available in this version yet`,

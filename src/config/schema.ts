@@ -3,6 +3,8 @@
  * "path: problem" lines by load.ts; this file only describes what is allowed.
  */
 import { z } from 'zod';
+import { filesSourceSchema } from '../sources/files/config.js';
+import { sqliteSourceSchema } from '../sources/sqlite/config.js';
 import { parseExpectation } from './expectation.js';
 import { scheduleProblem } from '../util/next-run.js';
 import { templateProblem } from '../catalog/layout.js';
@@ -101,11 +103,13 @@ export const postgresSourceSchema = z.strictObject({
 });
 
 /** Source kinds named in the SPEC whose implementation is still to come; accepted by type only. */
-const plannedSource = z.looseObject({ type: z.enum(['sqlite', 'files', 'kubernetes', 'bucket']) });
+const plannedSource = z.looseObject({ type: z.enum(['kubernetes', 'bucket']) });
 
-export const sourceSchema = z.discriminatedUnion('type', [postgresSourceSchema, plannedSource], {
-  error: 'expected type postgres, sqlite, files, kubernetes or bucket',
-});
+export const sourceSchema = z.discriminatedUnion(
+  'type',
+  [postgresSourceSchema, sqliteSourceSchema, filesSourceSchema, plannedSource],
+  { error: 'expected type postgres, sqlite, files, kubernetes or bucket' },
+);
 
 export const compressionSchema = z.strictObject({
   type: z.enum(['zstd', 'gzip', 'none']).default('zstd'),

@@ -177,7 +177,7 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
       plan.artifacts.map((artifact) => ({
         source: name,
         artifact,
-        ext: plan.extension + chainExtension(codecs),
+        ext: (artifact.extension ?? plan.extension) + chainExtension(codecs),
       })),
     );
     const layout = sourceLayout(job.layout ?? DEFAULT_LAYOUT, job.nameTemplate, job.sources.length);
@@ -247,6 +247,8 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
         }
         throw err;
       }
+      for (const line of artifact.warnings?.() ?? [])
+        hooks.warn?.(`backup ${job.name} source ${source}: ${line}`);
       const stored = result.failures.some((err) => err === undefined);
       if (!stored && (await vanished(artifact, result.failures[0], signal))) {
         missing.push({ source, database: artifact.database!, error: oneLine(result.failures[0]) });

@@ -23,6 +23,8 @@ export interface PlannedArtifact {
   database?: string;
   /** The default base-name template before extensions: `full`, `globals`, `{db}`. */
   baseName: string;
+  /** Its own file extension when it differs from the plan's (a files source's `.index.jsonl`). */
+  extension?: string;
   /** Starts the dump. Called once; the stream's `done` settles when the producer exits. */
   open(signal: AbortSignal): Promise<DumpStream>;
   /**
@@ -34,6 +36,8 @@ export interface PlannedArtifact {
   tables?(): TableCount[] | undefined;
   /** Roles the dump names without creating them (available after `done`). */
   roles?(): string[] | undefined;
+  /** What the run should warn about though the dump succeeded (files changed while read). */
+  warnings?(): string[];
 }
 
 export interface SourcePlan {
