@@ -113,15 +113,19 @@ program
 
 program
   .command('restore')
-  .description('verify checksums, then restore a backup into a PostgreSQL server')
+  .description('verify checksums, then restore a backup (a PostgreSQL server, an SQLite file, a directory)')
   .argument('<id>', 'backup id or latest')
   .option('--job <job>', 'the job the backup belongs to')
   .option('--source <name>', 'the source to restore, in a backup of several sources')
-  .option('--to <url>', 'target: postgres://user@host:5432/dbname')
+  .option('--to <target>', 'postgres://user@host:5432/dbname; a path (sqlite) or a directory (files)')
   .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
   .option('--clean', 'drop and recreate target databases that are not empty')
   .option('--create', 'create target databases that do not exist')
-  .option('--force', 'restore over non-empty databases as they are')
+  .option(
+    '--force',
+    'restore over non-empty databases as they are; replace a file, fill a non-empty directory',
+  )
+  .option('--path <glob...>', 'files source: restore only the members matching these globs')
   .option('--create-roles', "create the roles a single-database backup's objects need (NOLOGIN)")
   .option('--jobs <n>', 'parallel pg_restore jobs (custom format)')
   .action(

@@ -9,7 +9,9 @@ import { intactCopy } from '../../core/intact-copy.js';
 import { restoreBackup } from '../../core/restore.js';
 import { LifeboatError } from '../../util/errors.js';
 import { postgresPart } from '../../sources/postgres/record.js';
+import { chooseSource } from '../../catalog/manifest.js';
 import type { Context } from '../context.js';
+import { FILE_KINDS, restoreFileSource } from './restore-file-source.js';
 import { formatBytes, formatDuration, progressReporter } from '../progress.js';
 
 export interface RestoreCliOptions {
@@ -22,6 +24,7 @@ export interface RestoreCliOptions {
   force?: boolean;
   createRoles?: boolean;
   jobs?: string;
+  path?: string[];
 }
 
 export async function restoreCommand(
@@ -31,7 +34,10 @@ export async function restoreCommand(
   signal: AbortSignal,
 ): Promise<number> {
   if (!opts.to)
-    throw new LifeboatError('usage', 'restore: --to URL is required (postgres://user@host:5432/dbname)');
+    throw new LifeboatError(
+      'usage',
+      'restore: --to is required (postgres://user@host:5432/dbname, a file path or a directory)',
+    );
   ctx.redactor.addUrl(opts.to);
   const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1))
@@ -50,6 +56,8 @@ export async function restoreCommand(
     warn: (line) => ctx.output.warn(`restore ${line}`),
     signedBy,
   });
+  if (FILE_KINDS.has(chooseSource(manifest, opts.source).source.kind))
+    return restoreFileSource(ctx, storage, manifest, { ...opts, to: opts.to }, verified, signal);
   const part = postgresPart(manifest, opts.source);
   const several = Object.keys(manifest.sources).length > 1;
   const source = sourceIfResolved(config?.jobs[manifest.job]?.sources[part.name]) as

@@ -72,12 +72,13 @@ function fileError(err: NodeJS.ErrnoException, file: string, what: string): Life
 }
 
 /**
- * Runs in the child (CommonJS, `node -e`): argv is [source, dest, busyWaitMs]. Prints one JSON
- * line: the result, or {error, busy}. Retries busy/locked errors until the wait is spent.
+ * Runs in the child (CommonJS, `node -e`): argv is [source, dest, busyWaitMs, mode]. Prints one
+ * JSON line: the result, or {error, busy}. Retries busy/locked errors until the wait is spent.
+ * Mode `check` only checks and counts `dest` (a restored file).
  */
 const CHILD = String.raw`
 const { DatabaseSync } = require('node:sqlite');
-const [src, dest, waitText] = process.argv.slice(1);
+const [src, dest, waitText, mode] = process.argv.slice(1);
 const deadline = Date.now() + Number(waitText);
 const busy = (e) => /SQLITE_BUSY|SQLITE_LOCKED|database is locked|database table is locked/i.test(String(e && (e.code + ' ' + e.message)));
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -90,6 +91,7 @@ function attempt() {
 }
 try {
   for (;;) {
+    if (mode === 'check') break;
     try { attempt(); break; } catch (e) {
       if (!busy(e) || Date.now() >= deadline) throw e;
       require('node:fs').rmSync(dest, { force: true });
@@ -120,10 +122,27 @@ try {
  */
 export async function onlineCopy(source: string, dest: string, opts: CopyOptions): Promise<CopyResult> {
   await checkDatabaseFile(source, opts.what);
+  return runChild(source, dest, opts, 'copy');
+}
+
+/** integrity_check and row counts of a restored `file`, in a child (never blocking the event loop). */
+export async function checkRestored(
+  file: string,
+  opts: Omit<CopyOptions, 'busyWaitMs'>,
+): Promise<CopyResult> {
+  return runChild(file, file, { ...opts, busyWaitMs: 0 }, 'check');
+}
+
+async function runChild(
+  source: string,
+  dest: string,
+  opts: CopyOptions,
+  mode: 'copy' | 'check',
+): Promise<CopyResult> {
   const child = startChild(
     process.execPath,
-    ['--no-warnings', '-e', CHILD, source, dest, String(opts.busyWaitMs)],
-    { label: `sqlite copy of ${source}`, stdout: 'pipe', signal: opts.signal },
+    ['--no-warnings', '-e', CHILD, source, dest, String(opts.busyWaitMs), mode],
+    { label: `sqlite ${mode} of ${source}`, stdout: 'pipe', signal: opts.signal },
   );
   let out = '';
   child.stdout!.setEncoding('utf8');
@@ -149,7 +168,10 @@ export async function onlineCopy(source: string, dest: string, opts: CopyOptions
           retryable: true,
         },
       );
-    throw new LifeboatError('failed', `${opts.what}: ${source}: ${report.error}`);
+    throw new LifeboatError(
+      mode === 'check' ? 'integrity' : 'failed',
+      `${opts.what}: ${source}: ${report.error}`,
+    );
   }
   return { tables: report.tables ?? [], sqliteVersion: report.sqliteVersion ?? 'unknown' };
 }

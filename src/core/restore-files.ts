@@ -1,0 +1,194 @@
+/**
+ * Restores the file-shaped sources: an SQLite source to a path (each database written to a temp file
+ * beside its target, integrity-checked, then renamed over it), a files source into a directory
+ * (GNU tar extracts; Lifeboat reads the archive on its way in and refuses any member that would land
+ * outside the directory before tar sees it). Checksums are verified before anything is written.
+ */
+import { rename, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { codecChain, startDecoders } from '../codecs/chain.js';
+import type { ArtifactRecord, SourceBackup, TableCount } from '../catalog/manifest.js';
+import type { FilesBackup } from '../sources/files/record.js';
+import { TarIndexer, type IndexEntry } from '../sources/files/tar-index.js';
+import type { SqliteBackup } from '../sources/sqlite/record.js';
+import { checkRestored } from '../sources/sqlite/online-copy.js';
+import type { Storage } from '../storages/storage.js';
+import { startChild } from '../util/child.js';
+import { LifeboatError } from '../util/errors.js';
+import { verifyBeforeRestore } from './restore.js';
+
+export interface FileRestoreOptions {
+  to: string;
+  force?: boolean;
+  /** Files source: restore only members matching these globs. */
+  paths?: string[];
+  /** The copy was verified already (several storages: the intact one was picked). */
+  verified?: boolean;
+  signal: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface FileRestoreResult {
+  /** What was written: database paths, or the directory. */
+  written: string[];
+  /** SQLite: row counts of each restored file, by its name. */
+  tables?: Record<string, TableCount[]>;
+  /** Files: members extracted. */
+  entries?: number;
+  durationMs: number;
+}
+
+/** The artifact's stored bytes, decoded; `done` settles once every stage has exited. */
+async function decoded(storage: Storage, part: SourceBackup, a: ArtifactRecord, signal: AbortSignal) {
+  const codecs = codecChain({ compression: part.compression });
+  const local = storage.localPath?.(a.key);
+  const decoders = startDecoders(codecs, signal, local);
+  if (!decoders) {
+    const stream = await storage.get(a.key, { signal });
+    return { stream, done: Promise.resolve() as Promise<unknown> };
+  }
+  const feeds: Array<Promise<unknown>> = [...decoders.stages];
+  if (decoders.stdin) feeds.push(pipeline(await storage.get(a.key, { signal }), decoders.stdin, { signal }));
+  const done = Promise.all(feeds);
+  done.catch(() => {});
+  return { stream: decoders.stdout as Readable, done };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false;
+      throw err;
+    },
+  );
+}
+
+async function verify(storage: Storage, part: SourceBackup, opts: FileRestoreOptions) {
+  if (!opts.verified) await verifyBeforeRestore(storage, part, { signal: opts.signal, log: opts.log });
+}
+
+export async function restoreSqlite(
+  storage: Storage,
+  part: SqliteBackup,
+  opts: FileRestoreOptions,
+): Promise<FileRestoreResult> {
+  const started = Date.now();
+  const what = `restore ${part.job} ${part.id} source ${part.name}`;
+  const files = part.artifacts.filter((a) => a.role === 'file');
+  const toIsDir = (await exists(opts.to)) && (await stat(opts.to)).isDirectory();
+  if (files.length > 1 && !toIsDir) await mkdir(opts.to, { recursive: true });
+  const targets = files.map((a) =>
+    files.length > 1 || toIsDir ? path.join(opts.to, a.database ?? path.basename(a.key)) : opts.to,
+  );
+  // Every refusal before anything is written. A leftover -wal beside a target would be replayed
+  // into the restored database, so it counts as the old database too.
+  for (const t of targets) {
+    const old = [t, `${t}-wal`, `${t}-shm`];
+    const present = (await Promise.all(old.map(exists))).some(Boolean);
+    if (present && !opts.force)
+      throw new LifeboatError('exists', `${what}: ${t} exists`, {
+        hint: `--force replaces it and keeps the old one as ${t}.lifeboat-old`,
+      });
+  }
+  await verify(storage, part, opts);
+  const tables: Record<string, TableCount[]> = {};
+  for (const [i, a] of files.entries()) {
+    const target = targets[i]!;
+    await mkdir(path.dirname(target), { recursive: true });
+    const temp = `${target}.lifeboat-tmp`;
+    await rm(temp, { force: true });
+    try {
+      const { stream, done } = await decoded(storage, part, a, opts.signal);
+      await Promise.all([pipeline(stream, createWriteStream(temp, { flags: 'wx', mode: 0o600 })), done]);
+      const check = await checkRestored(temp, { signal: opts.signal, what });
+      tables[a.database ?? target] = check.tables;
+      for (const suffix of ['', '-wal', '-shm'])
+        if (await exists(target + suffix)) await rename(target + suffix, `${target}.lifeboat-old${suffix}`);
+      await rename(temp, target);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+    opts.log?.(`restored ${target}`);
+  }
+  opts.log?.('restore OK');
+  return { written: targets, tables, durationMs: Date.now() - started };
+}
+
+/** Why a member name or hard-link target must not be extracted, or undefined. */
+export function unsafeMember(name: string): string | undefined {
+  if (name.startsWith('/')) return 'an absolute path';
+  if (name.split('/').includes('..')) return 'a .. component';
+  return undefined;
+}
+
+export async function restoreFiles(
+  storage: Storage,
+  part: FilesBackup,
+  opts: FileRestoreOptions,
+): Promise<FileRestoreResult> {
+  const started = Date.now();
+  const what = `restore ${part.job} ${part.id} source ${part.name}`;
+  const archive = part.artifacts.find((a) => a.role === 'file');
+  if (!archive) throw new LifeboatError('integrity', `${what}: the backup holds no archive`);
+  if (await exists(opts.to)) {
+    if (!(await stat(opts.to)).isDirectory())
+      throw new LifeboatError('usage', `${what}: ${opts.to} is not a directory`);
+    if ((await readdir(opts.to)).length > 0 && !opts.force)
+      throw new LifeboatError('exists', `${what}: ${opts.to} is not empty`, {
+        hint: '--force extracts over what is there',
+      });
+  }
+  await verify(storage, part, opts);
+  await mkdir(opts.to, { recursive: true });
+  let entries = 0;
+  const indexer = new TarIndexer((e: IndexEntry) => {
+    const why = unsafeMember(e.path) ?? (e.type === 'hardlink' && e.link ? unsafeMember(e.link) : undefined);
+    if (why)
+      throw new LifeboatError(
+        'integrity',
+        `${what}: refusing archive member ${JSON.stringify(e.path)}: ${why}`,
+      );
+    entries++;
+  });
+  // The indexer sees each header before the chunk holding it goes on to tar.
+  const guard = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      try {
+        indexer.write(chunk);
+        callback(null, chunk);
+      } catch (err) {
+        callback(err as Error);
+      }
+    },
+  });
+  const patterns = (opts.paths ?? []).map((p) => p.replace(/^\/+/, ''));
+  const tar = startChild(
+    'tar',
+    [
+      '-x',
+      '-f',
+      '-',
+      '-C',
+      opts.to,
+      '--delay-directory-restore',
+      ...(patterns.length ? ['--wildcards', '--', ...patterns] : []),
+    ],
+    { label: 'tar -x', stdin: 'pipe', signal: opts.signal },
+  );
+  const { stream, done } = await decoded(storage, part, archive, opts.signal);
+  const settled = await Promise.allSettled([pipeline(stream, guard, tar.stdin!), done, tar.done]);
+  const failure = settled.find((s) => s.status === 'rejected');
+  if (failure) {
+    const reason = (failure as PromiseRejectedResult).reason;
+    const guardErr = settled[0]!.status === 'rejected' ? settled[0].reason : undefined;
+    throw guardErr instanceof LifeboatError ? guardErr : reason;
+  }
+  indexer.end(what);
+  opts.log?.('restore OK');
+  return { written: [opts.to], entries, durationMs: Date.now() - started };
+}
