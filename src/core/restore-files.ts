@@ -42,7 +42,7 @@ export interface FileRestoreResult {
 }
 
 /** The artifact's stored bytes, decoded; `done` settles once every stage has exited. */
-async function decoded(storage: Storage, part: SourceBackup, a: ArtifactRecord, signal: AbortSignal) {
+export async function decoded(storage: Storage, part: SourceBackup, a: ArtifactRecord, signal: AbortSignal) {
   const codecs = codecChain({ compression: part.compression });
   const local = storage.localPath?.(a.key);
   const decoders = startDecoders(codecs, signal, local);

@@ -23,6 +23,7 @@ import type { Storage } from '../storages/storage.js';
 import type { PublicKey } from '../util/minisign.js';
 import { checkSigned } from '../core/intact-copy.js';
 import { drillPostgresSource, restoredDatabases, roleHint } from './postgres-drill.js';
+import { drillFileSource, FILE_DRILL_KINDS } from './file-drill.js';
 import {
   DRILL_REPORT_FORMAT,
   DRILL_REPORT_VERSION,
@@ -112,8 +113,10 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
     }
     stage = 'scratch';
     for (const name of names) {
-      const part = asPostgresBackup(sourceBackup(manifest, name));
-      if (!part) {
+      const any = sourceBackup(manifest, name)!;
+      const part = asPostgresBackup(any);
+      const fileKind = FILE_DRILL_KINDS.has(any.source.kind);
+      if (!part && !fileKind) {
         throw new LifeboatError(
           'failed',
           `drill ${manifest.job} ${manifest.id}: source ${name} is a ${manifest.sources[name]!.kind} source, which this version of Lifeboat cannot drill`,
@@ -123,16 +126,19 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
       current = part;
       const settings = opts.sources?.[name] ?? { url: opts.sourceUrl, binDir: opts.binDir };
       if (several) log(`drill source ${name}`);
-      const result = await drillPostgresSource({
-        storage,
-        part,
-        drill: drillFor(opts.drill, name, several),
-        sourceUrl: settings.url,
-        binDir: settings.binDir,
-        signal,
-        log,
-        warn,
-      });
+      const drill = drillFor(opts.drill, name, several);
+      const result = part
+        ? await drillPostgresSource({
+            storage,
+            part,
+            drill,
+            sourceUrl: settings.url,
+            binDir: settings.binDir,
+            signal,
+            log,
+            warn,
+          })
+        : await drillFileSource({ storage, part: any, drill, signal, log, warn });
       stage = result.stage;
       scratch ??= result.scratch;
       bytes += result.bytes;

@@ -9,6 +9,10 @@ import type { Config, PostgresSourceConfig, SourceConfig } from '../config/schem
 import { connect } from '../sources/postgres/connection.js';
 import { sourceSelection } from '../sources/postgres/postgres-source.js';
 import type { SourceCheck } from './source-health.js';
+import { filesKind } from '../sources/files/kind.js';
+import type { FilesSourceConfig } from '../sources/files/config.js';
+import { sqliteKind } from '../sources/sqlite/kind.js';
+import type { SqliteSourceConfig } from '../sources/sqlite/config.js';
 
 type ProbeFor = (source: SourceConfig) => SourceCheck['probe'];
 
@@ -17,6 +21,8 @@ const PROBES: Partial<Record<SourceConfig['type'], ProbeFor>> = {
     const cfg = source as PostgresSourceConfig;
     return (signal) => probePostgres(probeUrl(cfg), signal);
   },
+  sqlite: (source) => sqliteKind.probe(source as SqliteSourceConfig),
+  files: (source) => filesKind.probe(source as FilesSourceConfig),
 };
 
 /**

@@ -74,7 +74,8 @@ function fileError(err: NodeJS.ErrnoException, file: string, what: string): Life
 /**
  * Runs in the child (CommonJS, `node -e`): argv is [source, dest, busyWaitMs, mode]. Prints one
  * JSON line: the result, or {error, busy}. Retries busy/locked errors until the wait is spent.
- * Mode `check` only checks and counts `dest` (a restored file).
+ * Mode `check` only checks and counts `dest` (a restored file); mode `query` runs the SQL in
+ * `dest` against `source` and prints the first column of its first row.
  */
 const CHILD = String.raw`
 const { DatabaseSync } = require('node:sqlite');
@@ -90,6 +91,15 @@ function attempt() {
   } finally { db.close(); }
 }
 try {
+  if (mode === 'query') {
+    // dest holds the SQL: the first column of the first row, as text (null for NULL).
+    const db = new DatabaseSync(src, { readOnly: true });
+    const row = db.prepare(dest).get();
+    db.close();
+    const v = row === undefined ? undefined : Object.values(row)[0];
+    console.log(JSON.stringify({ row: row !== undefined, value: v === null || v === undefined ? null : String(v) }));
+    process.exit(0);
+  }
   for (;;) {
     if (mode === 'check') break;
     try { attempt(); break; } catch (e) {
@@ -133,11 +143,24 @@ export async function checkRestored(
   return runChild(file, file, { ...opts, busyWaitMs: 0 }, 'check');
 }
 
+/** A drill check's SQL against a restored file: the first column of the first row (undefined: no rows). */
+export async function queryFirstValue(
+  file: string,
+  sql: string,
+  opts: Omit<CopyOptions, 'busyWaitMs'>,
+): Promise<string | null | undefined> {
+  const out = (await runChild(file, sql, { ...opts, busyWaitMs: 0 }, 'query')) as unknown as {
+    row: boolean;
+    value: string | null;
+  };
+  return out.row ? out.value : undefined;
+}
+
 async function runChild(
   source: string,
   dest: string,
   opts: CopyOptions,
-  mode: 'copy' | 'check',
+  mode: 'copy' | 'check' | 'query',
 ): Promise<CopyResult> {
   const child = startChild(
     process.execPath,
@@ -173,5 +196,6 @@ async function runChild(
       `${opts.what}: ${source}: ${report.error}`,
     );
   }
+  if (mode === 'query') return report as unknown as CopyResult;
   return { tables: report.tables ?? [], sqliteVersion: report.sqliteVersion ?? 'unknown' };
 }
