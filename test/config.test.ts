@@ -337,9 +337,50 @@ describe('parseConfig: errors name the exact field path', () => {
 
   test('planned source types are accepted by type only', () => {
     const config = parseConfig(
-      minimal((t) => (t.jobs.app.source = { type: 'sqlite', path: '/data/app.db', anything: true })),
+      minimal((t) => (t.jobs.app.source = { type: 'kubernetes', namespaces: ['a'], anything: true })),
     );
-    assert.deepEqual(config.jobs.app!.sources.main, { type: 'sqlite', path: '/data/app.db', anything: true });
+    assert.deepEqual(config.jobs.app!.sources.main, {
+      type: 'kubernetes',
+      namespaces: ['a'],
+      anything: true,
+    });
+  });
+
+  test('sqlite and files sources: defaults, and a wrong field named by its path', () => {
+    const config = parseConfig(
+      minimal((t) => {
+        t.jobs.app.source = undefined;
+        t.jobs.app.sources = {
+          state: { type: 'sqlite', path: '/srv/k3s/state.db' },
+          token: { type: 'files', paths: ['/srv/k3s/token'] },
+        };
+      }),
+    );
+    assert.deepEqual(config.jobs.app!.sources.state, {
+      type: 'sqlite',
+      path: '/srv/k3s/state.db',
+      busyTimeout: 30,
+    });
+    assert.deepEqual(config.jobs.app!.sources.token, {
+      type: 'files',
+      paths: ['/srv/k3s/token'],
+      exclude: [],
+      onUnreadable: 'fail',
+    });
+    assert.throws(
+      () =>
+        parseConfig(
+          minimal((t) => (t.jobs.app.source = { type: 'sqlite', path: '/a.db', paths: ['/b.db'] })),
+        ),
+      /jobs\.app\.source: expected one of path or paths/,
+    );
+    assert.throws(
+      () =>
+        parseConfig(
+          minimal((t) => (t.jobs.app.source = { type: 'files', paths: ['/x'], onUnreadable: 'skip' })),
+        ),
+      /jobs\.app\.source\.onUnreadable: /,
+    );
   });
 
   test('formatIssue renders array indexes in brackets', () => {
