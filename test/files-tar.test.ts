@@ -30,7 +30,7 @@ import { resolveRoots } from '../src/sources/files/walk.js';
 import { LifeboatError } from '../src/util/errors.js';
 import { tempDir } from './helpers/roundtrip.js';
 
-const what = 'back up files data';
+const what = 'read files path';
 
 async function readIndex(file: string): Promise<IndexEntry[]> {
   const text = await readFile(file, 'utf8');
@@ -150,12 +150,12 @@ describe('files source archive', async () => {
   test('a missing path, and a glob matching nothing, fail before anything is archived', async () => {
     await assert.rejects(resolveRoots([path.join(dir, 'nope')], what), (err: unknown) => {
       assert.ok(err instanceof LifeboatError);
-      assert.equal(err.message, `back up files data: ${path.join(dir, 'nope')} does not exist`);
+      assert.equal(err.message, `read files path ${path.join(dir, 'nope')}: does not exist`);
       return true;
     });
     await assert.rejects(resolveRoots([path.join(dir, '*.none')], what), (err: unknown) => {
       assert.ok(err instanceof LifeboatError);
-      assert.equal(err.message, `back up files data: ${path.join(dir, '*.none')} matches nothing`);
+      assert.equal(err.message, `read files path ${path.join(dir, '*.none')}: matches nothing`);
       return true;
     });
   });

@@ -18,7 +18,7 @@ import { tempDir } from './helpers/roundtrip.js';
 import { startSqliteWriter, type SqliteWriter } from './helpers/sqlite-writer.js';
 
 const signal = new AbortController().signal;
-const opts = (what = 'back up sqlite state') => ({ busyWaitMs: 2000, signal, what });
+const opts = (what = 'read sqlite database') => ({ busyWaitMs: 2000, signal, what });
 
 async function oneLineError(p: Promise<unknown>): Promise<LifeboatError> {
   try {
@@ -101,23 +101,23 @@ describe('sqlite online copy', async () => {
     assert.equal(err.code, 'unreachable');
     assert.match(
       err.message,
-      /^back up sqlite state: .*locked\.db stayed locked for 1 s: database is locked/,
+      /^read sqlite database .*locked\.db: stayed locked for 1 s: database is locked/,
     );
     assert.equal(existsSync(dest), false);
   });
 
   test('a missing file, a directory and a file that is not a database: one line each', async () => {
     const missing = await oneLineError(onlineCopy(path.join(dir, 'nope.db'), path.join(dir, 'x1'), opts()));
-    assert.equal(missing.message, `back up sqlite state: ${path.join(dir, 'nope.db')} does not exist`);
+    assert.equal(missing.message, `read sqlite database ${path.join(dir, 'nope.db')}: does not exist`);
     await mkdir(path.join(dir, 'a-dir'));
     const isDir = await oneLineError(onlineCopy(path.join(dir, 'a-dir'), path.join(dir, 'x2'), opts()));
     assert.equal(
       isDir.message,
-      `back up sqlite state: ${path.join(dir, 'a-dir')} is a directory, not an SQLite database file`,
+      `read sqlite database ${path.join(dir, 'a-dir')}: a directory, not an SQLite database file`,
     );
     await writeFile(path.join(dir, 'token'), 'K10abc::server:secret\n');
     const notDb = await oneLineError(onlineCopy(path.join(dir, 'token'), path.join(dir, 'x3'), opts()));
-    assert.equal(notDb.message, `back up sqlite state: ${path.join(dir, 'token')} is not an SQLite database`);
+    assert.equal(notDb.message, `read sqlite database ${path.join(dir, 'token')}: not an SQLite database`);
   });
 });
 

@@ -7,7 +7,7 @@
 import { rename, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { codecChain, startDecoders } from '../codecs/chain.js';
 import type { ArtifactRecord, SourceBackup, TableCount } from '../catalog/manifest.js';
@@ -126,6 +126,45 @@ export function unsafeMember(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The archive's way into tar: the indexer sees each header before the chunk holding it goes on (so
+ * a refused member never reaches tar). tar exits once it has read the end-of-archive marker, maybe
+ * before the padding after it: that padding is read and dropped, and tar's closed stdin is then no
+ * failure (tar's own exit status says whether it extracted everything).
+ */
+function guardInto(input: Writable, indexer: TarIndexer): Writable {
+  let closed = false;
+  input.on('error', () => {});
+  input.once('close', () => (closed = true));
+  const writable = () =>
+    new Promise<void>((resolve) => {
+      const go = () => {
+        input.off('drain', go);
+        input.off('close', go);
+        resolve();
+      };
+      input.once('drain', go);
+      input.once('close', go);
+    });
+  return new Writable({
+    write(chunk: Buffer, _enc, callback) {
+      const padding = indexer.complete;
+      try {
+        indexer.write(chunk);
+      } catch (err) {
+        return callback(err as Error);
+      }
+      if (padding || closed) return callback();
+      if (input.write(chunk)) callback();
+      else void writable().then(() => callback());
+    },
+    final(callback) {
+      input.end();
+      callback();
+    },
+  });
+}
+
 export async function restoreFiles(
   storage: Storage,
   part: FilesBackup,
@@ -155,17 +194,6 @@ export async function restoreFiles(
       );
     entries++;
   });
-  // The indexer sees each header before the chunk holding it goes on to tar.
-  const guard = new Transform({
-    transform(chunk: Buffer, _enc, callback) {
-      try {
-        indexer.write(chunk);
-        callback(null, chunk);
-      } catch (err) {
-        callback(err as Error);
-      }
-    },
-  });
   const patterns = (opts.paths ?? []).map((p) => p.replace(/^\/+/, ''));
   const tar = startChild(
     'tar',
@@ -181,7 +209,10 @@ export async function restoreFiles(
     { label: 'tar -x', stdin: 'pipe', signal: opts.signal },
   );
   const { stream, done } = await decoded(storage, part, archive, opts.signal);
-  const settled = await Promise.allSettled([pipeline(stream, guard, tar.stdin!), done, tar.done]);
+  const fed = pipeline(stream, guardInto(tar.stdin!, indexer));
+  // A refused member stops the archive there: tar sees its input end and stops too.
+  fed.catch(() => tar.stdin!.destroy());
+  const settled = await Promise.allSettled([fed, done, tar.done]);
   const failure = settled.find((s) => s.status === 'rejected');
   if (failure) {
     const reason = (failure as PromiseRejectedResult).reason;

@@ -32,7 +32,7 @@ async function tarVersion(): Promise<string> {
 }
 
 export function createFilesSource(cfg: FilesSourceConfig): Source {
-  const what = `back up files ${cfg.paths.join(', ')}`;
+  const what = 'read files path';
   return {
     description: `files ${cfg.paths.join(', ')}`,
     async plan(): Promise<SourcePlan> {

@@ -186,6 +186,11 @@ export class TarIndexer {
     this.onEntry(p.entry);
   }
 
+  /** true once the end-of-archive marker went by (what follows is padding). */
+  get complete(): boolean {
+    return this.ended;
+  }
+
   /** Throws when the archive stopped before its end marker or inside a member. */
   end(what: string): void {
     if (this.pending && (this.pending.remaining > 0 || this.pending.padding > 0))

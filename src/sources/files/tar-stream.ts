@@ -124,7 +124,7 @@ export function startTar(opts: TarOptions): TarRun {
   // tar exits 1 when a file changed while read: a warning, not a failure. Anything else it said fails.
   const tarDone = tar.done.catch((err: unknown) => {
     if (signal.aborted || failure || tar.child.exitCode !== 1) {
-      throw failure ? new LifeboatError('failed', `${opts.what}: ${failure}`) : err;
+      throw failure ? new LifeboatError('failed', `archive files: ${failure}`) : err;
     }
   });
   const done = (async () => {
@@ -133,7 +133,7 @@ export function startTar(opts: TarOptions): TarRun {
       const settled = await Promise.allSettled([listed, tarDone, carried]);
       const failed = settled.find((s) => s.status === 'rejected');
       if (failed) throw failed.reason;
-      indexer.end(opts.what);
+      indexer.end('archive files');
     } finally {
       index.end();
       await indexClosed;

@@ -13,7 +13,7 @@ import { LifeboatError, oneLine } from '../../util/errors.js';
 export interface WalkOptions {
   exclude: string[];
   onUnreadable: 'fail' | 'warn';
-  /** "back up files token" */
+  /** Starts every message, followed by the path: "read files path". */
   what: string;
   /** Skipped sockets and devices. */
   note(text: string): void;
@@ -30,11 +30,11 @@ const GLOB_CHARS = /[*?[\]{}]/;
 export async function resolveRoots(paths: string[], what: string): Promise<string[]> {
   const roots: string[] = [];
   for (const p of paths) {
-    if (!path.isAbsolute(p)) throw new LifeboatError('config', `${what}: ${p} is not an absolute path`);
+    if (!path.isAbsolute(p)) throw new LifeboatError('config', `${what} ${p}: not an absolute path`);
     if (GLOB_CHARS.test(p)) {
       const found: string[] = [];
       for await (const m of glob(p)) found.push(path.resolve(m));
-      if (found.length === 0) throw new LifeboatError('unreachable', `${what}: ${p} matches nothing`);
+      if (found.length === 0) throw new LifeboatError('unreachable', `${what} ${p}: matches nothing`);
       roots.push(...found.sort());
       continue;
     }
@@ -47,14 +47,14 @@ export async function resolveRoots(paths: string[], what: string): Promise<strin
 }
 
 export function pathError(err: NodeJS.ErrnoException, p: string, what: string): LifeboatError {
-  if (err.code === 'ENOENT') return new LifeboatError('unreachable', `${what}: ${p} does not exist`);
+  if (err.code === 'ENOENT') return new LifeboatError('unreachable', `${what} ${p}: does not exist`);
   if (err.code === 'EACCES' || err.code === 'EPERM')
-    return new LifeboatError('unreachable', `${what}: ${p}: permission denied`, {
+    return new LifeboatError('unreachable', `${what} ${p}: permission denied`, {
       hint: 'run Lifeboat as a user that can read every path, or set onUnreadable: warn to skip such files',
     });
   if (err.code === 'ENOTDIR')
-    return new LifeboatError('unreachable', `${what}: ${p}: a parent of it is not a directory`);
-  return new LifeboatError('failed', `${what}: ${p}: ${oneLine(err)}`, { cause: err });
+    return new LifeboatError('unreachable', `${what} ${p}: a parent of it is not a directory`);
+  return new LifeboatError('failed', `${what} ${p}: ${oneLine(err)}`, { cause: err });
 }
 
 function excluded(abs: string, patterns: string[]): boolean {

@@ -27,7 +27,7 @@ export interface CopyOptions {
   /** How long a busy or locked database is waited for, in all, before the copy fails. */
   busyWaitMs: number;
   signal: AbortSignal;
-  /** Names the source in messages: "back up sqlite state". */
+  /** Starts every message, followed by the file: "read sqlite database". */
   what: string;
 }
 
@@ -43,10 +43,10 @@ export async function checkDatabaseFile(file: string, what: string): Promise<voi
     throw fileError(err, file, what);
   });
   if (st.isDirectory())
-    throw new LifeboatError('config', `${what}: ${file} is a directory, not an SQLite database file`, {
+    throw new LifeboatError('config', `${what} ${file}: a directory, not an SQLite database file`, {
       hint: 'point path at the database file itself (a glob such as dir/*.db selects several)',
     });
-  if (!st.isFile()) throw new LifeboatError('config', `${what}: ${file} is not a regular file`);
+  if (!st.isFile()) throw new LifeboatError('config', `${what} ${file}: not a regular file`);
   const handle = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
     throw fileError(err, file, what);
   });
@@ -54,7 +54,7 @@ export async function checkDatabaseFile(file: string, what: string): Promise<voi
     const head = Buffer.alloc(16);
     const { bytesRead } = await handle.read(head, 0, 16, 0);
     if (bytesRead < 16 || head.toString('latin1') !== MAGIC)
-      throw new LifeboatError('failed', `${what}: ${file} is not an SQLite database`, {
+      throw new LifeboatError('failed', `${what} ${file}: not an SQLite database`, {
         hint: 'back up other files with a source of type files',
       });
   } finally {
@@ -63,12 +63,12 @@ export async function checkDatabaseFile(file: string, what: string): Promise<voi
 }
 
 function fileError(err: NodeJS.ErrnoException, file: string, what: string): LifeboatError {
-  if (err.code === 'ENOENT') return new LifeboatError('unreachable', `${what}: ${file} does not exist`);
+  if (err.code === 'ENOENT') return new LifeboatError('unreachable', `${what} ${file}: does not exist`);
   if (err.code === 'EACCES' || err.code === 'EPERM')
-    return new LifeboatError('unreachable', `${what}: ${file}: permission denied`, {
+    return new LifeboatError('unreachable', `${what} ${file}: permission denied`, {
       hint: 'run Lifeboat as a user that can read the database and its directory',
     });
-  return new LifeboatError('failed', `${what}: ${file}: ${oneLine(err)}`, { cause: err });
+  return new LifeboatError('failed', `${what} ${file}: ${oneLine(err)}`, { cause: err });
 }
 
 /**
@@ -179,13 +179,13 @@ async function runChild(
   try {
     report = JSON.parse(out.trim().split('\n').at(-1) ?? '');
   } catch {
-    throw new LifeboatError('failed', `${opts.what}: the copy of ${source} failed: ${oneLine(exited)}`);
+    throw new LifeboatError('failed', `${opts.what} ${source}: the copy failed: ${oneLine(exited)}`);
   }
   if (report.error) {
     if (report.busy)
       throw new LifeboatError(
         'unreachable',
-        `${opts.what}: ${source} stayed locked for ${Math.round(opts.busyWaitMs / 1000)} s: ${report.error}`,
+        `${opts.what} ${source}: stayed locked for ${Math.round(opts.busyWaitMs / 1000)} s: ${report.error}`,
         {
           hint: 'a writer held an exclusive lock the whole time; raise busyTimeout or retry later',
           retryable: true,
@@ -193,7 +193,7 @@ async function runChild(
       );
     throw new LifeboatError(
       mode === 'check' ? 'integrity' : 'failed',
-      `${opts.what}: ${source}: ${report.error}`,
+      `${opts.what} ${source}: ${report.error}`,
     );
   }
   if (mode === 'query') return report as unknown as CopyResult;

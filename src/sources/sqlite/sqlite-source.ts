@@ -20,14 +20,14 @@ const GLOB_CHARS = /[*?[\]{}]/;
 async function resolveFiles(patterns: string[], what: string): Promise<string[]> {
   const files: string[] = [];
   for (const p of patterns) {
-    if (!path.isAbsolute(p)) throw new LifeboatError('config', `${what}: ${p} is not an absolute path`);
+    if (!path.isAbsolute(p)) throw new LifeboatError('config', `${what} ${p}: not an absolute path`);
     if (!GLOB_CHARS.test(p)) {
       files.push(p);
       continue;
     }
     const found: string[] = [];
     for await (const m of glob(p)) found.push(path.resolve(m));
-    if (found.length === 0) throw new LifeboatError('unreachable', `${what}: ${p} matches nothing`);
+    if (found.length === 0) throw new LifeboatError('unreachable', `${what} ${p}: matches nothing`);
     files.push(...found.sort());
   }
   return [...new Set(files)];
@@ -35,7 +35,7 @@ async function resolveFiles(patterns: string[], what: string): Promise<string[]>
 
 export function createSqliteSource(cfg: SqliteSourceConfig): Source {
   const patterns = cfg.paths ?? [cfg.path!];
-  const what = `back up sqlite ${patterns.join(', ')}`;
+  const what = 'read sqlite database';
   return {
     description: `sqlite ${patterns.join(', ')}`,
     async plan(): Promise<SourcePlan> {
@@ -44,7 +44,7 @@ export function createSqliteSource(cfg: SqliteSourceConfig): Source {
       const names = files.map((f) => path.basename(f));
       const dup = names.find((n, i) => names.indexOf(n) !== i);
       if (dup)
-        throw new LifeboatError('config', `${what}: two databases are named ${dup}`, {
+        throw new LifeboatError('config', `${what} ${patterns.join(', ')}: two databases are named ${dup}`, {
           hint: 'back them up as two sources',
         });
       const record: SqliteSourceRecord = {

@@ -1,0 +1,125 @@
+/**
+ * SQLite and files sources through the real CLI on local disk (SPEC §5, issue 13): the k3s-shaped
+ * job backs up while a writer commits, drills and restores both sources; a files restore refuses a
+ * non-empty directory and takes a --path subset; a permission-denied path, a missing path and a
+ * directory where a database file was expected each fail with one line and commit nothing.
+ */
+import assert from 'node:assert/strict';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { k3sFlow } from './helpers/k3s-flow.js';
+import { errorLines, lifeboat } from './helpers/lifeboat.js';
+import { tempDir } from './helpers/roundtrip.js';
+import { storageContents, writeConfig } from './helpers/scenarios.js';
+
+describe('sqlite and files sources on local disk', async () => {
+  test('a k3s-shaped job: backup under a writer, drill, restore both', async (t) => {
+    const dir = await tempDir(t, 'lifeboat-k3s-');
+    const backups = path.join(dir, 'backups');
+    await k3sFlow({
+      dir,
+      storagesYaml: `  disk: { type: local, path: ${JSON.stringify(backups)} }\n`,
+      storage: 'disk',
+    });
+  });
+
+  test('files restore: refuses a non-empty directory, restores a --path subset', async (t) => {
+    const dir = await tempDir(t, 'lifeboat-files-restore-');
+    const data = path.join(dir, 'data');
+    await mkdir(path.join(data, 'repos/a'), { recursive: true });
+    await writeFile(path.join(data, 'repos/a/HEAD'), 'ref\n');
+    await writeFile(path.join(data, 'app.ini'), '[server]\n');
+    const backups = path.join(dir, 'backups');
+    const config = await writeConfig(
+      dir,
+      `storages:\n  disk: { type: local, path: ${JSON.stringify(backups)} }\n` +
+        `jobs:\n  gitea:\n    source: { type: files, paths: [${JSON.stringify(data)}] }\n    storages: [disk]\n`,
+    );
+    assert.equal((await lifeboat(['--config', config, 'backup'])).code, 0);
+    const into = path.join(dir, 'into');
+    await mkdir(into);
+    await writeFile(path.join(into, 'keep'), 'x');
+    const refused = await lifeboat(['--config', config, 'restore', 'latest', '--to', into]);
+    assert.equal(refused.code, 1);
+    assert.deepEqual(errorLines(refused.stderr), [
+      `error: restore gitea ${/restore gitea (\S+)/.exec(refused.stderr)![1]} source main: ${into} is not empty (hint: --force extracts over what is there)`,
+    ]);
+    assert.deepEqual(await readdir(into), ['keep']);
+    const subset = path.join(dir, 'subset');
+    const r = await lifeboat([
+      '--config',
+      config,
+      'restore',
+      'latest',
+      '--to',
+      subset,
+      '--path',
+      `${data}/repos/*`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await readdir(path.join(subset, data.slice(1))), ['repos']);
+  });
+
+  describe('a source that cannot be read: one line, nothing committed', async () => {
+    const dir = await tempDir({ after }, 'lifeboat-k3s-fail-');
+    await chmod(dir, 0o755);
+    const server = path.join(dir, 'server');
+    await mkdir(path.join(server, 'db'), { recursive: true });
+    await chmod(server, 0o755);
+
+    async function run(sources: string, uid?: number) {
+      const backups = path.join(dir, `backups-${Math.random().toString(36).slice(2)}`);
+      await mkdir(backups, { mode: 0o777 });
+      await chmod(backups, 0o777);
+      const cfgDir = await tempDir({ after }, 'lifeboat-k3s-cfg-');
+      await chmod(cfgDir, 0o755);
+      const config = await writeConfig(
+        cfgDir,
+        `storages:\n  disk: { type: local, path: ${JSON.stringify(backups)} }\n` +
+          `jobs:\n  k3s:\n    sources:\n${sources}    storages: [disk]\n`,
+      );
+      await chmod(config, 0o644);
+      const tmp = path.join(cfgDir, 'tmp');
+      await mkdir(tmp, { mode: 0o777 });
+      await chmod(tmp, 0o777);
+      const r = await lifeboat(['--config', config, 'backup'], {
+        ...(uid === undefined ? {} : { uid, gid: uid }),
+        env: { TMPDIR: tmp },
+      });
+      return { r, files: (await storageContents(backups)).files };
+    }
+
+    test('permission denied on the database file', async () => {
+      const db = path.join(server, 'db/state.db');
+      await writeFile(db, 'SQLite format 3\0');
+      await chmod(db, 0o600);
+      const { r, files } = await run(`      state: { type: sqlite, path: ${JSON.stringify(db)} }\n`, 65534);
+      assert.equal(r.code, 3, r.stderr);
+      assert.deepEqual(errorLines(r.stderr), [
+        `error: backup k3s failed: read sqlite database ${db}: permission denied (hint: run Lifeboat as a user that can read the database and its directory)`,
+      ]);
+      assert.deepEqual(files, []);
+    });
+
+    test('a missing token file', async () => {
+      const token = path.join(server, 'token');
+      const { r, files } = await run(`      token: { type: files, paths: [${JSON.stringify(token)}] }\n`);
+      assert.equal(r.code, 3, r.stderr);
+      assert.deepEqual(errorLines(r.stderr), [
+        `error: backup k3s failed: read files path ${token}: does not exist`,
+      ]);
+      assert.deepEqual(files, []);
+    });
+
+    test('a directory where the database file was expected', async () => {
+      const db = path.join(server, 'db');
+      const { r, files } = await run(`      state: { type: sqlite, path: ${JSON.stringify(db)} }\n`);
+      assert.equal(r.code, 2, r.stderr);
+      assert.deepEqual(errorLines(r.stderr), [
+        `error: backup k3s failed: read sqlite database ${db}: a directory, not an SQLite database file (hint: point path at the database file itself (a glob such as dir/*.db selects several))`,
+      ]);
+      assert.deepEqual(files, []);
+    });
+  });
+});
