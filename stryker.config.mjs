@@ -15,7 +15,7 @@
 const MODULES = {
   'src/core/retention.ts': ['test/retention.test.ts', 'test/retention-property.test.ts'],
   'src/catalog/layout.ts': ['test/layout.test.ts'],
-  'src/config/expectation.ts': ['test/drill-policy.test.ts'],
+  'src/config/expectation.ts': ['test/expectation.test.ts'],
   'src/util/redact.ts': ['test/redact-and-errors.test.ts'],
   'src/catalog/manifest.ts': ['test/manifest.test.ts'],
 };
