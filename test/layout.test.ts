@@ -18,7 +18,9 @@ import {
   nextIdSuffix,
   renderTemplate,
   safeSegment,
+  sourceLayout,
   staticPrefix,
+  templateProblem,
   validateTemplate,
 } from '../src/catalog/layout.js';
 import { LifeboatError } from '../src/util/errors.js';
@@ -214,6 +216,106 @@ describe('templates', () => {
       const key = joinKey(renderTemplate(layout, { job: 'app', id: '20260304T050607Z', at }), 'full.sql.zst');
       assert.ok(key.startsWith(prefix), `${key} should start with ${prefix}`);
     }
+  });
+});
+
+describe('template problems', () => {
+  const at = new Date('2026-03-04T05:06:07Z');
+
+  test('an unknown token: the message lists every token', () => {
+    assert.deepEqual(templateProblem('{job}/{year}', 'layout'), {
+      message: 'unknown token {year} (tokens: {job} {source} {db} {id} {yyyy} {MM} {dd} {HH} {mm} {ss})',
+    });
+  });
+
+  test('control characters, in a layout or a name', () => {
+    for (const kind of ['layout', 'name'] as const)
+      for (const template of ['a\u0001b', 'a\nb', 'a\u007fb', 'a\u009fb'])
+        assert.deepEqual(templateProblem(template, kind), { message: 'control characters are not allowed' });
+    assert.equal(templateProblem('a\u00a0b', 'name'), undefined, 'U+00A0 is not a control character');
+  });
+
+  test('a name: one file name, not empty, not "." or ".."', () => {
+    assert.deepEqual(templateProblem('', 'name'), {
+      message: 'expected a file name (without extension), e.g. full or {db}',
+    });
+    for (const template of ['a/b', 'a\\b', '{db}/x'])
+      assert.deepEqual(templateProblem(template, 'name'), {
+        message: `${JSON.stringify(template)} contains a folder; a name is one file name`,
+        hint: 'put folders in layout',
+      });
+    for (const template of ['.', '..'])
+      assert.deepEqual(templateProblem(template, 'name'), { message: `"${template}" is not a file name` });
+    for (const template of ['full', '{db}', '...', '.hidden', 'a..b'])
+      assert.equal(templateProblem(template, 'name'), undefined, template);
+  });
+
+  test('a layout: a relative folder without "." or ".." segments; "" is the root', () => {
+    for (const template of ['/backups', '\\backups', 'C:/backups', 'c:backups'])
+      assert.deepEqual(templateProblem(template, 'layout'), {
+        message: `${JSON.stringify(template)} is an absolute path; a layout is a folder inside the storage`,
+        hint: 'drop the leading "/"; layout: "" is the storage root',
+      });
+    for (const template of ['.', '..', 'a/./b', 'a/../b', '../x', 'a/..', 'a\\..\\b'])
+      assert.deepEqual(templateProblem(template, 'layout'), {
+        message: `${JSON.stringify(template)} has a "." or ".." folder; a layout stays inside the storage`,
+        hint: 'layout: "" is the storage root',
+      });
+    for (const template of ['', 'a/b', '{job}/{id}', 'a/.../b', 'a..b/c', '1:2', 'a/b:c', '{db}/x'])
+      assert.equal(templateProblem(template, 'layout'), undefined, template);
+  });
+
+  test('validateTemplate: a layout unless told otherwise; the hint goes with the config error', () => {
+    assert.doesNotThrow(() => validateTemplate('a/b', 'jobs.app.layout'));
+    assert.throws(
+      () => validateTemplate('a/b', 'jobs.app.name', 'name'),
+      (err: unknown) => {
+        assert.ok(err instanceof LifeboatError);
+        assert.equal(err.code, 'config');
+        assert.equal(err.message, 'jobs.app.name: "a/b" contains a folder; a name is one file name');
+        assert.equal(err.hint, 'put folders in layout');
+        return true;
+      },
+    );
+    assert.throws(
+      () => validateTemplate('', 'jobs.app.name', 'name'),
+      (err: unknown) => {
+        assert.ok(err instanceof LifeboatError);
+        assert.equal(err.hint, undefined);
+        return true;
+      },
+    );
+  });
+
+  test('safeSegment pads a byte below 0x10 to two hex digits', () => {
+    assert.equal(safeSegment('a\nb'), 'a%0Ab');
+    assert.equal(safeSegment('\u0001'), '%01');
+  });
+
+  test('{source} renders the source name as a safe segment, or nothing', () => {
+    assert.equal(
+      renderTemplate('{job}/{source}/x', { job: 'app', id: 'i', at, source: 'db 1' }),
+      'app/db%201/x',
+    );
+    assert.equal(renderTemplate('{job}/{source}', { job: 'app', id: 'i', at }), 'app/');
+  });
+
+  test('sourceLayout: several sources get a folder each unless the layout or name says {source}', () => {
+    assert.equal(sourceLayout('{job}/{id}', '{db}', 1), '{job}/{id}', 'one source: the layout as is');
+    assert.equal(sourceLayout('{job}/{id}', '{db}', 2), '{job}/{id}/{source}');
+    assert.equal(
+      sourceLayout('{job}/{id}//', undefined, 3),
+      '{job}/{id}/{source}',
+      'trailing slashes folded',
+    );
+    assert.equal(sourceLayout('', undefined, 2), '{source}', 'the root');
+    assert.equal(sourceLayout('{job}/{source}/{id}', undefined, 2), '{job}/{source}/{id}');
+    assert.equal(sourceLayout('{job}/{id}', '{source}-{db}', 2), '{job}/{id}');
+  });
+
+  test('staticPrefix of a layout without tokens is the whole layout', () => {
+    assert.equal(staticPrefix('backups/daily/', 'app'), 'backups/daily/');
+    assert.equal(staticPrefix('backups/daily', 'app'), 'backups/');
   });
 });
 
