@@ -153,6 +153,7 @@ describe('expectations: the edges of the grammar', () => {
 
   test('between: any blanks between the words, equal bounds allowed, nothing before or after', () => {
     assert.ok(holds('between  1   and\t2', '2'));
+    assert.deepEqual(parseExpectation('between 1 and   2'), { kind: 'between', low: '1', high: '2' });
     assert.deepEqual(parseExpectation('between 5 and 5'), { kind: 'between', low: '5', high: '5' });
     for (const bad of ['between 1 and 2 and 3', 'between between 1 and 2', 'between 1 and 2 or 3'])
       assert.throws(() => parseExpectation(bad), {
@@ -169,6 +170,11 @@ describe('expectations: the edges of the grammar', () => {
   test('is null needs the whole text; operators only lead', () => {
     assert.deepEqual(parseExpectation('is   not  null'), { kind: 'null', negate: true });
     assert.deepEqual(parseExpectation('is\tnull'), { kind: 'null', negate: false });
+    assert.deepEqual(parseExpectation('is null or 0'), {
+      kind: 'exact',
+      value: 'is null or 0',
+      negate: false,
+    });
     assert.deepEqual(parseExpectation('this is null'), {
       kind: 'exact',
       value: 'this is null',
