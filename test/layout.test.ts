@@ -298,6 +298,8 @@ describe('template problems', () => {
       'app/db%201/x',
     );
     assert.equal(renderTemplate('{job}/{source}', { job: 'app', id: 'i', at }), 'app/');
+    // Config validation refuses unknown tokens; should one get here, it renders as nothing.
+    assert.equal(renderTemplate('{job}/{nope}x', { job: 'app', id: 'i', at }), 'app/x');
   });
 
   test('sourceLayout: several sources get a folder each unless the layout or name says {source}', () => {
