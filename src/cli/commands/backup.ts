@@ -2,13 +2,14 @@
 import { buildJob, buildStorages, oneOffJob } from '../../config/compose.js';
 import { signingKey } from '../../config/signing.js';
 import type { JobConfig } from '../../config/schema.js';
-import { runBackup, type BackupJob } from '../../core/backup.js';
+import type { BackupJob } from '../../core/backup.js';
 import { LifeboatError, exitCodeFor, oneLine } from '../../util/errors.js';
-import { totalSize } from '../../catalog/manifest.js';
+import { runJobBackup } from '../../jobs/backup.js';
 import type { Context } from '../context.js';
-import { formatBytes, formatDuration, progressReporter } from '../progress.js';
 import { describeError } from '../errors.js';
-import { pruneJob } from './prune.js';
+import { report, rowLine, type Row } from '../backup-report.js';
+import { progressReporter } from '../progress.js';
+import { pruneReporter } from '../prune-report.js';
 
 export interface BackupOptions {
   source?: string;
@@ -46,7 +47,7 @@ export async function backupCommand(
       });
   }
 
-  const results: unknown[] = [];
+  const results: Row[] = [];
   let exit = 0;
   for (const { job, config } of runs) {
     out.info(
@@ -54,54 +55,15 @@ export async function backupCommand(
     );
     const progress = progressReporter(out, 'backup');
     try {
-      const { manifest, outcomes } = await runBackup(job, {
+      const { ok } = await runJobBackup(job, config, {
         signal,
         onArtifactStart: (key) => out.info(`  dump ${key}`),
         onBytes: (key, n) => progress(key, n),
-        warn: (line) => out.warn(line),
+        ...pruneReporter(out, job.name),
+        // Reported before retention runs, which may still fail the run.
+        onBackup: (result) => results.push(report(out, job.name, result)),
       });
-      out.clearProgress();
-      const failed = outcomes.filter((o) => !o.ok);
-      for (const f of failed)
-        out.log('error', `backup ${job.name} to ${f.storage} failed: ${describeError(f.error)}`);
-      const missing = manifest.missing ?? [];
-      if (missing.length) {
-        out.log(
-          'error',
-          `backup ${job.name} ${manifest.id} is partial: ${missing.map((m) => `database ${m.database} is missing (${m.error})`).join('; ')}`,
-        );
-      }
-      const size = totalSize(manifest);
-      out.info(
-        `backup ${job.name} ${manifest.id}: ${manifest.artifacts.length} artifact(s), ${formatBytes(size)} in ${formatDuration(manifest.durationMs)}` +
-          ` → ${outcomes
-            .filter((o) => o.ok)
-            .map((o) => o.storage)
-            .join(', ')}`,
-      );
-      results.push({
-        job: job.name,
-        ok: failed.length === 0 && missing.length === 0,
-        ...(missing.length ? { partial: true, missing } : {}),
-        id: manifest.id,
-        size,
-        durationMs: manifest.durationMs,
-        artifacts: manifest.artifacts.map((a) => ({ key: a.key, size: a.size, sha256: a.sha256 })),
-        storages: outcomes.map((o) => ({
-          storage: o.storage,
-          ok: o.ok,
-          ...(o.error ? { error: oneLine(o.error) } : {}),
-        })),
-      });
-      if (failed.length || missing.length) {
-        exit ||= 1;
-        continue;
-      }
-      // Retention runs only after a fully successful backup: not after a failed or partial one.
-      if (config?.retention) {
-        for (const storage of job.storages)
-          await pruneJob(ctx, job, config, storage, { dryRun: false, signal, verified: [manifest.id] });
-      }
+      if (!ok) exit ||= 1;
     } catch (err) {
       out.clearProgress();
       out.log('error', `backup ${job.name} failed: ${describeError(err)}`);
@@ -110,22 +72,6 @@ export async function backupCommand(
       if (signal.aborted) break;
     }
   }
-  out.result(
-    results.map((r) => {
-      const x = r as {
-        job: string;
-        ok: boolean;
-        id?: string;
-        size?: number;
-        error?: string;
-        partial?: boolean;
-      };
-      if (x.partial) return `${x.job}\t${x.id}\t${formatBytes(x.size ?? 0)}\tPARTIAL`;
-      return x.ok
-        ? `${x.job}\t${x.id}\t${formatBytes(x.size ?? 0)}\tok`
-        : `${x.job}\t${x.id ?? '-'}\tFAILED\t${x.error ?? ''}`;
-    }),
-    results,
-  );
+  out.result(results.map(rowLine), results);
   return exit;
 }

@@ -1,0 +1,47 @@
+/**
+ * Retention for one job in one storage, as `lifeboat prune` and a backup's retention step run it:
+ * plan (what is kept and removed, and why), then, unless it is a dry run, carry the plan out.
+ * Callers print the plan and the outcome their own way through the hooks, at the moment each is
+ * known: the plan before anything is removed, the outcome after.
+ */
+import { policyOf } from '../config/compose.js';
+import type { JobConfig } from '../config/schema.js';
+import { executePrune, planPrune, type PruneOutcome, type PrunePlan } from '../core/prune.js';
+import type { Storage } from '../storages/storage.js';
+
+export interface PruneHooks {
+  signal?: AbortSignal;
+  /** Only report what would be removed. */
+  dryRun?: boolean;
+  /** Ids of backups known to be good (just written and checked): not read again. */
+  verified?: string[];
+  /** Problems that do not stop the prune (a stale job lock broken). */
+  warn?: (line: string) => void;
+  /** The plan, before anything is removed. */
+  onPlan?: (storage: Storage, plan: PrunePlan) => void;
+  /** What was removed (not called for a dry run). */
+  onPruned?: (storage: Storage, plan: PrunePlan, outcome: PruneOutcome) => void;
+}
+
+export interface StoragePrune {
+  storage: Storage;
+  plan: PrunePlan;
+  /** Undefined for a dry run. */
+  outcome?: PruneOutcome;
+}
+
+export async function pruneStorage(
+  storage: Storage,
+  job: { name: string; layout?: string },
+  config: JobConfig,
+  hooks: PruneHooks = {},
+): Promise<StoragePrune> {
+  const { policy, timeZone } = policyOf(config);
+  const { signal } = hooks;
+  const plan = await planPrune(storage, job, policy, { timeZone, signal, verified: hooks.verified });
+  hooks.onPlan?.(storage, plan);
+  if (hooks.dryRun) return { storage, plan };
+  const outcome = await executePrune(storage, plan, { signal, warn: hooks.warn });
+  hooks.onPruned?.(storage, plan, outcome);
+  return { storage, plan, outcome };
+}
