@@ -20,8 +20,8 @@ import { createApp } from '../src/server/app.js';
 import { listen } from '../src/server/listen.js';
 import { createMetrics } from '../src/server/metrics.js';
 import type { JobInfo, NextRun } from '../src/server/types.js';
-import { createCatalogCache } from '../src/service/catalog-cache.js';
-import { systemClock } from '../src/service/contracts.js';
+import { createCatalogCache } from '../src/server/catalog-cache.js';
+import { systemClock } from '../src/util/clock.js';
 import { createMemoryStorage } from '../src/storages/memory.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 100);

@@ -13,7 +13,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { LifeboatError } from '../src/util/errors.js';
 import { createMemoryHistory } from '../src/history/memory-history.js';
 import { openSqliteHistory } from '../src/history/sqlite-history.js';
-import type { RunHistory } from '../src/service/contracts.js';
+import type { RunHistory } from '../src/history/types.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'lifeboat-history-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

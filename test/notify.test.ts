@@ -17,7 +17,7 @@ import { buildNotifiers } from '../src/notify/build.js';
 import { dispatchAlert, type DeliveryResult } from '../src/notify/dispatch.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { createScheduler } from '../src/scheduler/scheduler.js';
-import type { Alert } from '../src/service/contracts.js';
+import type { Alert } from '../src/notify/types.js';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 

@@ -12,7 +12,8 @@ import { createMemoryHistory } from '../src/history/memory-history.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { recordedRun } from '../src/scheduler/run-task.js';
 import { createScheduler } from '../src/scheduler/scheduler.js';
-import type { DrillOutcome, JobRunner, RunHistory, RunRecord } from '../src/service/contracts.js';
+import type { DrillOutcome, JobRunner } from '../src/scheduler/runner.js';
+import type { RunHistory, RunRecord } from '../src/history/types.js';
 
 const MIN = 60_000;
 

@@ -16,7 +16,8 @@ import {
   type SchedulerEvent,
   type SchedulerOptions,
 } from '../src/scheduler/scheduler.js';
-import { systemClock, type RunTrigger } from '../src/service/contracts.js';
+import { systemClock } from '../src/util/clock.js';
+import type { RunTrigger } from '../src/history/types.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

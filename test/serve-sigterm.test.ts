@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import { openSqliteHistory } from '../src/history/sqlite-history.js';
-import type { RunRecord } from '../src/service/contracts.js';
+import type { RunRecord } from '../src/history/types.js';
 import { withCluster } from './helpers/cluster.js';
 import { lifeboat, startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';

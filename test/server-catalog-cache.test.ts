@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { commitManifest, storeDrillReport } from '../src/catalog/catalog.js';
 import { putText, type Storage } from '../src/storages/storage.js';
-import { createCatalogCache } from '../src/service/catalog-cache.js';
-import type { Clock } from '../src/service/contracts.js';
+import { createCatalogCache } from '../src/server/catalog-cache.js';
+import type { Clock } from '../src/util/clock.js';
 import { createMemoryStorage } from '../src/storages/memory.js';
 import { drillReportFor, fixedClock, manifestAt, NOW, seedBackups } from './helpers/server-stub.js';
 

@@ -2,7 +2,7 @@
  * An in-memory RunHistory for tests (and for a service run without a history file). It answers
  * exactly like the SQLite one; test/history.test.ts runs the same suite against both.
  */
-import type { RunFinish, RunHistory, RunRecord } from '../service/contracts.js';
+import type { RunFinish, RunHistory, RunRecord } from './types.js';
 import { isoUtc, newestFirst, normalizeStart } from './record.js';
 
 export function createMemoryHistory(): RunHistory {

@@ -2,7 +2,7 @@
  * Rules every RunHistory implementation shares, so the SQLite file and the in-memory history
  * answer the same way: times stored as UTC ISO strings (which then sort as text), newest first.
  */
-import type { RunRecord } from '../service/contracts.js';
+import type { RunRecord } from './types.js';
 
 export type RunStart = Omit<RunRecord, 'id' | 'result' | 'finishedAt'>;
 

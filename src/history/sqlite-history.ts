@@ -11,7 +11,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
 import { LifeboatError } from '../util/errors.js';
-import type { RunFinish, RunHistory, RunKind, RunRecord, RunResult } from '../service/contracts.js';
+import type { RunFinish, RunHistory, RunKind, RunRecord, RunResult } from './types.js';
 import { isoUtc, normalizeStart } from './record.js';
 
 const SCHEMA_VERSION = 1;

@@ -4,7 +4,8 @@
  * recovery after either. Pure: state in, state and alerts out, so every rule is a table test; the
  * stateful bookkeeping lives in alert-tracker.ts.
  */
-import type { Alert, RunKind } from '../service/contracts.js';
+import type { Alert } from './types.js';
+import type { RunKind } from '../history/types.js';
 import { scheduleInterval, type Schedule } from '../util/next-run.js';
 import { formatAge } from './format.js';
 

@@ -6,7 +6,8 @@
  */
 import { oneLine } from '../util/errors.js';
 import type { SchedulerEvent } from '../scheduler/types.js';
-import type { Alert, RunHistory } from '../service/contracts.js';
+import type { Alert } from './types.js';
+import type { RunHistory } from '../history/types.js';
 import {
   alertsForRun,
   checkStale,

@@ -5,7 +5,7 @@
  */
 import type { NotifyConfig } from '../config/schema.js';
 import type { Redactor } from '../util/redact.js';
-import type { Notifier } from '../service/contracts.js';
+import type { Notifier } from './types.js';
 import { createEmailNotifier } from './email.js';
 import { createSlackNotifier } from './slack.js';
 import { createWebhookNotifier } from './webhook.js';

@@ -3,7 +3,7 @@
  * that cannot be delivered is logged (one line, no URL) and reported back, and the service goes on.
  */
 import { oneLine } from '../util/errors.js';
-import type { Alert, Notifier } from '../service/contracts.js';
+import type { Alert, Notifier } from './types.js';
 
 export interface DeliveryResult {
   notifier: string;

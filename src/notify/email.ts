@@ -5,7 +5,7 @@
 import nodemailer from 'nodemailer';
 
 import { LifeboatError, oneLine } from '../util/errors.js';
-import type { AlertKind, Notifier } from '../service/contracts.js';
+import type { AlertKind, Notifier } from './types.js';
 import { alertSubject, alertText } from './format.js';
 import { ALL_ALERT_KINDS } from './webhook.js';
 

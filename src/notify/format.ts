@@ -2,7 +2,7 @@
  * How alerts read to a person: a short age ("2d 3h"), an e-mail subject, and the one-paragraph text
  * that webhook, Slack and e-mail targets all send. Pure.
  */
-import type { Alert, AlertKind } from '../service/contracts.js';
+import type { Alert, AlertKind } from './types.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -2,7 +2,7 @@
  * The Slack-compatible target: an incoming-webhook POST of `{"text": …}`, which Slack, Mattermost,
  * Rocket.Chat and Discord's /slack endpoint all accept. The first line is bold in Slack markup.
  */
-import type { Alert, Notifier } from '../service/contracts.js';
+import type { Alert, Notifier } from './types.js';
 import { alertSubject, alertText } from './format.js';
 import { createJsonPostNotifier, type WebhookTarget } from './webhook.js';
 

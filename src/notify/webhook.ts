@@ -2,7 +2,7 @@
  * The generic webhook target: POSTs each alert as JSON
  * `{kind, job, summary, since, error, at, text}`, where `text` is the human-readable form.
  */
-import type { Alert, AlertKind, Notifier } from '../service/contracts.js';
+import type { Alert, AlertKind, Notifier } from './types.js';
 import { alertText } from './format.js';
 import { postJson } from './http-post.js';
 

@@ -5,7 +5,9 @@
  * rules see backups and drills fail the same way. A broken history file never stops a backup.
  */
 import { LifeboatError, oneLine } from '../util/errors.js';
-import type { Clock, JobRunner, RunFinish, RunHistory, RunRecord, RunTrigger } from '../service/contracts.js';
+import type { Clock } from '../util/clock.js';
+import type { JobRunner } from './runner.js';
+import type { RunFinish, RunHistory, RunRecord, RunTrigger } from '../history/types.js';
 import { abortCause, type ScheduledTask } from './types.js';
 
 export interface RecordedRunDeps {

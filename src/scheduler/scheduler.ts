@@ -5,7 +5,7 @@
  * gracefully. It decides only *when*; the injected `run` does the work and records it. All time goes
  * through the injected Clock, so tests drive it with a FakeClock.
  */
-import type { RunTrigger } from '../service/contracts.js';
+import type { RunTrigger } from '../history/types.js';
 import { isRetryable, NO_RETRY, retryDelay } from '../util/backoff.js';
 import { nextRunAfter, type Schedule } from '../util/next-run.js';
 import {

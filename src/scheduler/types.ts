@@ -3,7 +3,8 @@
  * controlled, and the abort reasons it gives a run's signal. scheduler.ts re-exports all of it.
  */
 import { LifeboatError } from '../util/errors.js';
-import type { Clock, RunTrigger } from '../service/contracts.js';
+import type { Clock } from '../util/clock.js';
+import type { RunTrigger } from '../history/types.js';
 import type { RetryPolicy } from '../util/backoff.js';
 import type { Schedule } from '../util/next-run.js';
 

@@ -8,8 +8,8 @@
  * history), in any order, and the newest wins.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { JobCatalog } from '../service/catalog-cache.js';
-import type { RunHistory, RunKind, RunRecord } from '../service/contracts.js';
+import type { JobCatalog } from './catalog-cache.js';
+import type { RunHistory, RunKind, RunRecord } from '../history/types.js';
 
 export interface Metrics {
   readonly registry: Registry;

@@ -4,7 +4,7 @@
  * or the catalog.
  */
 import { isBackupId } from '../catalog/layout.js';
-import type { RunKind } from '../service/contracts.js';
+import type { RunKind } from '../history/types.js';
 import { ApiError, quote } from './errors.js';
 
 // The same rule the config applies to job names (config/schema.ts).

@@ -4,8 +4,8 @@
  * last-run lookups, the scheduler's next runs, the last health probes): O(jobs) per request, no
  * storage listing on the request path.
  */
-import type { BackupSummary, DrillInfo, JobCatalog } from '../service/catalog-cache.js';
-import type { RunRecord } from '../service/contracts.js';
+import type { BackupSummary, DrillInfo, JobCatalog } from './catalog-cache.js';
+import type { RunRecord } from '../history/types.js';
 import type { AppDeps, JobInfo, RunningInfo } from './types.js';
 
 export interface LastDrill {

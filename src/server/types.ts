@@ -3,8 +3,9 @@
  * interface the routes use, so tests pass plain objects and the composition root (`lifeboat serve`)
  * wires the real scheduler, history, catalog cache and health probes.
  */
-import type { CatalogCache } from '../service/catalog-cache.js';
-import type { Clock, RunHistory, RunKind } from '../service/contracts.js';
+import type { CatalogCache } from './catalog-cache.js';
+import type { Clock } from '../util/clock.js';
+import type { RunHistory, RunKind } from '../history/types.js';
 import type { Metrics } from './metrics.js';
 
 export interface ScheduleInfo {

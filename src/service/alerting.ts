@@ -9,7 +9,9 @@ import { dispatchAlert } from '../notify/dispatch.js';
 import { createAlertTracker, finishedRunFromEvent, stateFromHistory } from '../notify/alert-tracker.js';
 import type { SchedulerEvent } from '../scheduler/types.js';
 import type { Redactor } from '../util/redact.js';
-import type { Alert, Clock, RunHistory } from './contracts.js';
+import type { Alert } from '../notify/types.js';
+import type { Clock } from '../util/clock.js';
+import type { RunHistory } from '../history/types.js';
 
 export interface Alerting {
   /** A finished attempt of a run: alerts when it is the last one (no retry follows). */

@@ -13,7 +13,7 @@ import { LifeboatError, oneLine } from '../util/errors.js';
 import { jobBackupError, runJobBackup } from '../jobs/backup.js';
 import { runJobDrill } from '../jobs/drill.js';
 import type { Storage } from '../storages/storage.js';
-import type { BackupOutcome, DrillOutcome, JobRunner } from './contracts.js';
+import type { BackupOutcome, DrillOutcome, JobRunner } from '../scheduler/runner.js';
 
 export function createJobRunner(
   config: Config,

@@ -8,7 +8,7 @@
  * schedules probes, times them out and remembers their outcome.
  */
 import { oneLine } from '../util/errors.js';
-import { systemClock, type Clock } from './contracts.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 /** The last probe of one job's source; the same shape as the storages' health. */
 export interface SourceStatus {

@@ -6,7 +6,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
-import type { Clock } from '../../src/service/contracts.js';
+import type { Clock } from '../../src/util/clock.js';
 
 interface Sleeper {
   due: number;

@@ -15,8 +15,9 @@ import {
 import { createApp } from '../../src/server/app.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import type { AppDeps, HealthReport, JobInfo, NextRun, TriggerKind } from '../../src/server/types.js';
-import { createCatalogCache } from '../../src/service/catalog-cache.js';
-import type { Clock, RunHistory, RunRecord } from '../../src/service/contracts.js';
+import { createCatalogCache } from '../../src/server/catalog-cache.js';
+import type { Clock } from '../../src/util/clock.js';
+import type { RunHistory, RunRecord } from '../../src/history/types.js';
 import { createMemoryStorage } from '../../src/storages/memory.js';
 import type { Storage } from '../../src/storages/storage.js';
 

@@ -26,7 +26,7 @@ import {
 import { oneLine } from '../util/errors.js';
 import { drillOutcome, type DrillReport } from '../catalog/drill-report.js';
 import type { Storage } from '../storages/storage.js';
-import { systemClock, type Clock } from './contracts.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 /** The newest drill of a backup, as the API shows it. */
 export interface DrillInfo {
