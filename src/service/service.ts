@@ -99,7 +99,8 @@ type Resolved = ServiceOptions & {
 
 async function startService(config: Config, opts: Resolved, signal?: AbortSignal) {
   const { log, settings } = opts;
-  // So are the signing keys: a key that cannot be read stops serve now, not the 2 a.m. backup.
+  // The signing keys are read before anything opens: a key that cannot be read stops serve now,
+  // not the 2 a.m. backup.
   await verifyingKey(config, opts.redactor);
   if (config.signing) await signingKey(config, opts.redactor);
   const redact = (text: string) => opts.redactor.redact(text);
