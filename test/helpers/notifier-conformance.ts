@@ -13,7 +13,7 @@ import net from 'node:net';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { Alert, AlertKind, Notifier } from '../../src/service/contracts.js';
+import type { Alert, AlertKind, Notifier } from '../../src/notify/types.js';
 import { LifeboatError } from '../../src/util/errors.js';
 
 export interface NotifierTarget {
