@@ -21,6 +21,7 @@ describe('sqlite and files sources on local disk', async () => {
       dir,
       storagesYaml: `  disk: { type: local, path: ${JSON.stringify(backups)} }\n`,
       storage: 'disk',
+      byHand: backups,
     });
   });
 

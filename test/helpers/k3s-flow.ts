@@ -5,6 +5,7 @@
  * restore both sources, and check what came back.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -18,6 +19,8 @@ export interface K3sFlowOptions {
   storagesYaml: string;
   storage: string;
   env?: NodeJS.ProcessEnv;
+  /** A local storage's directory: also run the README's by-hand restore commands there. */
+  byHand?: string;
 }
 
 export async function k3sFlow(opts: K3sFlowOptions): Promise<void> {
@@ -113,6 +116,8 @@ export async function k3sFlow(opts: K3sFlowOptions): Promise<void> {
   assert.equal(await readFile(token, 'utf8'), 'K10abcdef::server:0123456789\n');
   assert.equal((await stat(token)).mode & 0o777, 0o600);
 
+  if (opts.byHand) await restoreByHand(opts.byHand, path.join(dir, 'by-hand'), server);
+
   // A second restore over the restored file is refused, and kept aside with --force.
   const again = await lifeboat(
     ['--config', config, 'restore', 'latest', '--job', 'k3s', '--source', 'state', '--to', state],
@@ -126,4 +131,36 @@ export async function k3sFlow(opts: K3sFlowOptions): Promise<void> {
   );
   assert.equal(forced.code, 0, forced.stderr);
   assert.ok((await stat(`${state}.lifeboat-old`)).isFile());
+}
+
+/** The README's commands, as written, in the folder of each artifact. */
+async function restoreByHand(storage: string, into: string, server: string): Promise<void> {
+  const find = (name: string) =>
+    execFileSync('find', [storage, '-name', name], { encoding: 'utf8' }).trim().split('\n')[0]!;
+  const stateDir = path.dirname(find('state.db.zst'));
+  const tokenDir = path.dirname(find('token.tar.zst'));
+  await mkdir(into, { recursive: true });
+  execFileSync('sh', ['-c', 'sha256sum -c state.db.zst.sha256 && zstd -dc state.db.zst > state.db'], {
+    cwd: stateDir,
+  });
+  execFileSync(
+    'sh',
+    ['-c', `sha256sum -c token.tar.zst.sha256 && zstd -dc token.tar.zst | tar -x -C ${into}`],
+    {
+      cwd: tokenDir,
+    },
+  );
+  const db = new DatabaseSync(path.join(stateDir, 'state.db'), { readOnly: true });
+  try {
+    assert.equal(
+      Object.values(db.prepare('PRAGMA integrity_check').get() as Record<string, unknown>)[0],
+      'ok',
+    );
+  } finally {
+    db.close();
+  }
+  assert.equal(
+    await readFile(path.join(into, server.slice(1), 'token'), 'utf8'),
+    'K10abcdef::server:0123456789\n',
+  );
 }
