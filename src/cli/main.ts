@@ -199,6 +199,21 @@ program
     ),
   );
 
+const k8s = program.command('k8s').description('Kubernetes: render manifests for the config');
+k8s
+  .command('render')
+  .description('print manifests (ConfigMap, CronJobs or a Deployment, RBAC) for the config on stdout')
+  .addOption(
+    new Option('--mode <mode>', 'one CronJob per schedule, or one serve Deployment')
+      .choices(['cronjob', 'service'])
+      .default('cronjob'),
+  )
+  .option('--namespace <ns>', 'namespace of every object', 'default')
+  .option('--image <image>', 'container image (default: the release image of this version)')
+  .option('--service-monitor', 'with --mode service: a Prometheus Operator ServiceMonitor too')
+  .option('--secret-template', 'print only the Secret the ${VAR}s come from, with empty values')
+  .action(action(async (ctx, opts) => (await import('./commands/k8s.js')).k8sRenderCommand(ctx, opts)));
+
 program
   .command('demo')
   .description(

@@ -10,7 +10,7 @@
  */
 import { LifeboatError } from '../util/errors.js';
 
-const PATTERN = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+export const VARIABLE_PATTERN = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 export interface DeferredProblem {
   /** The field's path as keys (`['jobs', 'app', 'source', 'url']`). */
@@ -37,7 +37,7 @@ export function expandEnv(
     if (typeof node === 'string') {
       const found: string[] = [];
       let missing: LifeboatError | undefined;
-      const expanded = node.replace(PATTERN, (m, name: string, fallback: string | undefined) => {
+      const expanded = node.replace(VARIABLE_PATTERN, (m, name: string, fallback: string | undefined) => {
         const set = env[name];
         const value = set !== undefined && set !== '' ? set : fallback;
         if (value === undefined) {
@@ -68,4 +68,20 @@ export function expandEnv(
     return node;
   };
   return { value: walk(tree, '', []), expandedValues, deferred };
+}
+
+/** Every `${VAR}` the tree uses, by name; `hasDefault` when each use of it has a `:-default`. */
+export function referencedVariables(tree: unknown): Map<string, { hasDefault: boolean }> {
+  const found = new Map<string, { hasDefault: boolean }>();
+  const walk = (node: unknown): void => {
+    if (typeof node === 'string') {
+      for (const [, name, fallback] of node.matchAll(VARIABLE_PATTERN)) {
+        const before = found.get(name!);
+        found.set(name!, { hasDefault: (before?.hasDefault ?? true) && fallback !== undefined });
+      }
+    } else if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') Object.values(node).forEach(walk);
+  };
+  walk(tree);
+  return found;
 }

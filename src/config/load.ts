@@ -72,7 +72,8 @@ export function registerSecrets(config: Config, redactor: Redactor): void {
   }
 }
 
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor: Redactor): Promise<Config> {
+/** The file as text and as a YAML tree, not yet expanded nor validated (`k8s render` needs both). */
+export async function readConfigTree(file: string): Promise<{ text: string; tree: unknown }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -108,6 +109,11 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor:
       hint: 'a config names storages: and jobs:; see the README, Configuration reference',
     });
   }
+  return { text, tree };
+}
+
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv, redactor: Redactor): Promise<Config> {
+  const { tree } = await readConfigTree(file);
   const expanded = expandEnv(tree, env, { defer: isDeferredField });
   const config = parseConfig(expanded.value, file);
   for (const { keys, error } of expanded.deferred) {

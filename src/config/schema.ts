@@ -9,6 +9,7 @@ import { parseExpectation } from './expectation.js';
 import { scheduleProblem } from '../util/next-run.js';
 import { templateProblem } from '../catalog/layout.js';
 import { DEFAULT_SOURCE } from '../catalog/manifest.js';
+import { jobKubernetesSchema } from './kubernetes.js';
 
 const name = z
   .string()
@@ -209,6 +210,8 @@ export const jobSchema = z
     schedule: scheduleSchema.optional(),
     retention: retentionSchema.optional(),
     drill: drillSchema.optional(),
+    /** How `lifeboat k8s render` runs this job's CronJobs (./kubernetes.ts). */
+    kubernetes: jobKubernetesSchema.optional(),
   })
   .superRefine((job, ctx) => {
     if ((job.source === undefined) === (job.sources === undefined)) {

@@ -1,0 +1,63 @@
+/**
+ * The config as `k8s render` sees it: the file's text (which goes into the ConfigMap unexpanded,
+ * so that no secret is ever written to a manifest), the `${VAR}`s it uses (which become env
+ * entries from the Secret), and the validated structure (job names, schedules, sources), read
+ * with placeholders instead of the environment so that the output does not depend on who renders.
+ */
+import { readConfigTree, parseConfig, registerSecrets } from '../config/load.js';
+import { referencedVariables, VARIABLE_PATTERN } from '../config/expand.js';
+import type { Config } from '../config/schema.js';
+import { LifeboatError } from '../util/errors.js';
+import { Redactor } from '../util/redact.js';
+
+export interface RenderInput {
+  text: string;
+  config: Config;
+  /** Variable name → whether every use has a default (its Secret key may then be absent). */
+  variables: Map<string, { hasDefault: boolean }>;
+  /** The variable that holds server.token when it is exactly `${VAR}`. */
+  tokenVariable?: string;
+}
+
+/**
+ * A whole-field `${VAR}` becomes a URL (fields such as a webhook must parse as one); inside a
+ * longer string it becomes a plain word, so that a URL around it still parses.
+ */
+function withPlaceholders(tree: unknown): unknown {
+  if (typeof tree === 'string') {
+    const whole = tree.match(new RegExp(`^${VARIABLE_PATTERN.source}$`));
+    if (whole) return whole[2] ?? `https://${whole[1]!.toLowerCase().replace(/_/g, '-')}.invalid/`;
+    return tree.replace(
+      VARIABLE_PATTERN,
+      (_m, name: string, fallback?: string) => fallback ?? `placeholder${name}`,
+    );
+  }
+  if (Array.isArray(tree)) return tree.map(withPlaceholders);
+  if (tree && typeof tree === 'object')
+    return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, withPlaceholders(v)]));
+  return tree;
+}
+
+export async function readRenderInput(file: string): Promise<RenderInput> {
+  const { text, tree } = await readConfigTree(file);
+  const config = parseConfig(withPlaceholders(tree), file);
+  // Secret fields (passwords, tokens, webhook URLs …) must come from the environment: written
+  // literally, they would end up in the ConfigMap.
+  const redactor = new Redactor();
+  registerSecrets(config, redactor);
+  const inUrl = [...text.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:([^@/?#\s]*)@/gi)].some(
+    ([, password]) => password!.replace(VARIABLE_PATTERN, '') !== '',
+  );
+  if (inUrl || redactor.redact(text) !== new Redactor().redact(text)) {
+    throw new LifeboatError(
+      'config',
+      `render ConfigMap from ${file}: a secret is written literally in the file`,
+      {
+        hint: 'write it as ${VAR} (passwords, tokens, secret keys, webhook URLs); the Secret provides it',
+      },
+    );
+  }
+  const token = (tree as { server?: { token?: unknown } }).server?.token;
+  const whole = typeof token === 'string' ? token.match(new RegExp(`^${VARIABLE_PATTERN.source}$`)) : null;
+  return { text, config, variables: referencedVariables(tree), tokenVariable: whole?.[1] };
+}
