@@ -338,6 +338,16 @@ describe('applyRetention', () => {
     assert.deepEqual(applyRetention([], { keepLast: 3 }), []);
   });
 
+  test('only a backup that is not good carries a problem', () => {
+    const items = [
+      { id: 'b', time: new Date('2026-01-02T00:00:00Z'), problem: 'partial' },
+      { id: 'a', time: new Date('2026-01-01T00:00:00Z') },
+    ];
+    const [bad, good] = applyRetention(items, { keepLast: 1 });
+    assert.equal(bad!.problem, 'partial');
+    assert.ok(!Object.hasOwn(good!, 'problem'), 'a good backup has no problem field, not even undefined');
+  });
+
   test('the result does not depend on input order and the input is not modified', () => {
     const c = cases.find((x) => x.name.startsWith('keepMonthly'))!;
     const items = c.items.map((id) => ({ id, time: new Date(id) }));
