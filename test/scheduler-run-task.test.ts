@@ -12,10 +12,55 @@ import { createMemoryHistory } from '../src/history/memory-history.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { recordedRun } from '../src/scheduler/run-task.js';
 import { createScheduler } from '../src/scheduler/scheduler.js';
-import type { DrillOutcome, JobRunner } from '../src/scheduler/runner.js';
+import { DRILL_REPORT_FORMAT, type CheckResult } from '../src/catalog/drill-report.js';
+import type { DrillOutcome } from '../src/drill/run.js';
+import type { JobRunner } from '../src/scheduler/runner.js';
 import type { RunHistory, RunRecord } from '../src/history/types.js';
 
 const MIN = 60_000;
+
+/** What runDrill returns, with only the fields the history records mattering. */
+function drillOutcome(o: {
+  ok: boolean;
+  restoreMs: number;
+  rpoSeconds: number;
+  bytes: number;
+  checks?: CheckResult[];
+  failure?: string;
+  key?: string;
+}): DrillOutcome {
+  const at = '2026-05-01T02:30:00.000Z';
+  return {
+    ...(o.key !== undefined && { key: o.key }),
+    report: {
+      format: DRILL_REPORT_FORMAT,
+      version: 1,
+      job: 'app',
+      backupId: 'b1',
+      timestamp: '20260501T023000Z',
+      startedAt: at,
+      finishedAt: at,
+      backup: {
+        startedAt: at,
+        finishedAt: at,
+        mode: 'database',
+        databases: ['app'],
+        serverVersion: '17.2',
+        size: 1,
+      },
+      rpoSeconds: o.rpoSeconds,
+      rtoSeconds: o.restoreMs / 1000,
+      bytesRestored: o.bytes,
+      scratch: null,
+      timings: { scratchMs: 0, verifyMs: 0, restoreMs: o.restoreMs, checksMs: 0, totalMs: o.restoreMs },
+      checks: o.checks ?? [],
+      ok: o.ok,
+      result: o.ok ? 'passed' : 'failed',
+      ...(o.failure !== undefined && { failure: { stage: 'checks', code: 'failed', message: o.failure } }),
+      lifeboatVersion: '0.1.0',
+    },
+  };
+}
 
 function setup(runner: Partial<JobRunner>, history: RunHistory = createMemoryHistory()) {
   const clock = new FakeClock('2026-05-01T02:30:00Z');
@@ -26,9 +71,7 @@ function setup(runner: Partial<JobRunner>, history: RunHistory = createMemoryHis
   const run = recordedRun({
     runner: {
       backup: runner.backup ?? (async () => ({ backupId: 'b', bytes: 1, durationMs: 1 })),
-      drill:
-        runner.drill ??
-        (async () => ({ backupId: 'b', ok: true, restoreMs: 1, backupAgeSeconds: 1, bytes: 1 })),
+      drill: runner.drill ?? (async () => drillOutcome({ ok: true, restoreMs: 1, rpoSeconds: 1, bytes: 1 })),
     },
     history,
     clock,
@@ -102,15 +145,15 @@ describe('recordedRun', () => {
   });
 
   test('a drill that fails a check is recorded as a failure and thrown as not retryable', async () => {
-    const outcome: DrillOutcome = {
-      backupId: 'b1',
+    const outcome = drillOutcome({
       ok: false,
       restoreMs: 12_000,
-      backupAgeSeconds: 3600,
+      rpoSeconds: 3600,
       bytes: 999,
-      error: 'check users present: got 0, expected >= 1',
-      details: { checks: [{ name: 'users present', ok: false }] },
-    };
+      checks: [{ name: 'users present', ok: false, expected: '>= 1', actual: '0' }],
+      failure: 'check users present: got 0, expected >= 1',
+      key: '.lifeboat/app/b1.drill-20260501T023000Z.json',
+    });
     const { history, recorded, run } = setup({ drill: async () => outcome });
     await assert.rejects(
       run({ job: 'app', kind: 'drill' }, 'api', signal()),
@@ -120,10 +163,12 @@ describe('recordedRun', () => {
     assert.equal(r?.result, 'failure');
     assert.equal(r?.error, 'check users present: got 0, expected >= 1');
     assert.equal(r?.bytes, 999);
+    assert.equal(r?.backupId, 'b1');
     assert.deepEqual(r?.details, {
-      checks: [{ name: 'users present', ok: false }],
-      ok: false,
+      reportKey: '.lifeboat/app/b1.drill-20260501T023000Z.json',
       restoreMs: 12_000,
+      checks: 1,
+      ok: false,
       backupAgeSeconds: 3600,
     });
     assert.equal(recorded.length, 1, 'recorded once, not again by the catch');

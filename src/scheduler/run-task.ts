@@ -79,15 +79,21 @@ export function recordedRun(deps: RecordedRunDeps) {
       throw err;
     }
 
+    const report = drill.report;
+    const ok = drill.error === undefined && report.ok;
     const details = {
-      ...drill.details,
-      ok: drill.ok,
-      restoreMs: drill.restoreMs,
-      backupAgeSeconds: drill.backupAgeSeconds,
+      reportKey: drill.key,
+      restoreMs: report.timings.restoreMs,
+      checks: report.checks.length,
+      ok,
+      backupAgeSeconds: report.rpoSeconds,
     };
-    const common = { backupId: drill.backupId, bytes: drill.bytes, durationMs: elapsed(), details };
-    if (drill.ok) return finish({ result: 'success', ...common });
-    const error = redact(oneLine(drill.error ?? `drill ${task.job} failed`));
+    const common = { backupId: report.backupId, bytes: report.bytesRestored, durationMs: elapsed(), details };
+    if (ok) return finish({ result: 'success', ...common });
+    // The report's own line (the failed stage or check), else what stopped the drill.
+    const line =
+      report.failure?.message ?? (drill.error === undefined ? 'drill failed' : oneLine(drill.error));
+    const error = redact(oneLine(line));
     finish({ result: 'failure', error, ...common });
     // A check that failed fails again on the same backup: not retryable.
     throw new LifeboatError('failed', error);

@@ -1,23 +1,14 @@
-/** What the scheduler runs: a JobRunner does the work of a backup or drill and reports back. */
+/**
+ * What the scheduler runs: a JobRunner does the work of a backup or drill and reports back. A drill
+ * reports the drill's own outcome (drill/run.ts); run-task.ts records it in the history.
+ */
+import type { DrillOutcome } from '../drill/run.js';
 
 /** What a backup or drill run reports back to the service. */
 export interface BackupOutcome {
   backupId: string;
   bytes: number;
   durationMs: number;
-}
-
-export interface DrillOutcome {
-  backupId: string;
-  ok: boolean;
-  /** Restore duration (RTO), ms. */
-  restoreMs: number;
-  /** Backup age at drill time (RPO), seconds. */
-  backupAgeSeconds: number;
-  bytes: number;
-  /** One line naming the failed step or check when !ok. */
-  error?: string;
-  details?: Record<string, unknown>;
 }
 
 /** Does the work. Throws LifeboatError (with `retryable`) when a run fails outright. */

@@ -9,11 +9,12 @@ import type { Config } from '../config/schema.js';
 import { signingKey, verifyingKey } from '../config/signing.js';
 import type { Redactor } from '../util/redact.js';
 import { foreignLine } from '../core/prune.js';
-import { LifeboatError, oneLine } from '../util/errors.js';
+import { LifeboatError } from '../util/errors.js';
 import { jobBackupError, runJobBackup } from '../jobs/backup.js';
 import { runJobDrill } from '../jobs/drill.js';
 import type { Storage } from '../storages/storage.js';
-import type { BackupOutcome, DrillOutcome, JobRunner } from '../scheduler/runner.js';
+import type { DrillOutcome } from '../drill/run.js';
+import type { BackupOutcome, JobRunner } from '../scheduler/runner.js';
 
 export function createJobRunner(
   config: Config,
@@ -53,7 +54,7 @@ export function createJobRunner(
     async drill(name, signal): Promise<DrillOutcome> {
       const cfg = jobConfig(name);
       const drillLog = (line: string) => log(`drill ${name}: ${line}`);
-      const { manifest, outcome } = await runJobDrill({
+      const { outcome } = await runJobDrill({
         job: name,
         storages: cfg.storages.map((s) => storages[s]!),
         config,
@@ -62,19 +63,7 @@ export function createJobRunner(
         log: drillLog,
         warn: drillLog,
       });
-      const r = outcome.report;
-      const ok = outcome.error === undefined && r.ok;
-      return {
-        backupId: manifest.id,
-        ok,
-        restoreMs: r.timings.restoreMs,
-        backupAgeSeconds: r.rpoSeconds,
-        bytes: r.bytesRestored,
-        ...(ok
-          ? {}
-          : { error: r.failure?.message ?? (outcome.error ? oneLine(outcome.error) : 'drill failed') }),
-        details: { reportKey: outcome.key, restoreMs: r.timings.restoreMs, checks: r.checks.length },
-      };
+      return outcome;
     },
   };
 }
