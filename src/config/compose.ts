@@ -11,8 +11,7 @@ import type { RetentionPolicy } from '../core/retention.js';
 import { LifeboatError } from '../util/errors.js';
 import type { Redactor } from '../util/redact.js';
 import { createPostgresSource } from '../sources/postgres/postgres-source.js';
-import { filesKind } from '../sources/files/kind.js';
-import { sqliteKind } from '../sources/sqlite/kind.js';
+import { sourceKind } from '../sources/registry.js';
 import type { Source } from '../sources/source.js';
 import { createLocalStorage } from '../storages/local.js';
 import { createLazyS3Storage } from '../storages/s3/lazy.js';
@@ -49,23 +48,17 @@ export function sourcePath(job: string, cfg: JobConfig, source: string): string 
     : `jobs.${job}.sources.${source}`;
 }
 
+/** The source of a config block, by its kind (sources/registry.ts); `where` names it in errors. */
 export function buildSource(where: string, cfg: SourceConfig): Source {
   resolvedSource(cfg);
-  if (cfg.type === 'postgres') {
-    if (cfg.dumpall && cfg.format === 'custom') {
-      throw new LifeboatError(
-        'config',
-        `${where}.format: pg_dumpall writes plain SQL only; remove format: custom or dumpall: true`,
-      );
-    }
-    return createPostgresSource(cfg);
-  }
-  if (cfg.type === 'sqlite') return sqliteKind.create(cfg);
-  if (cfg.type === 'files') return filesKind.create(cfg);
-  throw new LifeboatError(
-    'config',
-    `${where}.type: ${cfg.type} sources are not available in this version yet`,
-  );
+  const kind = sourceKind(cfg.type);
+  if (!kind)
+    throw new LifeboatError(
+      'config',
+      `${where}.type: ${cfg.type} sources are not available in this version yet`,
+    );
+  kind.validate?.(cfg, where);
+  return kind.create(cfg);
 }
 
 export function buildJob(name: string, job: JobConfig, storages: Record<string, Storage>): BackupJob {
@@ -195,7 +188,7 @@ export function drillSettingsOf(job: JobConfig): Record<string, { url?: string; 
   return Object.fromEntries(
     Object.entries(job.sources).map(([name, cfg]) => {
       const source = resolvedSource(cfg);
-      return [name, source.type === 'postgres' ? { url: source.url, binDir: source.binDir } : {}];
+      return [name, sourceKind(source.type)?.drillSettings?.(source) ?? {}];
     }),
   );
 }

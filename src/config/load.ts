@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { DEFAULT_SOURCE } from '../catalog/manifest.js';
+import { sourceKind } from '../sources/registry.js';
 import { LifeboatError, oneLine } from '../util/errors.js';
 import type { Redactor } from '../util/redact.js';
 import { expandEnv } from './expand.js';
@@ -60,7 +61,7 @@ export function registerSecrets(config: Config, redactor: Redactor): void {
   }
   for (const job of Object.values(config.jobs)) {
     for (const source of Object.values(job.sources))
-      if (source.type === 'postgres') redactor.addUrl(source.url);
+      for (const url of sourceKind(source.type)?.secretUrls?.(source) ?? []) redactor.addUrl(url);
   }
   const server = config.server as { token?: unknown } | undefined;
   if (typeof server?.token === 'string') redactor.add(server.token);

@@ -10,6 +10,7 @@ import { scheduleProblem } from '../util/next-run.js';
 import { templateProblem } from '../catalog/layout.js';
 import { DEFAULT_SOURCE } from '../catalog/manifest.js';
 import { jobKubernetesSchema } from './kubernetes.js';
+import { PLANNED_KINDS, SOURCE_KINDS } from '../sources/registry.js';
 
 const name = z
   .string()
@@ -91,26 +92,19 @@ export const storageSchema = z.discriminatedUnion('type', [localStorageSchema, s
   error: 'expected type local or s3',
 });
 
-const databases = z.union([z.literal('all'), name.or(z.string().min(1)), z.array(z.string().min(1)).min(1)]);
-
-export const postgresSourceSchema = z.strictObject({
-  type: z.literal('postgres'),
-  url: z.string().min(1, 'expected a libpq URL like postgres://user@host:5432/db'),
-  databases: databases.optional(),
-  exclude: z.array(z.string()).default([]),
-  dumpall: z.boolean().default(false),
-  format: z.enum(['plain', 'custom']).default('plain'),
-  binDir: z.string().optional(),
-});
-
 /** Source kinds named in the SPEC whose implementation is still to come; accepted by type only. */
-const plannedSource = z.looseObject({ type: z.enum(['kubernetes', 'bucket']) });
+const plannedSource = z.looseObject({ type: z.enum(PLANNED_KINDS) });
 
-export const sourceSchema = z.discriminatedUnion(
-  'type',
-  [postgresSourceSchema, sqliteSourceSchema, filesSourceSchema, plannedSource],
-  { error: 'expected type postgres, sqlite, files, kubernetes or bucket' },
-);
+/** Every kind's own config block (sources/registry.ts), chosen by `type`. */
+const kindSchemas = Object.values(SOURCE_KINDS).map((k) => k.schema);
+const typeNames = [...Object.keys(SOURCE_KINDS), ...PLANNED_KINDS];
+
+// A tuple to zod's types, so that a parsed source is typed as one of the kinds' configs.
+const sourceOptions = [...kindSchemas, plannedSource] as [(typeof kindSchemas)[number], typeof plannedSource];
+
+export const sourceSchema = z.discriminatedUnion('type', sourceOptions, {
+  error: `expected type ${typeNames.slice(0, -1).join(', ')} or ${typeNames.at(-1)}`,
+});
 
 export const compressionSchema = z.strictObject({
   type: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
@@ -372,7 +366,7 @@ export const configSchema = z.strictObject({
 export type Config = z.infer<typeof configSchema>;
 export type JobConfig = z.infer<typeof jobSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
-export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
+export type { PostgresSourceConfig } from '../sources/postgres/config.js';
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type CompressionConfig = z.infer<typeof compressionSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;

@@ -9,14 +9,13 @@ import path from 'node:path';
 import { totalSize, type Manifest } from '../catalog/manifest.js';
 import { buildJob, buildStorages } from '../config/compose.js';
 import { loadConfig } from '../config/load.js';
-import { restoreBackup } from '../core/restore.js';
+import { restorePlan } from '../core/restore-source.js';
 import { verifyBackup } from '../core/verify.js';
 import type { DrillReport } from '../catalog/drill-report.js';
 import { jobBackupError, runJobBackup } from '../jobs/backup.js';
 import { runJobDrill } from '../jobs/drill.js';
 import { dumpForCompare } from '../sources/postgres/compare.js';
 import { startLocalCluster } from '../sources/postgres/local-cluster.js';
-import { postgresPart } from '../sources/postgres/record.js';
 import { LifeboatError } from '../util/errors.js';
 import { formatBytes, formatDuration } from '../util/format.js';
 import { Redactor } from '../util/redact.js';
@@ -80,7 +79,7 @@ export async function runDemo<T>(
       throw new LifeboatError('integrity', `demo verify: ${problems.map((p) => p.key).join(', ')}`);
     log('demo: verify: sha256 OK');
 
-    const restored = await restoreBackup(storage, postgresPart(manifest), {
+    const restored = await restorePlan(manifest, undefined).run(storage, {
       to: cluster.url('shop_restored'),
       create: true,
       verified: true,

@@ -38,6 +38,8 @@ export interface SourceDrillResult {
   restored: boolean;
   /** What stopped it (a failed restore, an unreachable scratch server …). */
   error?: unknown;
+  /** What the operator can do about `error`, when the kind knows better than the error itself. */
+  hint?: string;
   cleanup: string[];
   timings: { scratchMs: number; restoreMs: number; checksMs: number };
 }
@@ -48,7 +50,7 @@ export function restoredDatabases(part: PostgresBackup): string[] {
 }
 
 /** A single-database dump names roles it does not create; say how to give the scratch server them. */
-export function roleHint(part: PostgresBackup, err: unknown): string | undefined {
+function roleHint(part: PostgresBackup, err: unknown): string | undefined {
   const role = /role "((?:[^"]|"")+)" does not exist/.exec(oneLine(err))?.[1];
   if (!role || part.source.mode !== 'database') return undefined;
   return (
@@ -142,6 +144,7 @@ export async function drillPostgresSource(opts: SourceDrillOptions): Promise<Sou
     );
   } catch (err) {
     result.error = err;
+    result.hint = roleHint(part, err);
   } finally {
     if (scratch) {
       result.cleanup = await scratch.dispose();

@@ -9,21 +9,23 @@
 import { storeDrillReport } from '../catalog/catalog.js';
 import {
   backupDatabases,
+  firstSourceField,
   sourceBackup,
   sourceSummaries,
   totalSize,
   type Manifest,
+  type SourceBackup,
 } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
 import { isLifeboatError, LifeboatError, oneLine } from '../util/errors.js';
 import { verifyBeforeRestore } from '../core/restore.js';
 import { LIFEBOAT_VERSION } from '../util/version.js';
-import { asPostgresBackup, type PostgresBackup } from '../sources/postgres/record.js';
+import type { PostgresBackup } from '../sources/postgres/record.js';
 import type { Storage } from '../storages/storage.js';
 import type { PublicKey } from '../util/minisign.js';
 import { checkSigned } from '../core/intact-copy.js';
-import { drillPostgresSource, restoredDatabases, roleHint } from './postgres-drill.js';
-import { drillFileSource, FILE_DRILL_KINDS } from './file-drill.js';
+import { drillPostgresSource, type SourceDrillOptions, type SourceDrillResult } from './postgres-drill.js';
+import { drillFileSource } from './file-drill.js';
 import {
   DRILL_REPORT_FORMAT,
   DRILL_REPORT_VERSION,
@@ -32,8 +34,6 @@ import {
   type DrillReport,
   type DrillStage,
 } from '../catalog/drill-report.js';
-
-export { restoredDatabases };
 
 /** Per source of the job, what its drill needs from the config. */
 export interface DrillSourceSettings {
@@ -74,6 +74,14 @@ export interface DrillOutcome {
   error?: unknown;
 }
 
+/** Per source kind, how its part of a backup is drilled (restored into scratch, then checked). */
+const DRILLS: Record<
+  string,
+  (part: SourceBackup, opts: Omit<SourceDrillOptions, 'part'>) => Promise<SourceDrillResult>
+> = {
+  postgres: (part, opts) => drillPostgresSource({ ...opts, part: part as PostgresBackup }),
+};
+
 /** The drill settings for one source: the checks that name it (or, with one source, all). */
 function drillFor(drill: DrillConfig | undefined, name: string, several: boolean): DrillConfig | undefined {
   if (!drill) return drill;
@@ -98,7 +106,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
   let failure: DrillReport['failure'];
   let error: unknown;
   const cleanup: string[] = [];
-  let current: PostgresBackup | undefined;
+  let kindHint: string | undefined;
 
   try {
     // Checksums first: a backup with a bad object provisions nothing and restores nothing.
@@ -113,32 +121,26 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
     }
     stage = 'scratch';
     for (const name of names) {
-      const any = sourceBackup(manifest, name)!;
-      const part = asPostgresBackup(any);
-      const fileKind = FILE_DRILL_KINDS.has(any.source.kind);
-      if (!part && !fileKind) {
+      const part = sourceBackup(manifest, name)!;
+      const drillPart = Object.hasOwn(DRILLS, part.source.kind) ? DRILLS[part.source.kind] : undefined;
+      if (!drillPart) {
         throw new LifeboatError(
           'failed',
-          `drill ${manifest.job} ${manifest.id}: source ${name} is a ${manifest.sources[name]!.kind} source, which this version of Lifeboat cannot drill`,
+          `drill ${manifest.job} ${manifest.id}: source ${name} is a ${part.source.kind} source, which this version of Lifeboat cannot drill`,
           { hint: 'upgrade Lifeboat' },
         );
       }
-      current = part;
       const settings = opts.sources?.[name] ?? { url: opts.sourceUrl, binDir: opts.binDir };
       if (several) log(`drill source ${name}`);
-      const drill = drillFor(opts.drill, name, several);
-      const result = part
-        ? await drillPostgresSource({
-            storage,
-            part,
-            drill,
-            sourceUrl: settings.url,
-            binDir: settings.binDir,
-            signal,
-            log,
-            warn,
-          })
-        : await drillFileSource({ storage, part: any, drill, signal, log, warn });
+      const result = await drillPart(part, {
+        storage,
+        drill: drillFor(opts.drill, name, several),
+        sourceUrl: settings.url,
+        binDir: settings.binDir,
+        signal,
+        log,
+        warn,
+      });
       stage = result.stage;
       scratch ??= result.scratch;
       bytes += result.bytes;
@@ -149,6 +151,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
       timings.checksMs += result.timings.checksMs;
       cleanup.push(...result.cleanup);
       checks.push(...result.checks.map((c) => (several ? { ...c, name: `${name}: ${c.name}` } : c)));
+      kindHint = result.hint;
       if (result.error !== undefined) throw result.error;
     }
     const bad = checks.filter((c) => !c.ok);
@@ -163,7 +166,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
     }
   } catch (err) {
     error = err;
-    const hint = (current && roleHint(current, err)) ?? (err instanceof LifeboatError ? err.hint : undefined);
+    const hint = kindHint ?? (err instanceof LifeboatError ? err.hint : undefined);
     failure = {
       stage,
       code: isLifeboatError(err) ? err.code : 'failed',
@@ -174,7 +177,6 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
 
   timings.totalMs = Date.now() - t0;
   const finished = new Date(started.getTime() + timings.totalMs);
-  const first = asPostgresBackup(sourceBackup(manifest, names[0]!))?.source;
   const report: DrillReport = {
     format: DRILL_REPORT_FORMAT,
     version: DRILL_REPORT_VERSION,
@@ -187,9 +189,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
       startedAt: manifest.startedAt,
       finishedAt: manifest.finishedAt,
       // The first source's, as before backups had several; `sources` has them all.
-      mode: first?.mode ?? 'databases',
+      mode: (firstSourceField(manifest, 'mode') ?? 'databases') as DrillReport['backup']['mode'],
       databases: backupDatabases(manifest),
-      serverVersion: first?.serverVersion ?? '',
+      serverVersion: firstSourceField(manifest, 'serverVersion') ?? '',
       size: totalSize(manifest),
       sources: sourceSummaries(manifest),
     },

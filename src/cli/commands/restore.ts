@@ -6,9 +6,8 @@ import { findAcross } from '../../catalog/copies.js';
 import { sourceIfResolved } from '../../config/unresolved.js';
 import { verifyingKey } from '../../config/signing.js';
 import { intactCopy } from '../../core/intact-copy.js';
-import { restoreBackup } from '../../core/restore.js';
+import { restorePlan } from '../../core/restore-source.js';
 import { LifeboatError } from '../../util/errors.js';
-import { postgresPart } from '../../sources/postgres/record.js';
 import { chooseSource } from '../../catalog/manifest.js';
 import type { Context } from '../context.js';
 import { FILE_KINDS, restoreFileSource } from './restore-file-source.js';
@@ -58,7 +57,7 @@ export async function restoreCommand(
   });
   if (FILE_KINDS.has(chooseSource(manifest, opts.source).source.kind))
     return restoreFileSource(ctx, storage, manifest, { ...opts, to: opts.to }, verified, signal);
-  const part = postgresPart(manifest, opts.source);
+  const { part, run } = restorePlan(manifest, opts.source);
   const several = Object.keys(manifest.sources).length > 1;
   const source = sourceIfResolved(config?.jobs[manifest.job]?.sources[part.name]) as
     { binDir?: string } | undefined;
@@ -66,7 +65,7 @@ export async function restoreCommand(
     `restore ${manifest.job} ${manifest.id}${several ? ` source ${part.name}` : ''} from ${storage.location}`,
   );
   const progress = progressReporter(ctx.output, 'read');
-  const result = await restoreBackup(storage, part, {
+  const result = await run(storage, {
     verified,
     to: opts.to,
     clean: opts.clean,
