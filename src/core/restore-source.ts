@@ -1,24 +1,39 @@
 /**
- * Restores one source of a committed backup, by its kind: the one place restore asks what a
- * source is. A kind without a restore here is refused with one line before anything is read.
+ * Restores one source of a committed backup, by its kind (sources/registry.ts): the one place
+ * restore asks what a source is. A kind without a restore is refused with one line before
+ * anything is read.
  */
 import { chooseSource, type Manifest, type SourceBackup } from '../catalog/manifest.js';
 import type { PostgresBackup } from '../sources/postgres/record.js';
 import type { Storage } from '../storages/storage.js';
 import { LifeboatError } from '../util/errors.js';
-import { restoreBackup, type RestoreOptions, type RestoreResult } from './restore.js';
+import { sourceKind } from '../sources/registry.js';
+import { restoreBackup, verifyBeforeRestore, type RestoreOptions, type RestoreResult } from './restore.js';
 
 type Restore = (storage: Storage, part: SourceBackup, opts: RestoreOptions) => Promise<RestoreResult>;
 
-/** Per source kind, how its part of a backup is restored. */
-const RESTORES: Record<string, Restore> = {
+/** PostgreSQL's restore predates the kind seam (sources/kind.ts) and lives in this folder. */
+const BUILT_IN: Record<string, Restore> = {
   postgres: (storage, part, opts) => restoreBackup(storage, part as PostgresBackup, opts),
 };
+
+/** How a kind's part of a backup is restored: checksums first, then the kind's own restore. */
+function restorerOf(kind: string): Restore | undefined {
+  if (Object.hasOwn(BUILT_IN, kind)) return BUILT_IN[kind];
+  const restore = sourceKind(kind)?.restore;
+  return (
+    restore &&
+    (async (storage, part, opts) => {
+      if (!opts.verified) await verifyBeforeRestore(storage, part, opts);
+      return restore(storage, part, { ...opts, verified: true });
+    })
+  );
+}
 
 /** The part of the backup `source` names (or its only one), and how to restore it. */
 export function restorePlan(manifest: Manifest, source: string | undefined) {
   const part = chooseSource(manifest, source);
-  const restore = Object.hasOwn(RESTORES, part.source.kind) ? RESTORES[part.source.kind] : undefined;
+  const restore = restorerOf(part.source.kind);
   if (!restore) {
     throw new LifeboatError(
       'usage',

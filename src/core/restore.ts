@@ -10,6 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { referencedRoles, type ArtifactRecord, type Manifest } from '../catalog/manifest.js';
 import { codecChain, startDecoders, type CodecChain } from '../codecs/chain.js';
+import type { SourceRestoreOptions, SourceRestoreResult } from '../sources/kind.js';
 import type { PostgresBackup } from '../sources/postgres/record.js';
 import { findPgTool } from '../sources/postgres/binaries.js';
 import {
@@ -35,37 +36,9 @@ import { LifeboatError } from '../util/errors.js';
 import { CLIENT_FATAL, streamIntoClient, type ClientCommand } from './restore-stream.js';
 import { verifyBackup, type ObjectProblem } from './verify.js';
 
-export interface RestoreOptions {
-  /** libpq URL of the target: a database for single-database backups, any database of the server otherwise. */
-  to: string;
-  clean?: boolean;
-  create?: boolean;
-  force?: boolean;
-  /**
-   * Create the roles a single-database backup names (owners, grantees) that the target lacks,
-   * NOLOGIN. Without it, missing roles stop the restore before anything changes.
-   */
-  createRoles?: boolean;
-  /** Parallel jobs for pg_restore (custom format). */
-  jobs?: number;
-  binDir?: string;
-  /**
-   * The caller has just run verifyBeforeRestore itself (a drill verifies while its scratch cluster
-   * starts), so the bytes are not read twice.
-   */
-  verified?: boolean;
-  signal?: AbortSignal;
-  log?: (line: string) => void;
-  onBytes?: (key: string, read: number) => void;
-}
-
-export interface RestoreResult {
-  databases: string[];
-  /** Roles created on the target (--create-roles). */
-  createdRoles: string[];
-  durationMs: number;
-  bytes: number;
-}
+/** Types of the kind seam (sources/kind.ts): PostgreSQL's restore takes what every kind's does. */
+export type RestoreOptions = SourceRestoreOptions;
+export type RestoreResult = SourceRestoreResult;
 
 /** Checks every artifact; throws an integrity error naming each bad object. */
 export async function verifyBeforeRestore(

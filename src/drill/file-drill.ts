@@ -22,7 +22,7 @@ import { queryFirstValue } from '../sources/sqlite/online-copy.js';
 import type { SqliteBackup } from '../sources/sqlite/record.js';
 import type { Storage } from '../storages/storage.js';
 import { oneLine } from '../util/errors.js';
-import type { SourceDrillResult } from './postgres-drill.js';
+import type { SourceDrillResult } from '../sources/kind.js';
 
 export interface FileDrillOptions {
   storage: Storage;

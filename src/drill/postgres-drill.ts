@@ -9,11 +9,11 @@ import type { DrillConfig } from '../config/schema.js';
 import { oneLine } from '../util/errors.js';
 import { restoreBackup } from '../core/restore.js';
 import { createMissingRoles } from '../sources/postgres/target.js';
+import type { SourceDrillResult } from '../sources/kind.js';
 import type { PostgresBackup } from '../sources/postgres/record.js';
 import type { Storage } from '../storages/storage.js';
 import { runChecks } from './checks.js';
 import { withScratchClient } from './query.js';
-import type { CheckResult, DrillReport, DrillStage } from '../catalog/drill-report.js';
 import { openScratch, type Scratch } from './scratch.js';
 
 export interface SourceDrillOptions {
@@ -27,21 +27,6 @@ export interface SourceDrillOptions {
   signal: AbortSignal;
   log: (line: string) => void;
   warn: (line: string) => void;
-}
-
-export interface SourceDrillResult {
-  /** Where it stopped (`checks` when it got through). */
-  stage: DrillStage;
-  scratch: DrillReport['scratch'];
-  checks: CheckResult[];
-  bytes: number;
-  restored: boolean;
-  /** What stopped it (a failed restore, an unreachable scratch server …). */
-  error?: unknown;
-  /** What the operator can do about `error`, when the kind knows better than the error itself. */
-  hint?: string;
-  cleanup: string[];
-  timings: { scratchMs: number; restoreMs: number; checksMs: number };
 }
 
 /** Databases a backup puts on the server it is restored into. */

@@ -4,7 +4,77 @@
  * (sources/<kind>/) and is listed once in sources/registry.ts.
  */
 import type { z } from 'zod';
+import type { CheckResult, DrillReport, DrillStage } from '../catalog/drill-report.js';
+import type { SourceBackup } from '../catalog/manifest.js';
+import type { Storage } from '../storages/storage.js';
 import type { Source } from './source.js';
+
+/** What `lifeboat restore --source NAME --to …` asks of a kind (its checksums already verified). */
+export interface SourceRestoreOptions {
+  /** The target: a URL, a path or a directory, as the kind restores to. */
+  to: string;
+  clean?: boolean;
+  create?: boolean;
+  force?: boolean;
+  /**
+   * Create the roles a single-database backup names (owners, grantees) that the target lacks,
+   * NOLOGIN. Without it, missing roles stop the restore before anything changes.
+   */
+  createRoles?: boolean;
+  /** Parallel jobs (pg_restore of a custom-format dump). */
+  jobs?: number;
+  binDir?: string;
+  /** The caller has verified the checksums, so the bytes are not read twice. */
+  verified?: boolean;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  onBytes?: (key: string, read: number) => void;
+}
+
+export interface SourceRestoreResult {
+  /** What the restore put in place (databases; for other kinds, what they restore). */
+  databases: string[];
+  /** Roles created on the target (--create-roles). */
+  createdRoles: string[];
+  durationMs: number;
+  bytes: number;
+}
+
+/** What a drill gives a kind for one source of the backup (checksums already verified). */
+export interface SourceDrillContext {
+  storage: Storage;
+  part: SourceBackup;
+  /** The job's drill settings as configured; `checks` only those for this source. */
+  drill?: {
+    checks: Array<{ name: string; database?: string; sql: string; expect: string }>;
+    [field: string]: unknown;
+  };
+  /** The source's URL: a scratch target must never be it. Never connected to. */
+  sourceUrl?: string;
+  binDir?: string;
+  /** Holds a user check's value to its `expect` (the drill's expectation language). */
+  judge(expect: string, value: string | null): { ok: boolean; expected: string; detail?: string };
+  signal: AbortSignal;
+  log: (line: string) => void;
+  warn: (line: string) => void;
+}
+
+/** How a kind's drill of one source went; never thrown: `error` says what stopped it. */
+export interface SourceDrillResult {
+  /** Where it stopped (`checks` when it got through). */
+  stage: DrillStage;
+  scratch: DrillReport['scratch'];
+  checks: CheckResult[];
+  bytes: number;
+  restored: boolean;
+  /** What stopped it (a failed restore, an unreachable scratch server …). */
+  error?: unknown;
+  /** What the operator can do about `error`, when the kind knows better than the error itself. */
+  hint?: string;
+  /** What could not be removed from the scratch target. */
+  cleanup: string[];
+  timings: { scratchMs: number; restoreMs: number; checksMs: number };
+}
 
 export interface SourceKind<C extends { type: string } = { type: string }> {
   /** The `type:` a job's source names. */
@@ -24,4 +94,14 @@ export interface SourceKind<C extends { type: string } = { type: string }> {
   drillSettings?(cfg: C): { url?: string; binDir?: string };
   /** Secrets in the config block (e.g. a URL's password), masked in every line Lifeboat prints. */
   secretUrls?(cfg: C): string[];
+  /**
+   * Restores the kind's part of a backup (`restore --source`). PostgreSQL's restore predates this
+   * seam and is wired in core/restore-source.ts; a new kind brings its own here.
+   */
+  restore?(storage: Storage, part: SourceBackup, opts: SourceRestoreOptions): Promise<SourceRestoreResult>;
+  /**
+   * Restores the kind's part into scratch and checks it (SPEC §5, "drill proves"). PostgreSQL's
+   * drill predates this seam and is wired in drill/run.ts; a new kind brings its own here.
+   */
+  drill?(ctx: SourceDrillContext): Promise<SourceDrillResult>;
 }
