@@ -3,8 +3,6 @@
  * "path: problem" lines by load.ts; this file only describes what is allowed.
  */
 import { z } from 'zod';
-import { filesSourceSchema } from '../sources/files/config.js';
-import { sqliteSourceSchema } from '../sources/sqlite/config.js';
 import { parseExpectation } from './expectation.js';
 import { scheduleProblem } from '../util/next-run.js';
 import { templateProblem } from '../catalog/layout.js';

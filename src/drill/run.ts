@@ -79,9 +79,11 @@ export interface DrillOutcome {
 
 type DrillPart = (part: SourceBackup, opts: Omit<SourceDrillOptions, 'part'>) => Promise<SourceDrillResult>;
 
-/** PostgreSQL's drill predates the kind seam (sources/kind.ts) and lives in this folder. */
+/** Drills that predate the kind seam (sources/kind.ts) and live in this folder. */
 const BUILT_IN: Record<string, DrillPart> = {
   postgres: (part, opts) => drillPostgresSource({ ...opts, part: part as PostgresBackup }),
+  sqlite: (part, opts) => drillFileSource({ ...opts, part }),
+  files: (part, opts) => drillFileSource({ ...opts, part }),
 };
 
 /** A user check's value held to its `expect`, for kinds that run user checks. */
