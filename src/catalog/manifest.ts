@@ -78,7 +78,8 @@ export interface Manifest {
   /** Every source the backup holds, by name (at least one). */
   sources: Record<string, SourceRecord>;
   compression: { type: 'zstd' | 'gzip' | 'none'; level?: number };
-  encryption: { recipients: string[] } | null;
+  /** Public recipients only: never an identity. */
+  encryption: { type: 'age'; recipients: string[] } | null;
   artifacts: ArtifactRecord[];
   startedAt: string;
   finishedAt: string;

@@ -6,6 +6,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { isLifeboatError } from '../util/errors.js';
 import { startChild } from '../util/child.js';
+import { ageCodec, type AgeKeys, type AgeSettings } from './age.js';
 import type { Codec } from './codec.js';
 import { gzipCodec } from './gzip.js';
 import { zstdCodec } from './zstd.js';
@@ -20,7 +21,11 @@ export interface Compression {
 /** What a job configures and a manifest records: the chain is rebuilt from either. */
 export interface CodecSettings {
   compression: Compression;
+  encryption?: AgeSettings | null;
 }
+
+/** What decoding needs besides the settings: secrets, which no manifest holds. */
+export type CodecKeys = AgeKeys;
 
 export type CodecChain = readonly Codec[];
 
@@ -30,9 +35,20 @@ function compressionCodec(c: Compression): Codec | undefined {
   return undefined;
 }
 
-/** The stages in encode order (compression first). */
-export function codecChain(settings: CodecSettings): CodecChain {
-  return [compressionCodec(settings.compression)].filter((c): c is Codec => c !== undefined);
+/** The stages in encode order: compression first, then encryption (ciphertext does not compress). */
+export function codecChain(settings: CodecSettings, keys: CodecKeys = {}): CodecChain {
+  return [
+    compressionCodec(settings.compression),
+    settings.encryption ? ageCodec(settings.encryption, keys) : undefined,
+  ].filter((c): c is Codec => c !== undefined);
+}
+
+/** Throws what keeps the chain from decoding (a missing identity) before anything is read. */
+export function assertDecodable(chain: CodecChain): void {
+  for (const codec of chain) {
+    const problem = codec.decodeProblem?.();
+    if (problem) throw problem;
+  }
 }
 
 /** The extensions the chain adds to an artifact's name, in order: ".zst", ".zst.age". */
@@ -65,6 +81,7 @@ function startRow(
   input: Readable | 'pipe' | 'file',
   signal: AbortSignal,
   decoding: boolean,
+  discard = false,
 ): RunningChain {
   let stdin: Writable | null = null;
   let previous: Readable | 'pipe' | 'ignore' = input === 'file' ? 'ignore' : input;
@@ -88,7 +105,7 @@ function startRow(
           })
         : child.done,
     );
-    previous = child.stdout!;
+    previous = child.stdout ?? 'ignore';
   }
   promises.forEach((p) => p.catch(() => {}));
   return { stdin, stdout: previous as Readable, stages: promises };
@@ -111,18 +128,20 @@ export function startEncoders(
 
 /**
  * Starts the decoders (last codec first) reading a local `file`, or their stdin when none is
- * given; undefined for an empty chain.
+ * given; undefined for an empty chain. `discard`: the output goes to /dev/null (a check that
+ * only wants the decoders' verdict) and `stdout` is not usable.
  */
 export function startDecoders(
   chain: CodecChain,
   signal: AbortSignal,
   file?: string,
+  discard = false,
 ): RunningChain | undefined {
   if (chain.length === 0) return undefined;
   const stages = [...chain]
     .reverse()
     .map((codec, i) => ({ codec, command: codec.decode(i === 0 ? file : undefined) }));
-  return startRow(stages, file ? 'file' : 'pipe', signal, true);
+  return startRow(stages, file ? 'file' : 'pipe', signal, true, discard);
 }
 
 /**

@@ -11,6 +11,8 @@ export interface CodecCommand {
   args: string[];
   /** Short name for messages, e.g. "zstd -d". */
   label: string;
+  /** stderr lines that say what went wrong (and mean failure even on exit 0). */
+  fatal?: RegExp;
 }
 
 export interface Codec {
@@ -28,6 +30,8 @@ export interface Codec {
    * restore runs it over the whole artifact before anything reaches the target.
    */
   authenticates?: boolean;
+  /** Why decoding cannot even start (no identity configured), checked before anything is read. */
+  decodeProblem?(): LifeboatError | undefined;
   /** Turns a failed decode into the error the operator should see (e.g. "decrypt FAILED: …"). */
   decodeError?(err: LifeboatError, stderr: string[]): LifeboatError;
 }

@@ -8,6 +8,7 @@
  * manifest says the backup is partial and which database is missing.
  */
 import { setMaxListeners } from 'node:events';
+import type { AgeSettings } from '../codecs/age.js';
 import { chainExtension, codecChain, type Compression } from '../codecs/chain.js';
 import {
   backupId,
@@ -49,6 +50,10 @@ export interface BackupJob {
   sources: NamedSource[];
   storages: Storage[];
   compression: Compression;
+  /** age recipients: every artifact is encrypted after compression. */
+  encryption?: AgeSettings;
+  /** Printed (hooks.warn) at the start of every run, e.g. a sensitive source stored in plaintext. */
+  warnings?: string[];
   layout?: string;
   nameTemplate?: string;
   /** Signs each manifest (catalog/signature.ts); from `signing.key`. */
@@ -150,6 +155,7 @@ async function discard(storage: Storage, job: string, id: string, keys: string[]
  * job, from this process (serve) or any other, is refused instead of racing this one for a backup id.
  */
 export async function runBackup(job: BackupJob, hooks: BackupHooks = {}): Promise<BackupResult> {
+  for (const line of job.warnings ?? []) hooks.warn?.(line);
   const lockOpts = { kind: 'backup' as const, signal: hooks.signal, warn: hooks.warn };
   return withJobLock(job.storages, job.name, lockOpts, (signal) => runLocked(job, { ...hooks, signal }));
 }
@@ -292,7 +298,7 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
         type: job.compression.type,
         ...(job.compression.level ? { level: job.compression.level } : {}),
       },
-      encryption: null,
+      encryption: job.encryption ? { type: 'age', recipients: [...job.encryption.recipients] } : null,
       artifacts: records,
       ...(missing.length > 0 ? { partial: true, missing } : {}),
       startedAt: started.toISOString(),

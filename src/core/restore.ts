@@ -9,7 +9,13 @@ import path from 'node:path';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { referencedRoles, type ArtifactRecord, type Manifest } from '../catalog/manifest.js';
-import { codecChain, startDecoders, type CodecChain } from '../codecs/chain.js';
+import {
+  assertDecodable,
+  authenticatingDecoders,
+  codecChain,
+  startDecoders,
+  type CodecChain,
+} from '../codecs/chain.js';
 import type { SourceRestoreOptions, SourceRestoreResult } from '../sources/kind.js';
 import type { PostgresBackup } from '../sources/postgres/record.js';
 import { findPgTool } from '../sources/postgres/binaries.js';
@@ -40,15 +46,25 @@ import { verifyBackup, type ObjectProblem } from './verify.js';
 export type RestoreOptions = SourceRestoreOptions;
 export type RestoreResult = SourceRestoreResult;
 
-/** Checks every artifact; throws an integrity error naming each bad object. */
+/**
+ * Checks every artifact; throws an integrity error naming each bad object. An encrypted backup is
+ * also decrypted on the way (output discarded): age authenticates every chunk, so ciphertext
+ * altered together with its checksums, or a wrong identity, fails here, before the restore
+ * sends a single statement to the target.
+ */
 export async function verifyBeforeRestore(
   storage: Storage,
-  manifest: Pick<Manifest, 'id' | 'artifacts'>,
-  opts: Pick<RestoreOptions, 'signal' | 'log' | 'onBytes'>,
+  manifest: Pick<Manifest, 'id' | 'artifacts' | 'compression' | 'encryption'>,
+  opts: Pick<RestoreOptions, 'signal' | 'log' | 'onBytes' | 'keys'>,
 ): Promise<void> {
+  const codecs = codecChain(manifest, opts.keys);
+  assertDecodable(codecs);
+  const authenticating = authenticatingDecoders(codecs);
+  const signal = opts.signal ?? new AbortController().signal;
   const problems: ObjectProblem[] = await verifyBackup(storage, manifest, {
     signal: opts.signal,
     onBytes: opts.onBytes,
+    check: authenticating.length ? () => startDecoders(authenticating, signal, undefined, true)! : undefined,
     onObject: (_key, problem) => {
       if (problem) opts.log?.(`sha256 mismatch: ${problem.key} (${problem.detail})`);
     },
@@ -62,7 +78,7 @@ export async function verifyBeforeRestore(
       },
     );
   }
-  opts.log?.('sha256 OK');
+  opts.log?.(authenticating.length ? 'sha256 OK, decrypt OK' : 'sha256 OK');
 }
 
 interface Step {
@@ -182,6 +198,9 @@ export async function restoreBackup(
 ): Promise<RestoreResult> {
   const started = Date.now();
   const signal = opts.signal ?? new AbortController().signal;
+  const codecs = codecChain(manifest, opts.keys);
+  // A missing identity is a config error, reported before the target is even looked at.
+  assertDecodable(codecs);
   // Lifeboat's own statements run in the URL's database unless that is one being replaced.
   const named = databaseOf(opts.to);
   const maintenanceDb = manifest.source.mode === 'database' || !named ? 'postgres' : named;
@@ -208,7 +227,6 @@ export async function restoreBackup(
   if (inspected.status === 'rejected') throw inspected.reason;
   const { plan, psql, pgRestore } = inspected.value;
   const createdRoles: string[] = [];
-  const codecs = codecChain(manifest);
 
   try {
     if (plan.roles.length) {

@@ -4,6 +4,7 @@
  * (it does not stop at the first), so an operator sees all bad objects at once.
  */
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import type { Manifest } from '../catalog/manifest.js';
 import { readText, type Storage } from '../storages/storage.js';
 import { isLifeboatError } from '../util/errors.js';
@@ -15,8 +16,16 @@ export interface ObjectProblem {
   detail: string;
 }
 
+/** A process that reads a copy of an artifact's bytes as they are hashed, and fails on bad ones. */
+export interface ByteCheck {
+  stdin: Writable | null;
+  stages: Array<Promise<void>>;
+}
+
 export interface VerifyHooks {
   signal?: AbortSignal;
+  /** Also feeds every artifact to this check (age authenticating the ciphertext); its error is thrown. */
+  check?: (key: string) => ByteCheck;
   onBytes?: (key: string, read: number) => void;
   onObject?: (key: string, problem?: ObjectProblem) => void;
 }
@@ -59,7 +68,22 @@ export async function verifyBackup(
       continue;
     }
     const stream = await storage.get(artifact.key, { signal: hooks.signal });
-    const got = await hashStream(stream, (n) => hooks.onBytes?.(artifact.key, n));
+    const check = hooks.check?.(artifact.key);
+    let got: { size: number; sha256: string };
+    try {
+      got = await hashStream(check ? teeInto(stream, check.stdin!) : stream, (n) =>
+        hooks.onBytes?.(artifact.key, n),
+      );
+    } catch (err) {
+      check?.stdin?.destroy();
+      if (check) await Promise.allSettled(check.stages);
+      throw err;
+    }
+    // Bytes that fail their checksum are reported as such; the check only speaks for intact ones.
+    const checked = check ? await Promise.allSettled(check.stages) : [];
+    const intact = got.size === artifact.size && got.sha256 === artifact.sha256;
+    const failed = checked.find((s) => s.status === 'rejected');
+    if (intact && failed) throw failed.reason;
     if (got.size !== artifact.size) {
       report(artifact.key, {
         key: artifact.key,
@@ -79,4 +103,25 @@ export async function verifyBackup(
     if (sidecar) report(sidecar.key, sidecar);
   }
   return problems;
+}
+
+/** Yields `source` unchanged while writing each chunk to `into` too (with backpressure), then ends it. */
+async function* teeInto(source: AsyncIterable<Uint8Array>, into: Writable): AsyncGenerator<Uint8Array> {
+  // A check that stops reading (it failed) reports through its own outcome, not a write error.
+  into.on('error', () => {});
+  for await (const chunk of source) {
+    yield chunk;
+    if (!into.destroyed && !into.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          into.off('drain', done);
+          into.off('close', done);
+          resolve();
+        };
+        into.on('drain', done);
+        into.on('close', done);
+      });
+    }
+  }
+  into.end();
 }

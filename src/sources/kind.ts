@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { CheckResult, DrillReport, DrillStage } from '../catalog/drill-report.js';
 import type { SourceBackup } from '../catalog/manifest.js';
+import type { CodecKeys } from '../codecs/chain.js';
 import type { Storage } from '../storages/storage.js';
 import type { Source } from './source.js';
 
@@ -26,6 +27,8 @@ export interface SourceRestoreOptions {
   binDir?: string;
   /** The caller has verified the checksums, so the bytes are not read twice. */
   verified?: boolean;
+  /** What decrypting needs (the age identity file; else LIFEBOAT_AGE_IDENTITY_FILE). */
+  keys?: CodecKeys;
   signal?: AbortSignal;
   log?: (line: string) => void;
   onBytes?: (key: string, read: number) => void;
