@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_LAYOUT, validateTemplate } from '../catalog/layout.js';
 import { DEFAULT_SOURCE } from '../catalog/manifest.js';
+import type { CodecKeys } from '../codecs/chain.js';
 import type { BackupJob } from '../core/backup.js';
 import type { RetentionPolicy } from '../core/retention.js';
 import { LifeboatError } from '../util/errors.js';
@@ -64,12 +65,8 @@ export function buildSource(where: string, cfg: SourceConfig): Source {
 export function buildJob(name: string, job: JobConfig, storages: Record<string, Storage>): BackupJob {
   if (job.layout !== undefined) validateTemplate(job.layout, `jobs.${name}.layout`);
   if (job.name !== undefined) validateTemplate(job.name, `jobs.${name}.name`, 'name');
-  if (job.encryption) {
-    throw new LifeboatError(
-      'config',
-      `jobs.${name}.encryption: age encryption is not available in this version yet`,
-    );
-  }
+  const plaintext = plaintextPolicy(name, job);
+  if (plaintext?.refused) throw new LifeboatError('config', plaintext.line, { hint: plaintext.hint });
   return {
     name,
     sources: Object.entries(job.sources).map(([source, cfg]) => ({
@@ -78,8 +75,45 @@ export function buildJob(name: string, job: JobConfig, storages: Record<string, 
     })),
     storages: job.storages.map((s) => storages[s]!),
     compression: job.compression,
+    ...(job.encryption
+      ? { encryption: { type: 'age' as const, recipients: job.encryption.recipients } }
+      : {}),
+    ...(plaintext ? { warnings: [plaintext.line] } : {}),
     layout: job.layout ?? DEFAULT_LAYOUT,
     nameTemplate: job.name,
+  };
+}
+
+/**
+ * A source marked sensitive (it holds secrets) must not be stored in plaintext: a job without
+ * encryption is refused, unless every sensitive source says allowPlaintext, which every run then
+ * warns about. undefined when the job is encrypted or no source is sensitive.
+ */
+export function plaintextPolicy(
+  name: string,
+  job: JobConfig,
+): { refused: boolean; line: string; hint?: string } | undefined {
+  if (job.encryption) return undefined;
+  const sensitive = Object.entries(job.sources).filter(([, s]) => (s as { sensitive?: boolean }).sensitive);
+  if (sensitive.length === 0) return undefined;
+  const which = Object.keys(job.sources).length > 1 ? ` ${sensitive.map(([n]) => n).join(', ')}` : '';
+  if (sensitive.every(([, s]) => (s as { allowPlaintext?: boolean }).allowPlaintext))
+    return {
+      refused: false,
+      line: `jobs.${name}: the source${which} is sensitive and its backups are NOT encrypted (allowPlaintext: true)`,
+    };
+  return {
+    refused: true,
+    line: `jobs.${name}.encryption: the source${which} is marked sensitive: true, so its backups must be encrypted`,
+    hint: 'add encryption: { type: age, recipients: [age1…] }, or allowPlaintext: true on the source to store it unencrypted',
+  };
+}
+
+/** What restores and drills of a job's backups decrypt with (an identity file from the config, or the environment). */
+export function codecKeysOf(config: Config | undefined, job: string): CodecKeys {
+  return {
+    identityFile: config?.jobs[job]?.encryption?.identityFile,
+    setting: `jobs.${job}.encryption.identityFile`,
   };
 }
 

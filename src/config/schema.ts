@@ -8,6 +8,8 @@ import { scheduleProblem } from '../util/next-run.js';
 import { templateProblem } from '../catalog/layout.js';
 import { DEFAULT_SOURCE } from '../catalog/manifest.js';
 import { jobKubernetesSchema } from './kubernetes.js';
+import { recipientProblem } from '../codecs/age.js';
+import { sourceCommon } from '../sources/common-config.js';
 import { PLANNED_KINDS, SOURCE_KINDS } from '../sources/registry.js';
 
 const name = z
@@ -91,7 +93,7 @@ export const storageSchema = z.discriminatedUnion('type', [localStorageSchema, s
 });
 
 /** Source kinds named in the SPEC whose implementation is still to come; accepted by type only. */
-const plannedSource = z.looseObject({ type: z.enum(PLANNED_KINDS) });
+const plannedSource = z.looseObject({ ...sourceCommon, type: z.enum(PLANNED_KINDS) });
 
 /** Every kind's own config block (sources/registry.ts), chosen by `type`. */
 const kindSchemas = Object.values(SOURCE_KINDS).map((k) => k.schema);
@@ -107,6 +109,20 @@ export const sourceSchema = z.discriminatedUnion('type', sourceOptions, {
 export const compressionSchema = z.strictObject({
   type: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
   level: z.number().int('expected a whole number').min(1).max(19).optional(),
+});
+
+export const encryptionSchema = z.strictObject({
+  type: z.literal('age', { error: 'expected age' }).default('age'),
+  recipients: z
+    .array(
+      z.string().superRefine((r, ctx) => {
+        const problem = recipientProblem(r);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    )
+    .min(1, 'expected at least one recipient (age1… or an SSH public key)'),
+  /** The identity for restores and drills (else LIFEBOAT_AGE_IDENTITY_FILE); never stored anywhere. */
+  identityFile: z.string().min(1).optional(),
 });
 
 export const scheduleSchema = z
@@ -194,7 +210,7 @@ export const jobSchema = z
     source: sourceSchema.optional(),
     sources: z.record(name, sourceSchema).optional(),
     compression: compressionSchema.default({ type: 'zstd' }),
-    encryption: z.strictObject({ recipients: z.array(z.string()).min(1) }).optional(),
+    encryption: encryptionSchema.optional(),
     storages: z.array(name).min(1, 'expected at least one storage name'),
     /** "" is the storage root; see templateProblem for what a layout may not be. */
     layout: template('layout').optional(),

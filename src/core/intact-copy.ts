@@ -7,6 +7,7 @@ import { readManifest } from '../catalog/catalog.js';
 import { checkManifestSignature } from '../catalog/signature.js';
 import type { Located } from '../catalog/copies.js';
 import type { Manifest } from '../catalog/manifest.js';
+import type { CodecKeys } from '../codecs/chain.js';
 import type { Storage } from '../storages/storage.js';
 import type { PublicKey } from '../util/minisign.js';
 import { isLifeboatError, oneLine } from '../util/errors.js';
@@ -41,6 +42,8 @@ export async function intactCopy(
     onBytes?: (key: string, read: number) => void;
     /** The key manifests must be signed with: a copy without a good signature is not intact. */
     signedBy?: PublicKey;
+    /** What decrypting an encrypted backup needs (see verifyBeforeRestore). */
+    keys?: CodecKeys;
     /** false: the last copy is returned unchecked, for a caller that verifies and reports it itself. */
     verifyLast?: boolean;
   },

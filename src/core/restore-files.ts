@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { codecChain, startDecoders } from '../codecs/chain.js';
+import { codecChain, startDecoders, type CodecKeys } from '../codecs/chain.js';
 import type { ArtifactRecord, SourceBackup, TableCount } from '../catalog/manifest.js';
 import type { FilesBackup } from '../sources/files/record.js';
 import { TarIndexer, type IndexEntry } from '../sources/files/tar-index.js';
@@ -27,6 +27,8 @@ export interface FileRestoreOptions {
   paths?: string[];
   /** The copy was verified already (several storages: the intact one was picked). */
   verified?: boolean;
+  /** What decrypting an encrypted backup needs (the age identity file). */
+  keys?: CodecKeys;
   signal: AbortSignal;
   log?: (line: string) => void;
 }
@@ -42,8 +44,14 @@ export interface FileRestoreResult {
 }
 
 /** The artifact's stored bytes, decoded; `done` settles once every stage has exited. */
-export async function decoded(storage: Storage, part: SourceBackup, a: ArtifactRecord, signal: AbortSignal) {
-  const codecs = codecChain({ compression: part.compression });
+export async function decoded(
+  storage: Storage,
+  part: SourceBackup,
+  a: ArtifactRecord,
+  signal: AbortSignal,
+  keys?: CodecKeys,
+) {
+  const codecs = codecChain(part, keys);
   const local = storage.localPath?.(a.key);
   const decoders = startDecoders(codecs, signal, local);
   if (!decoders) {
@@ -68,7 +76,8 @@ async function exists(p: string): Promise<boolean> {
 }
 
 async function verify(storage: Storage, part: SourceBackup, opts: FileRestoreOptions) {
-  if (!opts.verified) await verifyBeforeRestore(storage, part, { signal: opts.signal, log: opts.log });
+  if (!opts.verified)
+    await verifyBeforeRestore(storage, part, { signal: opts.signal, log: opts.log, keys: opts.keys });
 }
 
 export async function restoreSqlite(
@@ -102,7 +111,7 @@ export async function restoreSqlite(
     const temp = `${target}.lifeboat-tmp`;
     await rm(temp, { force: true });
     try {
-      const { stream, done } = await decoded(storage, part, a, opts.signal);
+      const { stream, done } = await decoded(storage, part, a, opts.signal, opts.keys);
       await Promise.all([pipeline(stream, createWriteStream(temp, { flags: 'wx', mode: 0o600 })), done]);
       const check = await checkRestored(temp, { signal: opts.signal, what });
       tables[a.database ?? target] = check.tables;
@@ -208,7 +217,7 @@ export async function restoreFiles(
     ],
     { label: 'tar -x', stdin: 'pipe', signal: opts.signal },
   );
-  const { stream, done } = await decoded(storage, part, archive, opts.signal);
+  const { stream, done } = await decoded(storage, part, archive, opts.signal, opts.keys);
   const fed = pipeline(stream, guardInto(tar.stdin!, indexer));
   // A refused member stops the archive there: tar sees its input end and stops too.
   fed.catch(() => tar.stdin!.destroy());

@@ -5,6 +5,7 @@
  * index is found in the extracted tree with its type, size, mode, link target and SHA-256.
  * Never throws for a failed drill: the result says where it stopped and why.
  */
+import type { CodecKeys } from '../codecs/chain.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdtemp, readlink, rm } from 'node:fs/promises';
@@ -28,6 +29,8 @@ export interface FileDrillOptions {
   storage: Storage;
   part: SourceBackup;
   drill?: DrillConfig;
+  /** What decrypting an encrypted backup needs (the age identity file). */
+  keys?: CodecKeys;
   signal: AbortSignal;
   log: (line: string) => void;
   warn: (line: string) => void;
@@ -61,7 +64,7 @@ export async function drillFileSource(opts: FileDrillOptions): Promise<SourceDri
   try {
     const t1 = Date.now();
     const to = path.join(dir, part.name);
-    const common = { to, verified: true, signal, log };
+    const common = { to, verified: true, keys: opts.keys, signal, log };
     try {
       if (part.source.kind === 'sqlite') {
         const restored = await restoreSqlite(opts.storage, part as SqliteBackup, common);
@@ -83,7 +86,7 @@ export async function drillFileSource(opts: FileDrillOptions): Promise<SourceDri
       return result('restore', [], false, err);
     }
     const t2 = Date.now();
-    const checks = await filesChecks(opts.storage, part as FilesBackup, to, signal);
+    const checks = await filesChecks(opts.storage, part as FilesBackup, to, signal, opts.keys);
     timings.checksMs = Date.now() - t2;
     return result('checks', checks, true);
   } catch (err) {
@@ -193,11 +196,12 @@ async function filesChecks(
   part: FilesBackup,
   root: string,
   signal: AbortSignal,
+  keys?: CodecKeys,
 ): Promise<CheckResult[]> {
   const index = part.artifacts.find((a) => a.role === 'index');
   if (!index)
     return [{ name: 'files match the index', ok: false, expected: 'an index', actual: 'none stored' }];
-  const { stream, done } = await decoded(storage, part, index, signal);
+  const { stream, done } = await decoded(storage, part, index, signal, keys);
   let entries = 0;
   let files = 0;
   const bad: string[] = [];

@@ -7,6 +7,7 @@
 import { referencedRoles } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
 import { oneLine } from '../util/errors.js';
+import type { CodecKeys } from '../codecs/chain.js';
 import { restoreBackup } from '../core/restore.js';
 import { createMissingRoles } from '../sources/postgres/target.js';
 import type { SourceDrillResult } from '../sources/kind.js';
@@ -24,6 +25,8 @@ export interface SourceDrillOptions {
   /** The source's URL: only to refuse a scratch URL that points at it. Never connected to. */
   sourceUrl?: string;
   binDir?: string;
+  /** What decrypting an encrypted backup needs (the age identity file). */
+  keys?: CodecKeys;
   signal: AbortSignal;
   log: (line: string) => void;
   warn: (line: string) => void;
@@ -107,6 +110,7 @@ export async function drillPostgresSource(opts: SourceDrillOptions): Promise<Sou
         to: ready.url(part.source.mode === 'database' ? databases[0]! : 'postgres'),
         create: true,
         verified: true,
+        keys: opts.keys,
         binDir: opts.binDir,
         signal,
         log: (line) => {

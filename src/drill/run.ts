@@ -6,6 +6,7 @@
  * `smoke FAILED: <check>`. Never throws for a failed drill: the outcome carries the report and
  * what stopped it. In a backup of several sources each check's name starts with its source's.
  */
+import type { CodecKeys } from '../codecs/chain.js';
 import { storeDrillReport } from '../catalog/catalog.js';
 import {
   backupDatabases,
@@ -60,6 +61,8 @@ export interface DrillOptions {
   verified?: boolean;
   /** The key the manifest must be signed with (signing configured); checked before the checksums. */
   signedBy?: PublicKey;
+  /** What decrypting an encrypted backup needs (the age identity file). */
+  keys?: CodecKeys;
   signal: AbortSignal;
   log: (line: string) => void;
   /** Problems that do not fail the drill (scratch cleanup); default: log. */
@@ -136,7 +139,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
       const start = Date.now();
       try {
         if (opts.signedBy) await checkSigned(storage, manifest, opts.signedBy, { signal, log });
-        await verifyBeforeRestore(storage, manifest, { signal, log, onBytes: opts.onBytes });
+        await verifyBeforeRestore(storage, manifest, { signal, log, onBytes: opts.onBytes, keys: opts.keys });
       } finally {
         timings.verifyMs = Date.now() - start;
       }
@@ -159,6 +162,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
         drill: drillFor(opts.drill, name, several),
         sourceUrl: settings.url,
         binDir: settings.binDir,
+        keys: opts.keys,
         signal,
         log,
         warn,

@@ -5,7 +5,7 @@
  */
 import type { Manifest } from '../catalog/manifest.js';
 import { findAcross } from '../catalog/copies.js';
-import { drillSettingsOf } from '../config/compose.js';
+import { codecKeysOf, drillSettingsOf } from '../config/compose.js';
 import type { Config } from '../config/schema.js';
 import { isLifeboatError } from '../util/errors.js';
 import { intactCopy } from '../core/intact-copy.js';
@@ -55,7 +55,10 @@ export async function runJobDrill(opts: JobDrillOptions): Promise<JobDrill | und
   }
   // A copy failing its checksums is reported and the next one drilled; the last one is drilled
   // (and its failure reported) as it is.
+  // Encrypted backups decrypt with the job's identityFile, else LIFEBOAT_AGE_IDENTITY_FILE.
+  const keys = codecKeysOf(opts.config, found.manifest.job);
   const { storage, manifest, verified } = await intactCopy(found, {
+    keys,
     signal,
     log,
     warn: (line) => warn(`drill ${line}`),
@@ -71,6 +74,7 @@ export async function runJobDrill(opts: JobDrillOptions): Promise<JobDrill | und
     manifest,
     verified,
     signedBy: opts.signedBy,
+    keys,
     drill: jobConfig?.drill,
     sources,
     signal,

@@ -55,6 +55,8 @@ export interface SourceDrillContext {
   /** The source's URL: a scratch target must never be it. Never connected to. */
   sourceUrl?: string;
   binDir?: string;
+  /** What decrypting an encrypted backup needs (the age identity file). */
+  keys?: CodecKeys;
   /** Holds a user check's value to its `expect` (the drill's expectation language). */
   judge(expect: string, value: string | null): { ok: boolean; expected: string; detail?: string };
   signal: AbortSignal;

@@ -5,7 +5,10 @@
  * a delete. One line per check; the exit code is the worst failure's.
  */
 import { randomBytes } from 'node:crypto';
-import { buildJob, buildStorages } from '../../config/compose.js';
+import { IDENTITY_ENV } from '../../codecs/age.js';
+import { buildJob, buildStorages, plaintextPolicy } from '../../config/compose.js';
+import type { JobConfig } from '../../config/schema.js';
+import { startChild } from '../../util/child.js';
 import type { BackupJob } from '../../core/backup.js';
 import { exitCodeFor, LifeboatError } from '../../util/errors.js';
 import { putText, readText, type Storage } from '../../storages/storage.js';
@@ -34,6 +37,21 @@ export async function probeStorage(storage: Storage, signal?: AbortSignal): Prom
   if (await storage.stat(key, { signal }))
     throw new LifeboatError('failed', `probe ${storage.name}: delete did not remove ${key}`);
   return `write, read back and delete OK at ${storage.location}`;
+}
+
+/** An encrypted job: age is installed, and whether restores and drills here have an identity. */
+async function encryptionLine(
+  name: string,
+  encryption: NonNullable<JobConfig['encryption']>,
+): Promise<string> {
+  await startChild('age', ['--version'], { label: 'age --version' }).done;
+  const setting = `jobs.${name}.encryption.identityFile`;
+  const identity = encryption.identityFile
+    ? `identity file from ${setting}`
+    : process.env[IDENTITY_ENV]
+      ? `identity file from ${IDENTITY_ENV}`
+      : `no identity here (restores and drills need ${setting} or ${IDENTITY_ENV})`;
+  return `age, ${encryption.recipients.length} recipient(s); ${identity}`;
 }
 
 export async function checkCommand(ctx: Context, signal: AbortSignal): Promise<number> {
@@ -70,6 +88,15 @@ export async function checkCommand(ctx: Context, signal: AbortSignal): Promise<n
         return plan.summary;
       });
     }
+  }
+  for (const [name, job] of Object.entries(config.jobs)) {
+    const plaintext = plaintextPolicy(name, job);
+    if (!job.encryption && !plaintext) continue;
+    await record(`encryption ${name}`, async () => {
+      if (plaintext?.refused) throw new LifeboatError('config', plaintext.line, { hint: plaintext.hint });
+      if (plaintext) return `WARNING: ${plaintext.line}`;
+      return encryptionLine(name, job.encryption!);
+    });
   }
   for (const storage of Object.values(storages))
     await record(`storage ${storage.name}`, () => probeStorage(storage, signal));

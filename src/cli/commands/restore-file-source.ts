@@ -1,4 +1,5 @@
 /** `lifeboat restore … --source NAME --to PATH|DIR` for an SQLite or files source: call, print. */
+import type { CodecKeys } from '../../codecs/chain.js';
 import { chooseSource, type Manifest } from '../../catalog/manifest.js';
 import { restoreFiles, restoreSqlite } from '../../core/restore-files.js';
 import type { FilesBackup } from '../../sources/files/record.js';
@@ -13,7 +14,7 @@ export async function restoreFileSource(
   ctx: Context,
   storage: Storage,
   manifest: Manifest,
-  opts: { source?: string; to: string; force?: boolean; path?: string[] },
+  opts: { source?: string; to: string; force?: boolean; path?: string[]; keys?: CodecKeys },
   verified: boolean,
   signal: AbortSignal,
 ): Promise<number> {
@@ -21,7 +22,7 @@ export async function restoreFileSource(
   const log = (line: string) => ctx.output.info(line);
   const what = `${manifest.job} ${manifest.id} source ${part.name}`;
   ctx.output.info(`restore ${what} (${part.source.kind}) from ${storage.location} to ${opts.to}`);
-  const common = { to: opts.to, force: opts.force, verified, signal, log };
+  const common = { to: opts.to, force: opts.force, verified, keys: opts.keys, signal, log };
   const result =
     part.source.kind === 'sqlite'
       ? await restoreSqlite(storage, part as SqliteBackup, common)

@@ -3,6 +3,7 @@
  * A backup of several sources restores one at a time, named by --source.
  */
 import { findAcross } from '../../catalog/copies.js';
+import { codecKeysOf } from '../../config/compose.js';
 import { sourceIfResolved } from '../../config/unresolved.js';
 import { verifyingKey } from '../../config/signing.js';
 import { intactCopy } from '../../core/intact-copy.js';
@@ -49,14 +50,16 @@ export async function restoreCommand(
   const found = await findAcross(storages, ref, opts.job, signal);
   const log = (line: string) => ctx.output.info(line);
   // With several copies, the first intact one (configured order) is read; a bad one is reported.
+  const keys = codecKeysOf(config, found.manifest.job);
   const { storage, manifest, verified } = await intactCopy(found, {
+    keys,
     signal,
     log,
     warn: (line) => ctx.output.warn(`restore ${line}`),
     signedBy,
   });
   if (FILE_KINDS.has(chooseSource(manifest, opts.source).source.kind))
-    return restoreFileSource(ctx, storage, manifest, { ...opts, to: opts.to }, verified, signal);
+    return restoreFileSource(ctx, storage, manifest, { ...opts, to: opts.to, keys }, verified, signal);
   const { part, run } = restorePlan(manifest, opts.source);
   const several = Object.keys(manifest.sources).length > 1;
   const source = sourceIfResolved(config?.jobs[manifest.job]?.sources[part.name]) as
@@ -67,6 +70,7 @@ export async function restoreCommand(
   const progress = progressReporter(ctx.output, 'read');
   const result = await run(storage, {
     verified,
+    keys,
     to: opts.to,
     clean: opts.clean,
     create: opts.create,

@@ -1,6 +1,7 @@
 /** The `type: postgres` config block (README, Configuration reference) and what it may not combine. */
 import { z } from 'zod';
 import { LifeboatError } from '../../util/errors.js';
+import { sourceCommon } from '../common-config.js';
 
 // As config/schema.ts's names (kept identical, so errors read the same).
 const name = z
@@ -12,6 +13,7 @@ const name = z
 const databases = z.union([z.literal('all'), name.or(z.string().min(1)), z.array(z.string().min(1)).min(1)]);
 
 export const postgresSourceSchema = z.strictObject({
+  ...sourceCommon,
   type: z.literal('postgres'),
   url: z.string().min(1, 'expected a libpq URL like postgres://user@host:5432/db'),
   databases: databases.optional(),
