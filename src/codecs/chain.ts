@@ -87,9 +87,12 @@ function startRow(
   let previous: Readable | 'pipe' | 'ignore' = input === 'file' ? 'ignore' : input;
   const promises: Array<Promise<void>> = [];
   for (const [i, { codec, command }] of stages.entries()) {
+    const last = i === stages.length - 1;
     const child = startChild(command.command, command.args, {
       label: command.label,
       stdin: previous,
+      stdout: last && discard ? 'ignore' : 'pipe',
+      fatal: command.fatal,
       signal,
     });
     if (i === 0) stdin = child.stdin;
