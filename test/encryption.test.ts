@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
 import type { Manifest } from '../src/catalog/manifest.js';
-import type { LocalCluster } from '../src/postgres/local-cluster.js';
+import type { LocalCluster } from '../src/sources/postgres/local-cluster.js';
 import { withCluster } from './helpers/cluster.js';
 import { filesUnder, lifeboat, type RunResult } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
