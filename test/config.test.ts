@@ -51,7 +51,7 @@ jobs:
       dumpall: false
       format: plain
     compression: { type: zstd, level: 3 }
-    encryption: { recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgp] }
+    encryption: { recipients: [age1xvhljfgnj4cylp4gw0n4qjq54yqly3clj9kr3nv8tcvm78yl4exsn508sk] }
     storages: [local, offsite]
     layout: "postgresql-18/{yyyy}/{MM}/{dd}"
     name: "full"
@@ -154,7 +154,10 @@ describe('loadConfig: the full SPEC §2 example', () => {
       format: 'plain',
     });
     assert.deepEqual(job.compression, { type: 'zstd', level: 3 });
-    assert.deepEqual(job.encryption, { recipients: ['age1qyqszqgpqyqszqgpqyqszqgpqyqszqgp'] });
+    assert.deepEqual(job.encryption, {
+      type: 'age',
+      recipients: ['age1xvhljfgnj4cylp4gw0n4qjq54yqly3clj9kr3nv8tcvm78yl4exsn508sk'],
+    });
     assert.deepEqual(job.storages, ['local', 'offsite']);
     assert.equal(job.layout, 'postgresql-18/{yyyy}/{MM}/{dd}');
     assert.equal(job.name, 'full');
