@@ -6,11 +6,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { compareIds } from '../src/catalog/catalog.js';
-import { codecChain } from '../src/codecs/chain.js';
+import { chainExtension, codecChain } from '../src/codecs/chain.js';
 import {
   backupId,
   DEFAULT_LAYOUT,
-  extensionFor,
   idTime,
   isBackupId,
   joinKey,
@@ -322,17 +321,17 @@ describe('template problems', () => {
 });
 
 describe('extensions and keys', () => {
-  test('extensionFor covers format × compression', () => {
-    const table: Array<[format: 'plain' | 'custom', compression: 'zstd' | 'gzip' | 'none', string]> = [
-      ['plain', 'zstd', '.sql.zst'],
-      ['plain', 'gzip', '.sql.gz'],
-      ['plain', 'none', '.sql'],
-      ['custom', 'zstd', '.dump.zst'],
-      ['custom', 'gzip', '.dump.gz'],
-      ['custom', 'none', '.dump'],
+  test('the codec chain names the extensions: compression, then encryption', () => {
+    const age = { recipients: ['age1xvhljfgnj4cylp4gw0n4qjq54yqly3clj9kr3nv8tcvm78yl4exsn508sk'] };
+    const table: Array<[compression: 'zstd' | 'gzip' | 'none', string]> = [
+      ['zstd', '.zst'],
+      ['gzip', '.gz'],
+      ['none', ''],
     ];
-    for (const [format, compression, ext] of table) {
-      assert.equal(extensionFor(format, codecChain({ compression: { type: compression } })), ext);
+    for (const [type, ext] of table) {
+      assert.equal(chainExtension(codecChain({ compression: { type } })), ext);
+      assert.equal(chainExtension(codecChain({ compression: { type }, encryption: age })), `${ext}.age`);
+      assert.equal(chainExtension(codecChain({ compression: { type }, encryption: null })), ext);
     }
   });
 

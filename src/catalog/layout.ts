@@ -2,7 +2,6 @@
  * Where artifacts go: backup ids, the folder template (`layout`) and the base-name template
  * (`name`), and the file extensions for format, compression and encryption (SPEC §3).
  */
-import { chainExtension, type CodecChain } from '../codecs/chain.js';
 import { LifeboatError } from '../util/errors.js';
 
 export const DEFAULT_LAYOUT = '{job}/{yyyy}/{MM}/{dd}/{id}';
@@ -155,11 +154,6 @@ export function staticPrefix(layout: string, job: string): string {
   const cut = rendered.indexOf('{');
   const head = cut < 0 ? rendered : rendered.slice(0, cut);
   return head.slice(0, head.lastIndexOf('/') + 1);
-}
-
-/** An artifact's extension: its format's, then each codec's in order (`.sql.zst.age`). */
-export function extensionFor(format: 'plain' | 'custom', codecs: CodecChain): string {
-  return `${format === 'custom' ? '.dump' : '.sql'}${chainExtension(codecs)}`;
 }
 
 export function manifestKey(job: string, id: string): string {
