@@ -174,7 +174,7 @@ describe('age encryption', async () => {
     const file = path.join(backups, key);
     const bytes = await readFile(file);
     assert.ok(bytes.length > 3 * 65536, `${bytes.length} bytes: the test needs several age chunks`);
-    bytes[bytes.length - 100] ^= 0x01;
+    bytes[bytes.length - 100]! ^= 0x01;
     await writeFile(file, bytes);
     await writeFile(`${file}.sha256`, `${sha256(bytes)}  ${path.basename(key)}\n`);
     manifest.artifacts[0]!.sha256 = sha256(bytes);
@@ -258,6 +258,22 @@ describe('age encryption', async () => {
     assert.match(
       checkAllowed.stderr,
       /ok +encryption secrets: WARNING: jobs\.secrets: the source is sensitive/,
+    );
+  });
+
+  test('a recipient that is not an age or SSH public key is a config error naming it', async (t) => {
+    const dir = await tempDir(t);
+    const config = await writeConfig(
+      dir,
+      `storages:\n  disk: { type: local, path: ${JSON.stringify(dir)} }\n` +
+        `jobs:\n  app:\n    source: { type: postgres, url: "${cluster.url('app')}" }\n` +
+        `    encryption: { recipients: [${keys.ageRecipient}, "AGE-SECRET-KEY-1QQQ"] }\n    storages: [disk]\n`,
+    );
+    const r = await run(['--config', config, 'backup']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /jobs\.app\.encryption\.recipients\[1\]: expected an age recipient \(age1…\) or an SSH public key/,
     );
   });
 

@@ -28,10 +28,12 @@ export interface AgeKeys {
 const X25519 = /^age1[02-9ac-hj-np-z]{58}$/;
 const SSH = /^ssh-(ed25519|rsa) [A-Za-z0-9+/]+={0,2}( .*)?$/;
 
+export const RECIPIENT_EXPECTED =
+  'expected an age recipient (age1…) or an SSH public key (ssh-ed25519 … or ssh-rsa …)';
+
 /** What is wrong with a recipient string, if anything (checked with the config). */
 export function recipientProblem(recipient: string): string | undefined {
-  if (X25519.test(recipient) || SSH.test(recipient)) return undefined;
-  return 'expected an age recipient (age1…) or an SSH public key (ssh-ed25519 … or ssh-rsa …)';
+  return X25519.test(recipient) || SSH.test(recipient) ? undefined : RECIPIENT_EXPECTED;
 }
 
 /** A recipient short enough for one error line: SSH keys keep their type, start and end. */

@@ -8,7 +8,7 @@ import { scheduleProblem } from '../util/next-run.js';
 import { templateProblem } from '../catalog/layout.js';
 import { DEFAULT_SOURCE } from '../catalog/manifest.js';
 import { jobKubernetesSchema } from './kubernetes.js';
-import { recipientProblem } from '../codecs/age.js';
+import { RECIPIENT_EXPECTED, recipientProblem } from '../codecs/age.js';
 import { sourceCommon } from '../sources/common-config.js';
 import { PLANNED_KINDS, SOURCE_KINDS } from '../sources/registry.js';
 
@@ -114,12 +114,7 @@ export const compressionSchema = z.strictObject({
 export const encryptionSchema = z.strictObject({
   type: z.literal('age', { error: 'expected age' }).default('age'),
   recipients: z
-    .array(
-      z.string().superRefine((r, ctx) => {
-        const problem = recipientProblem(r);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      }),
-    )
+    .array(z.string().refine((r) => !recipientProblem(r), { error: RECIPIENT_EXPECTED }))
     .min(1, 'expected at least one recipient (age1… or an SSH public key)'),
   /** The identity for restores and drills (else LIFEBOAT_AGE_IDENTITY_FILE); never stored anywhere. */
   identityFile: z.string().min(1).optional(),
