@@ -8,6 +8,8 @@
  *      ROUNDS rounds (the order flips every round).
  *   3. Restore: `lifeboat restore latest --create` vs `create database; zstd -dc f | psql`, both
  *      from the same artifact, each into a fresh database that is dropped afterwards.
+ *   3b. The encrypted pair: each round also backs up and restores with `encryption: { type: age }`
+ *      (zstd, then the age program); its ratio is to the unencrypted lifeboat run of the same round.
  *   4. Memory flatness: builds a database of twice the scale and backs it up once more.
  *   5. Prints a summary and writes it to bench/out/results-<timestamp>.json.
  *
@@ -64,12 +66,19 @@ let current: ChildProcess | undefined;
 // Running timed commands
 
 /** Runs argv in its own process group (so SIGINT can take down a whole pipeline) and times it. */
-async function timed(argv: string[], opts: { probe?: boolean } = {}): Promise<Run & { stdout: string }> {
+async function timed(
+  argv: string[],
+  opts: { probe?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run & { stdout: string }> {
   const cpuFile = path.join(tmp!, 'cpu.txt');
   const probeFile = path.join(tmp!, 'probe.json');
   await rm(probeFile, { force: true });
   const full = GNU_TIME ? [GNU_TIME, '-f', '%U %S', '-o', cpuFile, ...argv] : argv;
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_PROBE_FILE: opts.probe ? probeFile : undefined };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...opts.env,
+    BENCH_PROBE_FILE: opts.probe ? probeFile : undefined,
+  };
   for (const k of Object.keys(env)) if (k.startsWith('PG')) delete env[k];
 
   const started = performance.now();
@@ -116,8 +125,32 @@ async function settle(cluster: LocalCluster): Promise<void> {
   await timed(['sync']);
 }
 
-const lifeboat = (args: string[]) =>
-  timed([process.execPath, '--import', PROBE, CLI, ...args, '--json'], { probe: true });
+const lifeboat = (args: string[], env?: NodeJS.ProcessEnv) =>
+  timed([process.execPath, '--import', PROBE, CLI, ...args, '--json'], { probe: true, env });
+
+/** The age identity of the encrypted arm (made once per bench run in the temp folder). */
+let ageKey: { file: string; recipient: string } | undefined;
+async function makeAgeKey(): Promise<void> {
+  const file = path.join(tmp!, 'age-key.txt');
+  await timed(['age-keygen', '-o', file]);
+  const { stdout } = await timed(['age-keygen', '-y', file]);
+  ageKey = { file, recipient: stdout.trim() };
+}
+
+/** As lifeboatBackup, with a config whose job encrypts to ageKey (zstd -3, then age). */
+async function lifeboatBackupEncrypted(cluster: LocalCluster, database: string, dir: string): Promise<Run> {
+  const config = path.join(tmp!, `age-${path.basename(dir)}.yaml`);
+  await writeFile(
+    config,
+    `storages:\n  disk: { type: local, path: ${JSON.stringify(dir)} }\n` +
+      `jobs:\n  bench:\n    source: { type: postgres, url: "${cluster.url(database)}" }\n` +
+      `    encryption: { type: age, recipients: [${ageKey!.recipient}] }\n    storages: [disk]\n`,
+  );
+  const { stdout, ...run } = await lifeboat(['--config', config, 'backup']);
+  const [result] = JSON.parse(stdout) as Array<{ ok: boolean; durationMs: number }>;
+  if (!result?.ok) throw new Error(`lifeboat backup (age) did not succeed: ${stdout}`);
+  return { ...run, reportedMs: result.durationMs };
+}
 
 async function lifeboatBackup(cluster: LocalCluster, database: string, dir: string): Promise<Run> {
   const args = ['backup', '--source', cluster.url(database), '--to', dir, '--job', 'bench'];
@@ -211,6 +244,28 @@ function printSummary(s: Summary): void {
       yes(x.rssMet),
     );
   }
+  for (const [name, x] of [
+    ['backup', s.encrypted.backup],
+    ['restore', s.encrypted.restore],
+  ] as const) {
+    row(`${name} + age wall (median)`, fmtS(x.lifeboatMedianMs), fmtS(x.shellMedianMs), x.ratio.toFixed(3));
+    row(
+      `${name} + age vs unencrypted, round ratios`,
+      '',
+      '',
+      x.pairedRatio.toFixed(3),
+      `≤ ${TARGETS.ratio}`,
+      yes(x.ratioMet),
+    );
+    row(
+      `${name} + age peak RSS (node)`,
+      fmtMb(x.lifeboatPeakRssMb),
+      '',
+      '',
+      `≤ ${TARGETS.rssMb} MB`,
+      yes(x.rssMet),
+    );
+  }
   if (s.flat) {
     const f = s.flat;
     row(`backup RSS, scale ${f.scale}`, fmtMb(f.rssMb));
@@ -245,6 +300,7 @@ type Summary = {
   lifeboatStartupMedianMs: number;
   backup: ReturnType<typeof summarize>;
   restore: ReturnType<typeof summarize>;
+  encrypted: { backup: ReturnType<typeof summarize>; restore: ReturnType<typeof summarize> };
   flat?: {
     scale: number;
     rssMb: number;
@@ -291,6 +347,10 @@ async function main(): Promise<void> {
   // Backups, interleaved; the last lifeboat backup is kept as the restore source.
   const lbBackups: Run[] = [];
   const shBackups: Run[] = [];
+  // The encrypted pair: the same backup and restore with encryption: { type: age } on top.
+  const ageBackups: Run[] = [];
+  await makeAgeKey();
+  let keepAge: string | undefined;
   let keep: string | undefined;
   let dumpBytes = 0;
   for (let round = 0; round < ROUNDS; round++) {
@@ -314,6 +374,15 @@ async function main(): Promise<void> {
         log(`backup round ${round + 1} shell:    ${fmtS(run.wallMs)}`);
         await rm(file, { force: true });
       },
+      async () => {
+        const dir = path.join(tmp!, `age-backup-${round}`);
+        await settle(cluster);
+        const run = await lifeboatBackupEncrypted(cluster, 'bench', dir);
+        ageBackups.push(run);
+        log(`backup round ${round + 1} lifeboat+age: ${fmtS(run.wallMs)}, node RSS ${fmtMb(run.rssMb!)}`);
+        if (keepAge) await rm(keepAge, { recursive: true, force: true });
+        keepAge = dir;
+      },
     ];
     for (const arm of round % 2 ? arms.reverse() : arms) await arm();
   }
@@ -322,22 +391,24 @@ async function main(): Promise<void> {
   // Restores, interleaved, from the same artifact.
   const lbRestores: Run[] = [];
   const shRestores: Run[] = [];
+  const ageRestores: Run[] = [];
   const expectedDocs = String(SCALE * DOCS_PER_SCALE);
-  const restoreArm = (kind: 'lifeboat' | 'shell', round: number) => async () => {
+  const restoreArm = (kind: 'lifeboat' | 'shell' | 'age', round: number) => async () => {
     const db = `restore_${kind}_${round}`;
     await settle(cluster);
     let run: Run;
-    if (kind === 'lifeboat') {
-      const from = ['--job', 'bench', '--from', keep!];
+    if (kind !== 'shell') {
+      const from = ['--job', 'bench', '--from', kind === 'age' ? keepAge! : keep!];
       const args = ['restore', 'latest', ...from, '--to', cluster.url(db), '--create'];
-      const { stdout, ...r } = await lifeboat(args);
+      const env = kind === 'age' ? { LIFEBOAT_AGE_IDENTITY_FILE: ageKey!.file } : undefined;
+      const { stdout, ...r } = await lifeboat(args, env);
       run = { ...r, reportedMs: (JSON.parse(stdout) as { durationMs: number }).durationMs };
     } else {
       const args = [bin('psql'), cluster.url(), db, artifact, cluster.url(db)];
       const { stdout: _, ...r } = await timed(['bash', '-c', SHELL_RESTORE, 'bench', ...args]);
       run = r;
     }
-    (kind === 'lifeboat' ? lbRestores : shRestores).push(run);
+    ({ lifeboat: lbRestores, shell: shRestores, age: ageRestores })[kind].push(run);
     log(
       `restore round ${round + 1} ${kind.padEnd(8)}: ${fmtS(run.wallMs)}${run.rssMb ? `, node RSS ${fmtMb(run.rssMb)}` : ''}`,
     );
@@ -346,7 +417,7 @@ async function main(): Promise<void> {
     await cluster.psql(`drop database "${db}"`);
   };
   for (let round = 0; round < ROUNDS; round++) {
-    const arms = [restoreArm('lifeboat', round), restoreArm('shell', round)];
+    const arms = [restoreArm('lifeboat', round), restoreArm('shell', round), restoreArm('age', round)];
     for (const arm of round % 2 ? arms.reverse() : arms) await arm();
   }
 
@@ -366,6 +437,8 @@ async function main(): Promise<void> {
     lifeboatStartupMedianMs: Math.round(median(startups)),
     backup: summarize(lbBackups, shBackups),
     restore: summarize(lbRestores, shRestores),
+    // "lifeboat" here is the encrypted arm and "shell" the unencrypted lifeboat of the same round.
+    encrypted: { backup: summarize(ageBackups, lbBackups), restore: summarize(ageRestores, lbRestores) },
   };
 
   if (FLAT) {

@@ -21,6 +21,8 @@ packages=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql postgresql-contrib)
 ls /usr/lib/postgresql/*/bin/pg_dump >/dev/null 2>&1 || packages+=(postgresql-client)
 command -v zstd >/dev/null || packages+=(zstd)
+# age: encrypts artifacts after compression (jobs.*.encryption) and decrypts them on restore.
+command -v age >/dev/null || packages+=(age)
 command -v gzip >/dev/null || packages+=(gzip)
 if $want_tests; then
   command -v pkill >/dev/null || packages+=(procps)
