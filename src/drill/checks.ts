@@ -138,15 +138,34 @@ async function userCheck(
   check: NonNullable<DrillConfig['checks']>[number],
   signal: AbortSignal | undefined,
 ): Promise<CheckResult> {
+  return judgeQueryCheck(
+    check.name,
+    check.expect,
+    () => withScratchClient(url, signal, (c) => firstValue(c, check.sql)),
+    signal,
+  );
+}
+
+/**
+ * A user check's verdict, whatever the source kind runs its query against: the query's first
+ * value judged by the check's expectation; no row, or an error, fails the check (an abort is
+ * rethrown, so a stopped drill stays stopped).
+ */
+export async function judgeQueryCheck(
+  name: string,
+  expect: string,
+  query: () => Promise<string | null | undefined>,
+  signal: AbortSignal | undefined,
+): Promise<CheckResult> {
   // Validated when the config was loaded; parsing again here cannot fail.
-  const expectation = parseExpectation(check.expect);
+  const expectation = parseExpectation(expect);
   const expected = describeExpectation(expectation);
   try {
-    const value = await withScratchClient(url, signal, (c) => firstValue(c, check.sql));
-    if (value === undefined) return { name: check.name, ok: false, expected, actual: '(no rows)' };
+    const value = await query();
+    if (value === undefined) return { name, ok: false, expected, actual: '(no rows)' };
     const verdict = checkExpectation(expectation, value);
     return {
-      name: check.name,
+      name,
       ok: verdict.ok,
       expected,
       actual: value ?? 'NULL',
@@ -154,6 +173,6 @@ async function userCheck(
     };
   } catch (err) {
     signal?.throwIfAborted();
-    return failed(check.name, expected, err);
+    return failed(name, expected, err);
   }
 }

@@ -15,11 +15,12 @@ import { createInterface } from 'node:readline';
 import type { CheckResult } from '../catalog/drill-report.js';
 import type { SourceBackup } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
-import { checkExpectation, describeExpectation, parseExpectation } from '../config/expectation.js';
+import { describeExpectation, parseExpectation } from '../config/expectation.js';
 import { decoded, restoreFiles, restoreSqlite } from '../core/restore-files.js';
 import type { FilesBackup } from '../sources/files/record.js';
 import type { IndexEntry } from '../sources/files/tar-index.js';
 import { queryFirstValue } from '../sources/sqlite/online-copy.js';
+import { judgeQueryCheck } from './checks.js';
 import type { SqliteBackup } from '../sources/sqlite/record.js';
 import type { Storage } from '../storages/storage.js';
 import { oneLine } from '../util/errors.js';
@@ -123,39 +124,19 @@ async function sqliteChecks(
     }
   }
   for (const check of opts.drill?.checks ?? []) {
-    const expectation = parseExpectation(check.expect);
-    const expected = describeExpectation(expectation);
     const file = check.database ? fileOf.get(check.database) : written[0];
     if (!file) {
       checks.push({
         name: check.name,
         ok: false,
-        expected,
+        expected: describeExpectation(parseExpectation(check.expect)),
         actual: `no database ${check.database} in this source`,
       });
       continue;
     }
-    try {
-      const value = await queryFirstValue(file, check.sql, {
-        signal: opts.signal,
-        what: `drill check ${check.name}`,
-      });
-      if (value === undefined) {
-        checks.push({ name: check.name, ok: false, expected, actual: '(no rows)' });
-        continue;
-      }
-      const verdict = checkExpectation(expectation, value);
-      checks.push({
-        name: check.name,
-        ok: verdict.ok,
-        expected,
-        actual: value ?? 'NULL',
-        ...(verdict.detail ? { detail: verdict.detail } : {}),
-      });
-    } catch (err) {
-      opts.signal.throwIfAborted();
-      checks.push({ name: check.name, ok: false, expected, actual: `error: ${oneLine(err)}` });
-    }
+    const query = () =>
+      queryFirstValue(file, check.sql, { signal: opts.signal, what: `drill check ${check.name}` });
+    checks.push(await judgeQueryCheck(check.name, check.expect, query, opts.signal));
   }
   return checks;
 }
