@@ -703,6 +703,22 @@ describe('secrets', () => {
     assert.equal(redactor.redact('auth p@ss/w0rd and p%40ss%2Fw0rd'), 'auth *** and ***');
   });
 
+  test("a drill scratch server's URL password is registered too (serve loads the config the same way)", async () => {
+    const file = await writeConfig(
+      [
+        'storages: { local: { type: local, path: /b } }',
+        'jobs:',
+        '  app:',
+        '    source: { type: postgres, url: "postgres://h/db" }',
+        '    storages: [local]',
+        '    drill: { scratch: { url: "${SCRATCH_URL}" } }',
+      ].join('\n'),
+    );
+    const redactor = new Redactor();
+    await loadConfig(file, { SCRATCH_URL: 'postgres://drill:scr%40tch-pw@scratch/postgres' }, redactor);
+    assert.equal(redactor.redact('auth scr@tch-pw and scr%40tch-pw'), 'auth *** and ***');
+  });
+
   test('validation errors do not echo the secret values', async () => {
     const badFields: Array<[string, string]> = [
       ['a bad format next to the URL', 'format: sql'],

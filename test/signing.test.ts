@@ -173,6 +173,62 @@ describe('signed manifests', async () => {
     );
   });
 
+  test('two copies, the first one badly signed: restore says so and reads the second', async (t) => {
+    const dir = await tempDir(t, 'lifeboat-signing-test-');
+    const [disk, spare] = [path.join(dir, 'disk'), path.join(dir, 'spare')];
+    const config = await writeConfig(
+      dir,
+      `storages:\n  disk: { type: local, path: ${disk} }\n  spare: { type: local, path: ${spare} }\n` +
+        `jobs:\n  pg:\n    source: { type: postgres, url: "${source.url()}", databases: [app] }\n    storages: [disk, spare]\n` +
+        `signing: { key: "\${LIFEBOAT_SIGNING_KEY}" }\n`,
+    );
+    const { id } = await backup(config);
+    const manifestFile = path.join(disk, '.lifeboat', 'pg', `${id}.json`);
+    await writeFile(manifestFile, JSON.stringify(JSON.parse(await readFile(manifestFile, 'utf8'))));
+    const restore = await lifeboat(
+      ['--config', config, 'restore', 'latest', '--to', target.url(), '--create'],
+      { env },
+    );
+    assert.equal(restore.code, 0, restore.stderr);
+    assert.match(
+      restore.stderr,
+      new RegExp(
+        `warn: restore pg ${id}: the copy in disk fails its signature check \\(.*signature FAILED: .*\\); reading from spare instead`,
+      ),
+    );
+    assert.doesNotMatch(restore.stderr, /fails its checksum/);
+    assert.equal((await target.psql('select count(*) from t', { database: 'app' })).trim(), '20');
+    await target.psql('drop database app');
+  });
+
+  test('prune: a backup whose signature fails is not good, so the good one before it is kept', async (t) => {
+    const { storage, signed } = await setup(t);
+    const first = await backup(signed);
+    await new Promise((r) => setTimeout(r, 1100)); // the next id is the next second
+    const second = await backup(signed);
+    // The newest manifest changed after it was signed (same content, other bytes): its checksums
+    // all hold, only the signature tells.
+    const manifestFile = path.join(storage, '.lifeboat', 'pg', `${second.id}.json`);
+    await writeFile(manifestFile, JSON.stringify(JSON.parse(await readFile(manifestFile, 'utf8'))));
+    const keepLast = path.join(path.dirname(signed), 'keep-last.yaml');
+    await writeFile(
+      keepLast,
+      (await readFile(signed, 'utf8')).replace('signing:', '    retention: { keepLast: 1 }\nsigning:'),
+    );
+    const pruned = await lifeboat(['--config', keepLast, 'prune', 'pg'], { env });
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.match(
+      pruned.stderr,
+      new RegExp(
+        `keep ${second.id} \\(not good: signature FAILED: .*the signature does not match the content.*; newer than the newest good backup\\)`,
+      ),
+    );
+    assert.match(pruned.stderr, new RegExp(`keep ${first.id} \\(last 1\\)`));
+    assert.ok(await exists(path.join(storage, '.lifeboat', 'pg', `${first.id}.json`)), pruned.stderr);
+    const verify = await lifeboat(['--config', signed, 'verify', first.id], { env });
+    assert.equal(verify.code, 0, verify.stderr);
+  });
+
   test('prune removes a signature with its manifest, and a leftover one after the grace period', async (t) => {
     const { storage, signed } = await setup(t, '    retention: { keepLast: 1, minKeep: 1 }\n');
     const first = await backup(signed);

@@ -62,6 +62,8 @@ export function registerSecrets(config: Config, redactor: Redactor): void {
   for (const job of Object.values(config.jobs)) {
     for (const source of Object.values(job.sources))
       for (const url of sourceKind(source.type)?.secretUrls?.(source) ?? []) redactor.addUrl(url);
+    // Every command and `serve` load the config here, so the drill's scratch server is masked in all.
+    redactor.addUrl(job.drill?.scratch?.url);
   }
   const server = config.server as { token?: unknown } | undefined;
   if (typeof server?.token === 'string') redactor.add(server.token);

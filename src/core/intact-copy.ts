@@ -58,16 +58,22 @@ export async function intactCopy(
   }
   for (const [i, copy] of copies.entries()) {
     const next = copies[i + 1];
+    // What the warning says failed: the check running when the integrity error came.
+    let failing = 'its manifest check';
     try {
       const manifest = i === 0 ? found.manifest : await readManifest(copy.storage, copy.entry, opts.signal);
       if (!next && opts.verifyLast === false) return { storage: copy.storage, manifest, verified: false };
+      failing = 'its signature check';
       if (opts.signedBy) await checkSigned(copy.storage, manifest, opts.signedBy, opts);
+      failing = 'its checksum';
       await verifyBeforeRestore(copy.storage, manifest, opts);
       return { storage: copy.storage, manifest, verified: true };
     } catch (err) {
       if (!next || !isLifeboatError(err, 'integrity')) throw err;
+      // Decrypting runs with the checksums (verifyBeforeRestore); its errors say decrypt FAILED.
+      if (/decrypt FAILED/.test(err.message)) failing = 'to decrypt';
       opts.warn(
-        `${found.manifest.job} ${found.manifest.id}: the copy in ${copy.storage.name} fails its checksum (${oneLine(err)}); reading from ${next.storage.name} instead`,
+        `${found.manifest.job} ${found.manifest.id}: the copy in ${copy.storage.name} fails ${failing} (${oneLine(err)}); reading from ${next.storage.name} instead`,
       );
     }
   }

@@ -21,11 +21,13 @@ import path from 'node:path';
 import { CATALOG_PREFIX, staticPrefix, DEFAULT_LAYOUT, idTime, renderTemplate } from '../catalog/layout.js';
 import { listBackups, listDrillReports, type UnreadableManifest } from '../catalog/catalog.js';
 import { listIntents } from '../catalog/intent.js';
-import { listSignatures, signatureKey } from '../catalog/signature.js';
+import { checkManifestSignature, listSignatures, signatureKey } from '../catalog/signature.js';
 import { manifestKey } from '../catalog/layout.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { describeLock, isObjectLocked } from '../storages/object-lock.js';
 import type { ObjectInfo, Storage } from '../storages/storage.js';
+import { isLifeboatError } from '../util/errors.js';
+import type { PublicKey } from '../util/minisign.js';
 import { verifyBackup } from './verify.js';
 import { withJobLock } from './job-lock.js';
 import {
@@ -81,6 +83,8 @@ export async function planPrune(
     verified?: string[];
     /** false: judge goodness from the listing only (tests of the pure listing rules). */
     checkBytes?: boolean;
+    /** With signing configured: a backup whose manifest is not signed by this key is not good. */
+    signedBy?: PublicKey;
   } = {},
 ): Promise<PrunePlan> {
   const now = opts.now ?? new Date();
@@ -115,11 +119,9 @@ export async function planPrune(
     if (!decisions.some((d) => !d.keep && d.problem === undefined)) break;
     const newest = decisions.find((d) => d.problem === undefined);
     if (!newest || verified.has(newest.id) || opts.checkBytes === false) break;
-    const problems = await verifyBackup(storage, newest.manifest, { signal: opts.signal });
-    if (problems.length === 0) break;
-    const p = problems[0]!;
-    items.find((i) => i.id === newest.id)!.problem =
-      `corrupt: ${p.problem === 'missing' ? `${p.key} is missing` : `${p.problem} mismatch in ${p.key}`}`;
+    const problem = await bytesProblem(storage, newest.manifest, opts);
+    if (problem === undefined) break;
+    items.find((i) => i.id === newest.id)!.problem = problem;
     decisions = decide();
   }
 
@@ -201,6 +203,29 @@ export async function planPrune(
     stillReferenced,
     signatures: new Set(signatures.map((s) => s.key)),
   };
+}
+
+/**
+ * Why a backup is not good once read: its signature (with signing configured, verify, restore and
+ * drills refuse a manifest without a good one), then its bytes; undefined when it holds up.
+ */
+async function bytesProblem(
+  storage: Storage,
+  manifest: Manifest,
+  opts: { signal?: AbortSignal; signedBy?: PublicKey },
+): Promise<string | undefined> {
+  if (opts.signedBy) {
+    try {
+      await checkManifestSignature(storage, manifest, opts.signedBy, opts.signal);
+    } catch (err) {
+      if (!isLifeboatError(err, 'integrity')) throw err;
+      return `signature FAILED: ${err.message.replace(/^.*?signature FAILED: /, '')}`;
+    }
+  }
+  const problems = await verifyBackup(storage, manifest, { signal: opts.signal });
+  const p = problems[0];
+  if (!p) return undefined;
+  return `corrupt: ${p.problem === 'missing' ? `${p.key} is missing` : `${p.problem} mismatch in ${p.key}`}`;
 }
 
 /** Why a backup is not good, judged from the listing alone; undefined when it is complete. */

@@ -57,9 +57,10 @@ export async function runJobBackup(
   const { signal, warn, onPlan, onPruned } = hooks;
   // The run's own backup was just written and checked: retention need not read it again.
   const verified = [backup.manifest.id];
+  const signedBy = job.signingKey?.publicKey;
   for (const storage of job.storages)
     result.pruned.push(
-      await pruneStorage(storage, job, config, { signal, warn, verified, onPlan, onPruned }),
+      await pruneStorage(storage, job, config, { signal, warn, verified, signedBy, onPlan, onPruned }),
     );
   return result;
 }

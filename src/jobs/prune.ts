@@ -8,6 +8,7 @@ import { policyOf } from '../config/compose.js';
 import type { JobConfig } from '../config/schema.js';
 import { executePrune, planPrune, type PruneOutcome, type PrunePlan } from '../core/prune.js';
 import type { Storage } from '../storages/storage.js';
+import type { PublicKey } from '../util/minisign.js';
 
 export interface PruneHooks {
   signal?: AbortSignal;
@@ -15,6 +16,8 @@ export interface PruneHooks {
   dryRun?: boolean;
   /** Ids of backups known to be good (just written and checked): not read again. */
   verified?: string[];
+  /** With signing configured: the key manifests must be signed with to count as good. */
+  signedBy?: PublicKey;
   /** Problems that do not stop the prune (a stale job lock broken). */
   warn?: (line: string) => void;
   /** The plan, before anything is removed. */
@@ -38,7 +41,8 @@ export async function pruneStorage(
 ): Promise<StoragePrune> {
   const { policy, timeZone } = policyOf(config);
   const { signal } = hooks;
-  const plan = await planPrune(storage, job, policy, { timeZone, signal, verified: hooks.verified });
+  const { verified, signedBy } = hooks;
+  const plan = await planPrune(storage, job, policy, { timeZone, signal, verified, signedBy });
   hooks.onPlan?.(storage, plan);
   if (hooks.dryRun) return { storage, plan };
   const outcome = await executePrune(storage, plan, { signal, warn: hooks.warn });

@@ -27,7 +27,6 @@ export async function drillCommand(
   for (const target of targets) {
     if (signal.aborted) break;
     try {
-      ctx.redactor.addUrl(config?.jobs[target.job]?.drill?.scratch?.url);
       const progress = progressReporter(out, 'verify');
       // --all drills the jobs that have a backup; one without is not a failure of the drill.
       const drilled = await runJobDrill({
