@@ -11,7 +11,13 @@
  * (raise it with --concurrency N on an idle machine).
  */
 
-/** Each pure module and the unit test files that exercise it. */
+/**
+ * Each pure module and the unit test files that exercise it. A mutant runs the files in this order
+ * and stops at the first that fails, so the quick table tests come first. Not listed:
+ * test/retention-tz.test.ts, which re-runs retention.test.ts in a child under another TZ (it would
+ * double the cost of every retention mutant, and no mutation operator makes retention read the
+ * process's TZ).
+ */
 const MODULES = {
   'src/core/retention.ts': ['test/retention.test.ts', 'test/retention-property.test.ts'],
   'src/catalog/layout.ts': ['test/layout.test.ts'],

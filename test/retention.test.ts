@@ -1,12 +1,10 @@
 /**
  * Table tests for the retention policy (src/core/retention.ts). Every case lists exactly which
- * backups are kept (with their reasons) and which are removed. The whole file also re-runs itself
- * under a non-UTC TZ, because bucket keys must come from the policy's zone, never the process's.
+ * backups are kept (with their reasons) and which are removed. test/retention-tz.test.ts re-runs this
+ * whole file under a non-UTC TZ, because bucket keys must come from the policy's zone, never the
+ * process's.
  */
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 
 import { policyOf } from '../src/config/compose.js';
@@ -444,37 +442,14 @@ describe('isEmptyPolicy', () => {
   });
 });
 
-// Re-runs this file in a child process under a non-UTC TZ; the flag stops the child recursing.
+// test/retention-tz.test.ts re-runs this file in a child under a non-UTC TZ, with this flag set.
 const CHILD_FLAG = 'LIFEBOAT_RETENTION_TZ_CHILD';
-const CHILD_TZ = 'America/Sao_Paulo';
 
 describe('process time zone', () => {
-  test(`the child runs under TZ=${CHILD_TZ}`, { skip: process.env[CHILD_FLAG] !== '1' }, () => {
+  test('the child runs under a non-UTC TZ', { skip: process.env[CHILD_FLAG] !== '1' }, () => {
     // Proves the TZ really took effect, so the child's passing tables are not vacuous.
-    assert.equal(new Date('2026-01-01T00:00Z').getTimezoneOffset(), 180);
+    assert.notEqual(new Date('2026-01-01T00:00Z').getTimezoneOffset(), 0);
   });
-
-  test(
-    `every table gives the same result under TZ=${CHILD_TZ}`,
-    { skip: process.env[CHILD_FLAG] === '1' },
-    () => {
-      const file = fileURLToPath(import.meta.url);
-      const child = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', file], {
-        cwd: path.resolve(path.dirname(file), '..'),
-        // NODE_TEST_CONTEXT is set for files run by `node --test` and would make the child skip its run.
-        env: { ...process.env, NODE_TEST_CONTEXT: undefined, TZ: CHILD_TZ, [CHILD_FLAG]: '1' },
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-      const output = `${child.stdout}\n${child.stderr}`;
-      assert.equal(child.status, 0, output);
-      assert.match(child.stdout, /^# fail 0$/m, output);
-      // Only this test is skipped in the child; every table and check ran and passed.
-      assert.match(child.stdout, /^# skipped 1$/m, output);
-      const passed = Number(/^# pass (\d+)$/m.exec(child.stdout)?.[1]);
-      assert.ok(passed > cases.length, output);
-    },
-  );
 });
 
 describe('good backups', () => {
