@@ -12,8 +12,8 @@
  */
 
 /**
- * Each pure module and the unit test files that exercise it. A mutant runs the files in this order
- * and stops at the first that fails, so the quick table tests come first. Not listed:
+ * Each pure module and the unit test files that exercise it. A mutant stops at the first file that
+ * fails, so the quick table tests are listed first (the runner's glob has kept that order). Not listed:
  * test/retention-tz.test.ts, which re-runs retention.test.ts in a child under another TZ (it would
  * double the cost of every retention mutant, and no mutation operator makes retention read the
  * process's TZ).
