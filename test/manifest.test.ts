@@ -5,10 +5,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  backupDatabases,
+  chooseSource,
+  firstSourceField,
   isPartial,
   MANIFEST_FORMAT,
   parseManifest,
   referencedRoles,
+  sourceBackup,
+  sourceSummaries,
   totalSize,
   type Manifest,
 } from '../src/catalog/manifest.js';
@@ -171,6 +176,26 @@ describe('parseManifest', () => {
     assert.equal(read.version, 1);
   });
 
+  test('version 1 without a usable source object: a PostgreSQL source named main', () => {
+    // Version 1 never checked `source`, so a backup it wrote without one must still read.
+    for (const source of [undefined, null, 'db'])
+      assert.deepEqual(
+        parseManifest(
+          JSON.stringify({
+            ...good(),
+            version: 1,
+            sources: undefined,
+            source,
+            tool: { name: 'pg_dump', version: '15.18' },
+            dumpFormat: 'custom',
+          }),
+          KEY,
+        ).sources,
+        { main: { kind: 'postgres', tool: { name: 'pg_dump', version: '15.18' }, dumpFormat: 'custom' } },
+        String(source),
+      );
+  });
+
   test('version 2: at least one source, each with a kind; every artifact names one of them', () => {
     refused(
       edit((m) => (m.sources = {})),
@@ -183,10 +208,33 @@ describe('parseManifest', () => {
       'it names no source',
     );
     refused(
+      edit((m) => (m.sources = null)),
+      'integrity',
+      'it names no source',
+    );
+    refused(
       edit((m) => (m.sources = { main: { tool: {} } })),
       'integrity',
       'source "main": kind must be a string',
     );
+    refused(
+      edit((m) => (m.sources = { main: null })),
+      'integrity',
+      'source "main": kind must be a string',
+    );
+    // The name must be the string itself: 1 is not the source named "1", nor a missing one "undefined".
+    for (const [source, name] of [
+      [1, '1'],
+      [undefined, 'undefined'],
+    ] as const)
+      refused(
+        edit((m) => {
+          m.sources = { [name]: { kind: 'postgres' } };
+          for (const a of m.artifacts as Array<Record<string, unknown>>) a.source = source;
+        }),
+        'integrity',
+        'artifact "app/2026/11/22/20261122T023000Z/app.sql.zst": source must name one of the manifest\'s sources',
+      );
     for (const source of [undefined, 'other', 'toString'])
       refused(
         editArtifact((a) => (a.source = source)),
@@ -308,5 +356,102 @@ describe('parseManifest', () => {
       totalSize(edit((m) => ((m.artifacts as Array<{ size: number }>)[1]!.size = 32)) as unknown as Manifest),
       42,
     );
+  });
+});
+
+/** good() with a second source: an SQLite file named `notes`, holding one artifact. */
+function twoSources(): Manifest {
+  const m = good();
+  m.sources.notes = { kind: 'sqlite', tool: { name: 'sqlite3', version: '3.45.1' }, path: '/srv/notes.db' };
+  m.artifacts.push({
+    key: 'app/2026/11/22/20261122T023000Z/notes.db.zst',
+    source: 'notes',
+    role: 'file',
+    size: 7,
+    sha256: SHA,
+  });
+  return m;
+}
+
+describe('one source of a backup', () => {
+  test('sourceBackup: the backup fields a restore reads, the source record, only its artifacts', () => {
+    const m = { ...twoSources(), encryption: { type: 'age' as const, recipients: ['age1x'] } };
+    const notes = sourceBackup(m, 'notes');
+    assert.deepEqual(notes, {
+      id: '20261122T023000Z',
+      job: 'app',
+      compression: m.compression,
+      encryption: { type: 'age', recipients: ['age1x'] },
+      startedAt: '2026-11-22T02:30:00.000Z',
+      finishedAt: '2026-11-22T02:30:05.000Z',
+      name: 'notes',
+      source: m.sources.notes,
+      artifacts: [m.artifacts[2]],
+    });
+    assert.deepEqual(
+      sourceBackup(m, 'main')?.artifacts.map((a) => a.key),
+      m.artifacts.slice(0, 2).map((a) => a.key),
+    );
+  });
+
+  test('sourceBackup: a name the backup does not hold, even an inherited property, is undefined', () => {
+    for (const name of ['other', 'toString', '__proto__', 'constructor'])
+      assert.equal(sourceBackup(twoSources(), name), undefined, name);
+  });
+
+  test('chooseSource: the only source without a name; a named one; otherwise a usage error', () => {
+    assert.equal(chooseSource(good(), undefined).name, 'main');
+    assert.equal(chooseSource(good(), 'main').name, 'main');
+    assert.equal(chooseSource(twoSources(), 'notes').name, 'notes');
+    assert.equal(chooseSource(twoSources(), 'main').artifacts.length, 2);
+    const usage = (m: Manifest, name: string | undefined, message: string) =>
+      assert.throws(
+        () => chooseSource(m, name),
+        (err: unknown) => {
+          assert.ok(err instanceof LifeboatError, String(err));
+          assert.equal(err.code, 'usage');
+          assert.equal(err.message, message);
+          return true;
+        },
+      );
+    usage(
+      twoSources(),
+      undefined,
+      'restore app 20261122T023000Z: the backup holds 2 sources (main, notes); name one with --source',
+    );
+    usage(good(), 'nope', 'restore app 20261122T023000Z: no source named "nope" (the backup holds main)');
+    usage(
+      twoSources(),
+      'toString',
+      'restore app 20261122T023000Z: no source named "toString" (the backup holds main, notes)',
+    );
+  });
+
+  test("backupDatabases: every source's databases in order; a source without a list adds none", () => {
+    const m = twoSources();
+    assert.deepEqual(backupDatabases(m), ['app']);
+    m.sources.notes!.databases = ['notes'];
+    m.sources.more = { kind: 'postgres', tool: { name: 'pg_dump', version: '17.2' }, databases: ['a', 'b'] };
+    assert.deepEqual(backupDatabases(m), ['app', 'notes', 'a', 'b']);
+    m.sources.main!.databases = 'app' as unknown as string[];
+    assert.deepEqual(backupDatabases(m), ['notes', 'a', 'b'], 'a malformed list is ignored');
+  });
+
+  test('firstSourceField: a string field of the first source only', () => {
+    const m = twoSources();
+    assert.equal(firstSourceField(m, 'mode'), 'database');
+    assert.equal(firstSourceField(m, 'port'), undefined, 'a number is not a string');
+    assert.equal(firstSourceField(m, 'path'), undefined, 'the second source is not looked at');
+    assert.equal(firstSourceField({ sources: {} }, 'mode'), undefined);
+  });
+
+  test('sourceSummaries: per source its kind, and its databases when it lists them', () => {
+    const m = twoSources();
+    assert.deepEqual(sourceSummaries(m), {
+      main: { kind: 'postgres', databases: ['app'] },
+      notes: { kind: 'sqlite' },
+    });
+    m.sources.notes!.databases = 'x' as unknown as string[];
+    assert.deepEqual(sourceSummaries(m).notes, { kind: 'sqlite' }, 'a malformed list is left out');
   });
 });
