@@ -181,15 +181,12 @@ function manifestProblem(m: Manifest): string | undefined {
   return undefined;
 }
 
-/** A relative key outside the catalog: a manifest must never make prune delete another manifest. */
+/**
+ * A relative key outside the catalog: a manifest must never make prune delete another manifest.
+ * An empty key, a leading or trailing `/` and `//` all leave an empty segment, refused below.
+ */
 function isArtifactKey(key: string): boolean {
-  const parts = key.split('/');
-  return (
-    key !== '' &&
-    !key.startsWith('/') &&
-    !key.startsWith('.lifeboat/') &&
-    !parts.some((p) => p === '' || p === '.' || p === '..')
-  );
+  return !key.startsWith('.lifeboat/') && !key.split('/').some((p) => p === '' || p === '.' || p === '..');
 }
 
 /**
