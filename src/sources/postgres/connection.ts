@@ -3,7 +3,7 @@
  * runs. Passwords travel to child processes in PGPASSWORD, never on a command line.
  */
 import os from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import { LifeboatError, fromSystemError } from '../../util/errors.js';
 import { passfilePassword, serviceSettings } from './libpq-files.js';
 
@@ -135,7 +135,10 @@ export async function connect(url: string): Promise<pg.Client> {
   } catch (err) {
     throw err instanceof LifeboatError ? err : connectError(url, err);
   }
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 15_000 });
+  // Loaded on first use: node-postgres costs every start-up ~80 ms of CPU, and a run of a sqlite or
+  // files job (or a restore from a directory) never connects.
+  const { default: driver } = await import('pg');
+  const client = new driver.Client({ connectionString, connectionTimeoutMillis: 15_000 });
   // Errors after connect (server gone) surface through the pending query; keep them off the process.
   client.on('error', () => {});
   try {
