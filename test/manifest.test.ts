@@ -419,6 +419,15 @@ describe('one source of a backup', () => {
       undefined,
       'restore app 20261122T023000Z: the backup holds 2 sources (main, notes); name one with --source',
     );
+    // Without a name a backup of two sources needs one, even when one is called "undefined".
+    const named = twoSources();
+    named.sources.undefined = named.sources.notes!;
+    delete named.sources.notes;
+    usage(
+      named,
+      undefined,
+      'restore app 20261122T023000Z: the backup holds 2 sources (main, undefined); name one with --source',
+    );
     usage(good(), 'nope', 'restore app 20261122T023000Z: no source named "nope" (the backup holds main)');
     usage(
       twoSources(),
