@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { codecChain, startDecoders, type CodecKeys } from '../codecs/chain.js';
 import type { ArtifactRecord, SourceBackup, TableCount } from '../catalog/manifest.js';
 import type { FilesBackup } from '../sources/files/record.js';
+import { MemberGuard } from '../sources/files/member-guard.js';
 import { TarIndexer, type IndexEntry } from '../sources/files/tar-index.js';
 import type { SqliteBackup } from '../sources/sqlite/record.js';
 import { checkRestored } from '../sources/sqlite/online-copy.js';
@@ -128,13 +129,6 @@ export async function restoreSqlite(
   return { written: targets, tables, durationMs: Date.now() - started };
 }
 
-/** Why a member name or hard-link target must not be extracted, or undefined. */
-export function unsafeMember(name: string): string | undefined {
-  if (name.startsWith('/')) return 'an absolute path';
-  if (name.split('/').includes('..')) return 'a .. component';
-  return undefined;
-}
-
 /**
  * The archive's way into tar: the indexer sees each header before the chunk holding it goes on (so
  * a refused member never reaches tar). tar exits once it has read the end-of-archive marker, maybe
@@ -194,15 +188,18 @@ export async function restoreFiles(
   await verify(storage, part, opts);
   await mkdir(opts.to, { recursive: true });
   let entries = 0;
-  const indexer = new TarIndexer((e: IndexEntry) => {
-    const why = unsafeMember(e.path) ?? (e.type === 'hardlink' && e.link ? unsafeMember(e.link) : undefined);
-    if (why)
-      throw new LifeboatError(
-        'integrity',
-        `${what}: refusing archive member ${JSON.stringify(e.path)}: ${why}`,
-      );
-    entries++;
-  });
+  const guard = new MemberGuard();
+  const indexer = new TarIndexer(
+    () => entries++,
+    (e: IndexEntry) => {
+      const why = guard.check(e);
+      if (why)
+        throw new LifeboatError(
+          'integrity',
+          `${what}: refusing archive member ${JSON.stringify(e.path)}: ${why}`,
+        );
+    },
+  );
   const patterns = (opts.paths ?? []).map((p) => p.replace(/^\/+/, ''));
   const tar = startChild(
     'tar',

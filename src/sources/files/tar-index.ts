@@ -93,7 +93,15 @@ export class TarIndexer {
   private ended = false;
   bytes = 0;
 
-  constructor(private readonly onEntry: (entry: IndexEntry) => void) {}
+  /**
+   * `onEntry` hears of each member once its content went by (with its SHA-256); `onHeader` as soon
+   * as its header has, before any of its content: a restore refuses a member there, before tar
+   * has been handed a byte of it.
+   */
+  constructor(
+    private readonly onEntry: (entry: IndexEntry) => void,
+    private readonly onHeader?: (entry: IndexEntry) => void,
+  ) {}
 
   write(chunk: Buffer): void {
     this.bytes += chunk.length;
@@ -164,6 +172,7 @@ export class TarIndexer {
     this.pax = new Map();
     this.longName = undefined;
     this.longLink = undefined;
+    this.onHeader?.(entry);
     const dataSize = entry.type === 'file' ? entry.size : size;
     this.pending = {
       entry,
