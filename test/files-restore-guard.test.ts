@@ -35,7 +35,7 @@ describe('files restore refuses an archive that would write outside the target',
   );
   const backup = await lifeboat(['--config', config, 'backup', '--json']);
   assert.equal(backup.code, 0, backup.stderr);
-  const [{ id }] = JSON.parse(backup.stdout) as Array<{ id: string }>;
+  const { id } = (JSON.parse(backup.stdout) as Array<{ id: string }>)[0]!;
   const manifestFile = path.join(backups, '.lifeboat/site', `${id}.json`);
   const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as {
     artifacts: Array<{ key: string; role: string; size: number; sha256: string }>;
