@@ -35,6 +35,7 @@ export class Output {
   private readonly out: NodeJS.WritableStream;
   private readonly err: NodeJS.WritableStream & { isTTY?: boolean };
   private progressShown = false;
+  private readonly taps = new Set<(line: string) => void>();
 
   constructor(opts: OutputOptions) {
     this.json = opts.json;
@@ -59,12 +60,19 @@ export class Output {
   log(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
     this.clearProgress();
     const text = this.redactor.redact(message);
+    for (const tap of this.taps) tap(`${level === 'info' ? '' : `${level}: `}${printable(text)}`);
     if (this.logFormat === 'json') {
       const line = JSON.stringify({ time: new Date().toISOString(), level, msg: text, ...fields });
       this.err.write(this.redactor.redact(line) + '\n');
     } else {
       this.err.write(`${level === 'info' ? '' : `${level}: `}${printable(text)}\n`);
     }
+  }
+
+  /** Hears every log line from now on, redacted and as text (a run's last lines for its ping); returns the unsubscribe. */
+  tap(fn: (line: string) => void): () => void {
+    this.taps.add(fn);
+    return () => this.taps.delete(fn);
   }
 
   info = (message: string, fields?: Record<string, unknown>) => this.log('info', message, fields);

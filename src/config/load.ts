@@ -11,6 +11,7 @@ import { LifeboatError, oneLine } from '../util/errors.js';
 import type { Redactor } from '../util/redact.js';
 import { expandEnv } from './expand.js';
 import { configSchema, type Config } from './schema.js';
+import { pingTargetProblem } from './notify.js';
 import { markUnresolved, markUnresolvedField } from './unresolved.js';
 import { registerSigningSecrets } from './signing.js';
 
@@ -52,6 +53,8 @@ export function parseConfig(tree: unknown, source = 'config'): Config {
       }
     });
   }
+  const ping = pingTargetProblem(config.notify, Object.keys(config.jobs));
+  if (ping) throw new LifeboatError('config', `${source}: ${ping}`);
   return config;
 }
 
@@ -71,7 +74,8 @@ export function registerSecrets(config: Config, redactor: Redactor): void {
   for (const n of config.notify ?? []) {
     // A webhook URL is a secret as a whole (Slack's carries its token in the path).
     if (n.type === 'email') redactor.add(n.password);
-    else redactor.add(n.url);
+    // A ping URL's key sits before {job}, which each run replaces with its job's name.
+    else redactor.add(n.type === 'ping' ? n.url.split('{job}')[0] : n.url);
   }
 }
 

@@ -8,16 +8,13 @@ import { scheduleProblem } from '../util/next-run.js';
 import { templateProblem } from '../catalog/layout.js';
 import { DEFAULT_SOURCE } from '../catalog/manifest.js';
 import { jobKubernetesSchema } from './kubernetes.js';
+import { name, TIMER_MAX_SECONDS, timerSeconds } from './fields.js';
+import { notifySchema } from './notify.js';
+
+export { notifySchema };
 import { RECIPIENT_EXPECTED, recipientProblem } from '../codecs/age.js';
 import { sourceCommon } from '../sources/common-config.js';
 import { PLANNED_KINDS, SOURCE_KINDS } from '../sources/registry.js';
-
-const name = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
-    'expected letters, digits, "_", "." or "-", starting with a letter or digit',
-  );
 
 const wholeNumber = z
   .number({ error: 'expected a whole number' })
@@ -50,17 +47,6 @@ const duration = z
   .string()
   .regex(/^(\d+[ymwdh])+$/, 'expected a duration like 14d, 36h, 2w or 1y6m')
   .refine((text) => durationHours(text) <= MAX_DURATION_HOURS, 'expected at most 1000y');
-
-/**
- * Seconds that end up in one timer: Node fires a timer above 2^31-1 ms (about 24.8 days) at once,
- * so a longer value would silently mean "now".
- */
-const TIMER_MAX_SECONDS = 24 * 24 * 3600;
-const timerSeconds = () =>
-  z
-    .number()
-    .positive('expected a number of seconds above 0')
-    .max(TIMER_MAX_SECONDS, `expected at most ${TIMER_MAX_SECONDS} seconds (24 days)`);
 
 export const localStorageSchema = z.strictObject({
   type: z.literal('local'),
@@ -247,56 +233,6 @@ export const jobSchema = z
     sources: sources ?? { [DEFAULT_SOURCE]: source! },
   }));
 
-const alertKinds = ['failure', 'drill-failure', 'stale', 'recovery'] as const;
-
-/** Which alerts a target receives; all of them by default. */
-const notifyOn = z
-  .array(z.enum(alertKinds, { error: 'expected failure, drill-failure, stale or recovery' }))
-  .min(1, 'expected at least one of failure, drill-failure, stale, recovery')
-  .default([...alertKinds]);
-
-const notifyTimeout = timerSeconds().default(10);
-
-const webhookUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
-
-/** A generic webhook: POSTs the alert as JSON ({kind, job, summary, since, error, at, text}). */
-export const webhookNotifySchema = z.strictObject({
-  type: z.literal('webhook'),
-  url: webhookUrl,
-  on: notifyOn,
-  timeoutSeconds: notifyTimeout,
-});
-
-/** A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat): POSTs {"text": …}. */
-export const slackNotifySchema = z.strictObject({
-  type: z.literal('slack'),
-  url: webhookUrl,
-  on: notifyOn,
-  timeoutSeconds: notifyTimeout,
-});
-
-/** E-mail over SMTP. `secure: true` is TLS from the start (port 465); otherwise STARTTLS when offered. */
-export const emailNotifySchema = z.strictObject({
-  type: z.literal('email'),
-  host: z.string().min(1, 'expected an SMTP host name'),
-  port: z.number().int('expected a whole number').min(1).max(65535).default(587),
-  secure: z.boolean().default(false),
-  user: z.string().min(1).optional(),
-  password: z.string().optional(),
-  from: z.string().min(1, 'expected a sender address'),
-  to: z.array(z.string().min(1)).min(1, 'expected at least one recipient'),
-  on: notifyOn,
-  timeoutSeconds: notifyTimeout,
-});
-
-export const notifySchema = z.discriminatedUnion(
-  'type',
-  [webhookNotifySchema, slackNotifySchema, emailNotifySchema],
-  {
-    error: 'expected type webhook, slack or email',
-  },
-);
-
 /** `lifeboat serve`: the HTTP API, the run history and how the scheduler runs jobs. */
 export const serverSchema = z.strictObject({
   port: z.number().int('expected a whole number').min(0).max(65535).default(8080),
@@ -380,6 +316,6 @@ export type SourceConfig = z.infer<typeof sourceSchema>;
 export type CompressionConfig = z.infer<typeof compressionSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
 export type DrillConfig = z.infer<typeof drillSchema>;
-export type NotifyConfig = z.infer<typeof notifySchema>;
+export type { NotifyConfig, PingNotifyConfig } from './notify.js';
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type SigningConfig = z.infer<typeof signingSchema>;

@@ -19,6 +19,7 @@ import {
   type WatchedKind,
 } from './alert-rules.js';
 import { formatAge } from './format.js';
+import type { FailedRun } from '../catalog/failed-runs.js';
 
 export interface AlertTracker {
   /** Replaces a job's state, e.g. with stateFromHistory() at startup. */
@@ -143,4 +144,23 @@ function newest(a: string | Date | undefined, b: string | undefined): string | u
   if (Number.isNaN(ta)) return Number.isNaN(tb) ? undefined : b;
   if (Number.isNaN(tb) || ta >= tb) return new Date(ta).toISOString();
   return b;
+}
+
+/**
+ * A job's alert state as its failed-run records in storage tell it (catalog/failed-runs.ts): per
+ * kind, the records are the current failure streak, since the run that succeeds removes them.
+ * What one-shot runs seed the tracker with, where serve uses stateFromHistory.
+ */
+export function stateFromFailedRuns(runs: readonly FailedRun[]): JobAlertState {
+  const state = initialJobState();
+  for (const kind of ['backup', 'drill'] as const) {
+    const streak = runs.filter((r) => r.kind === kind).sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    if (!streak.length) continue;
+    state[kind] = {
+      failures: streak.length,
+      failingSince: streak[0]!.startedAt,
+      ...(streak.at(-1)!.error !== undefined && { lastError: streak.at(-1)!.error }),
+    };
+  }
+  return state;
 }

@@ -3,12 +3,13 @@
  * "webhook #1 (hooks.slack.com)" — because the URL itself may hold a secret and must never reach a
  * log line; the URLs and SMTP passwords are also registered with the redactor when one is given.
  */
-import type { NotifyConfig } from '../config/schema.js';
+import type { NotifyConfig } from '../config/notify.js';
 import type { Redactor } from '../util/redact.js';
 import type { Notifier } from './types.js';
 import { createEmailNotifier } from './email.js';
 import { createSlackNotifier } from './slack.js';
 import { createWebhookNotifier } from './webhook.js';
+import { createPinger, type Pinger } from './ping.js';
 
 export interface BuildNotifiersOptions {
   redactor?: Redactor;
@@ -20,7 +21,8 @@ export function buildNotifiers(
   targets: readonly NotifyConfig[] | undefined,
   opts: BuildNotifiersOptions = {},
 ): Notifier[] {
-  return (targets ?? []).map((target, i) => {
+  return (targets ?? []).flatMap((target, i) => {
+    if (target.type === 'ping') return [];
     const timeoutMs = target.timeoutSeconds * 1000;
     if (target.type === 'email') {
       opts.redactor?.add(target.password);
@@ -46,6 +48,19 @@ export function buildNotifiers(
       fetch: opts.fetch,
     };
     return target.type === 'slack' ? createSlackNotifier(common) : createWebhookNotifier(common);
+  });
+}
+
+/** The config's `ping` targets, named like the alert targets ("ping #3 (hc-ping.com)"). */
+export function buildPingers(
+  targets: readonly NotifyConfig[] | undefined,
+  opts: BuildNotifiersOptions = {},
+): Pinger[] {
+  return (targets ?? []).flatMap((target, i) => {
+    if (target.type !== 'ping') return [];
+    // With {job}, what is sent is never the URL as written: its part before {job} holds the key.
+    opts.redactor?.add(target.url.split('{job}')[0]);
+    return [createPinger(target, `ping #${i + 1} (${hostOf(target.url)})`, { fetch: opts.fetch })];
   });
 }
 

@@ -19,9 +19,15 @@ import type { BackupOutcome, JobRunner } from '../scheduler/runner.js';
 export function createJobRunner(
   config: Config,
   storages: Record<string, Storage>,
-  log: (line: string) => void,
+  serviceLog: (line: string) => void,
   redactor: Redactor,
+  /** Also hears each run's lines, by job and kind (the ping's body). */
+  record: (job: string, kind: 'backup' | 'drill', line: string) => void = () => {},
 ): JobRunner {
+  const logFor = (job: string, kind: 'backup' | 'drill') => (line: string) => {
+    serviceLog(line);
+    record(job, kind, redactor.redact(line));
+  };
   const jobConfig = (name: string) => {
     const job = config.jobs[name];
     if (!job) throw new LifeboatError('usage', `run ${name}: no such job`);
@@ -30,6 +36,7 @@ export function createJobRunner(
   return {
     async backup(name, signal): Promise<BackupOutcome> {
       const cfg = jobConfig(name);
+      const log = logFor(name, 'backup');
       const job = { ...buildJob(name, cfg, storages), signingKey: await signingKey(config, redactor) };
       const result = await runJobBackup(job, cfg, {
         signal,
@@ -53,6 +60,7 @@ export function createJobRunner(
 
     async drill(name, signal): Promise<DrillOutcome> {
       const cfg = jobConfig(name);
+      const log = logFor(name, 'drill');
       const drillLog = (line: string) => log(`drill ${name}: ${line}`);
       const { outcome } = await runJobDrill({
         job: name,

@@ -22,6 +22,7 @@ import { createMetrics } from '../server/metrics.js';
 import { oneLine } from '../util/errors.js';
 import type { Redactor } from '../util/redact.js';
 import { createAlerting } from './alerting.js';
+import { createRunLines } from '../notify/run-lines.js';
 import { createCatalogCache } from '../server/catalog-cache.js';
 import { systemClock } from '../util/clock.js';
 import { checkExposure } from './exposure.js';
@@ -131,6 +132,8 @@ async function startService(config: Config, opts: Resolved, signal?: AbortSignal
       refreshing.add(p);
     };
     const alerting = createAlerting(config, { history, clock, redactor: opts.redactor, log });
+    // Each run's last lines, for the body of its ping.
+    const runLines = createRunLines();
 
     const sourceUp = new Map<string, boolean>();
     const sources = createSourceHealth({
@@ -153,7 +156,7 @@ async function startService(config: Config, opts: Resolved, signal?: AbortSignal
       retry: settings.retry,
       deadlineMs: settings.deadlineMs,
       run: recordedRun({
-        runner: createJobRunner(config, storages, log, opts.redactor),
+        runner: createJobRunner(config, storages, log, opts.redactor, runLines.add),
         history,
         clock,
         redact,
@@ -168,12 +171,16 @@ async function startService(config: Config, opts: Resolved, signal?: AbortSignal
         log(`skip ${task.kind} ${task.job}: the previous run is still going`);
       },
       onEvent: (event) => {
-        if (event.type === 'start') log(`${event.kind} ${event.job}: started (${event.trigger})`);
+        if (event.type === 'start') {
+          log(`${event.kind} ${event.job}: started (${event.trigger})`);
+          runLines.start(event.job, event.kind);
+          alerting.onStart(event.job, event.kind);
+        }
         if (event.type !== 'finish') return;
-        log(
-          `${event.kind} ${event.job}: ${event.outcome}${event.error ? `: ${redact(String((event.error as Error).message ?? event.error))}` : ''}`,
-        );
-        alerting.onFinish(event);
+        const line = `${event.kind} ${event.job}: ${event.outcome}${event.error ? `: ${redact(String((event.error as Error).message ?? event.error))}` : ''}`;
+        log(line);
+        runLines.add(event.job, event.kind, line);
+        alerting.onFinish(event, runLines.take(event.job, event.kind));
       },
     });
     const staleCheck = () => alerting.checkStale((job) => catalog.get(job)?.lastBackup?.finishedAt);

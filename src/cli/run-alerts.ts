@@ -1,0 +1,153 @@
+/**
+ * Alerts and pings for a one-shot `lifeboat backup` or `drill` (SPEC §8), through the same
+ * alerting as serve (service/alerting.ts). A CronJob's pod remembers nothing between runs, so the
+ * failure streak that a recovery alert needs lives in the storage: each failed run leaves a record
+ * (catalog/failed-runs.ts), read before the next run and removed when it succeeds. Nothing here
+ * fails a run: a notifier or a storage that cannot be reached is logged, and the run goes on.
+ */
+import {
+  clearFailedRuns,
+  listFailedRuns,
+  recordFailedRun,
+  type StoredFailedRun,
+} from '../catalog/failed-runs.js';
+import type { Config } from '../config/schema.js';
+import { stateFromFailedRuns } from '../notify/alert-tracker.js';
+import { RUN_LINES_KEPT } from '../notify/run-lines.js';
+import { createAlerting } from '../service/alerting.js';
+import type { Storage } from '../storages/storage.js';
+import type { RetryPolicy } from '../util/backoff.js';
+import { systemClock } from '../util/clock.js';
+import { oneLine } from '../util/errors.js';
+import type { Context } from './context.js';
+
+type Kind = 'backup' | 'drill';
+
+export interface RunEnd {
+  result: 'success' | 'failure';
+  error?: unknown;
+  /** A drill of a job without a backup (drill --all): pinged as done, alerts unchanged. */
+  skipped?: boolean;
+}
+
+export interface RunAlerts {
+  /** Before the run: pings `/start`, reads the job's failure streak from `storages`. */
+  begin(job: string, kind: Kind, storages: Storage[]): Promise<void>;
+  /** After it: alerts and pings, then records the failure (or clears the streak) in `storages`. */
+  end(job: string, kind: Kind, outcome: RunEnd): Promise<void>;
+  /** Waits for every delivery (retried with backoff, then given up on). */
+  settle(): Promise<void>;
+}
+
+const NONE: RunAlerts = { begin: async () => {}, end: async () => {}, settle: async () => {} };
+
+export function runAlerts(
+  ctx: Context,
+  config: Config | undefined,
+  opts: { retry?: RetryPolicy } = {},
+): RunAlerts {
+  if (!config?.notify?.length) return NONE;
+  const out = ctx.output;
+  const redact = (text: string) => ctx.redactor.redact(text);
+  const alerting = createAlerting(config, {
+    clock: systemClock,
+    redactor: ctx.redactor,
+    log: (line) => out.info(line),
+    warn: (line) => out.warn(line),
+    retry: opts.retry,
+  });
+  const wantsRecords = config.notify.some((n) => n.type !== 'ping');
+  const running = new Map<
+    string,
+    {
+      startedAt: string;
+      lines: string[];
+      untap: () => void;
+      storages: Storage[];
+      streak: StoredFailedRun[][];
+    }
+  >();
+
+  return {
+    async begin(job, kind, storages) {
+      const lines: string[] = [];
+      const untap = out.tap((line) => {
+        lines.push(line);
+        if (lines.length > RUN_LINES_KEPT) lines.shift();
+      });
+      const startedAt = new Date().toISOString();
+      alerting.onStart(job, kind);
+      // Per storage, the records it holds (each storage has a copy; any one may be down).
+      const streak = wantsRecords ? await Promise.all(storages.map((s) => readRecords(s, job))) : [];
+      const seen = new Map<string, StoredFailedRun>();
+      for (const r of streak.flat()) seen.set(r.key.slice(r.key.lastIndexOf('/')), r);
+      alerting.seed(job, stateFromFailedRuns([...seen.values()].map((r) => r.run)));
+      running.set(`${kind} ${job}`, { startedAt, lines, untap, storages, streak });
+    },
+
+    async end(job, kind, outcome) {
+      const run = running.get(`${kind} ${job}`);
+      if (!run) return;
+      running.delete(`${kind} ${job}`);
+      run.untap();
+      const at = new Date().toISOString();
+      const error = outcome.error === undefined ? undefined : redact(oneLine(outcome.error));
+      alerting.onRun(
+        {
+          job,
+          kind,
+          result: outcome.result,
+          at,
+          startedAt: run.startedAt,
+          ...(error !== undefined && { error }),
+        },
+        run.lines,
+        { skipped: outcome.skipped },
+      );
+      if (!wantsRecords || outcome.skipped) return;
+      if (outcome.result === 'failure') {
+        const record = {
+          format: 'lifeboat-failed-run' as const,
+          version: 1 as const,
+          job,
+          kind,
+          startedAt: run.startedAt,
+          at,
+          ...(error !== undefined && { error }),
+        };
+        const written = await Promise.all(
+          run.storages.map((s) =>
+            recordFailedRun(s, record).then(
+              () => true,
+              (err: unknown) => {
+                out.warn(`record failed ${kind} of ${job} in ${s.name}: ${redact(oneLine(err))}`);
+                return false;
+              },
+            ),
+          ),
+        );
+        if (!written.some(Boolean))
+          out.warn(
+            `${kind} ${job}: no storage holds this failure, so the next success sends no recovery alert`,
+          );
+        return;
+      }
+      for (const [i, storage] of run.storages.entries()) {
+        const keys = (run.streak[i] ?? []).filter((r) => r.run.kind === kind).map((r) => r.key);
+        for (const problem of await clearFailedRuns(storage, keys))
+          out.warn(`remove failed-run record in ${storage.name}: ${redact(problem)}`);
+      }
+    },
+
+    settle: () => alerting.settle(),
+  };
+
+  async function readRecords(storage: Storage, job: string): Promise<StoredFailedRun[]> {
+    try {
+      return await listFailedRuns(storage, job);
+    } catch (err) {
+      out.warn(`read failed-run records of ${job} in ${storage.name}: ${redact(oneLine(err))}`);
+      return [];
+    }
+  }
+}
