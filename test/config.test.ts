@@ -313,7 +313,7 @@ describe('parseConfig: errors name the exact field path', () => {
     {
       name: 'an unknown source type',
       patch: (t) => (t.jobs.app.source.type = 'mysql'),
-      message: 'config: jobs.app.source.type: expected type postgres, sqlite, files, kubernetes or bucket',
+      message: 'config: jobs.app.source.type: expected type postgres, sqlite, files, bucket or kubernetes',
     },
   ];
   for (const c of cases) {

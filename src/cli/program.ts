@@ -116,7 +116,7 @@ program
   .argument('<id>', 'backup id or latest')
   .option('--job <job>', 'the job the backup belongs to')
   .option('--source <name>', 'the source to restore, in a backup of several sources')
-  .option('--to <target>', 'postgres://user@host:5432/dbname; a path (sqlite) or a directory (files)')
+  .option('--to <target>', 'postgres://user@host:5432/dbname; a path (sqlite), a directory (files, bucket) or s3://bucket/prefix (bucket)')
   .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
   .option('--clean', 'drop and recreate target databases that are not empty')
   .option('--create', 'create target databases that do not exist')
@@ -124,7 +124,7 @@ program
     '--force',
     'restore over non-empty databases as they are; replace a file, fill a non-empty directory',
   )
-  .option('--path <glob...>', 'files source: restore only the members matching these globs')
+  .option('--path <glob...>', 'files or bucket source: restore only the members (keys) matching these globs')
   .option('--create-roles', "create the roles a single-database backup's objects need (NOLOGIN)")
   .option('--jobs <n>', 'parallel pg_restore jobs (custom format)')
   .action(

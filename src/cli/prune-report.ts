@@ -46,6 +46,12 @@ function planLines(out: Output, where: string, plan: PrunePlan, dryRun: boolean)
 function outcomeLines(out: Output, where: string, outcome: PruneOutcome): void {
   for (const key of outcome.removedIncomplete)
     out.info(`${where}: removed ${key} (an interrupted write older than the grace period)`);
+  const blobs = outcome.blobs;
+  if (blobs?.stopped) out.warn(`${where}: ${blobs.stopped}`);
+  else if (blobs)
+    out.info(
+      `${where}: removed ${blobs.removed.length} unreferenced blob(s); ${blobs.referenced} in use, ${blobs.young} newer than the grace period kept`,
+    );
   for (const r of outcome.retained) {
     out.info(`${where}: keep ${r.id ?? r.key} (retained by Object Lock ${r.lock}; a later prune removes it)`);
   }
@@ -72,6 +78,7 @@ export function pruneSummary(job: string, storage: Storage, { plan, outcome }: S
     removedObjects: outcome?.removedObjects ?? [],
     removedIncomplete: outcome?.removedIncomplete ?? [],
     retained: outcome?.retained ?? [],
+    ...(outcome?.blobs ? { blobs: outcome.blobs } : {}),
   };
 }
 

@@ -76,7 +76,13 @@ export function buildJob(name: string, job: JobConfig, storages: Record<string, 
     storages: job.storages.map((s) => storages[s]!),
     compression: job.compression,
     ...(job.encryption
-      ? { encryption: { type: 'age' as const, recipients: job.encryption.recipients } }
+      ? {
+          encryption: { type: 'age' as const, recipients: job.encryption.recipients },
+          keys: {
+            identityFile: job.encryption.identityFile,
+            setting: `jobs.${name}.encryption.identityFile`,
+          },
+        }
       : {}),
     ...(plaintext ? { warnings: [plaintext.line] } : {}),
     layout: job.layout ?? DEFAULT_LAYOUT,

@@ -63,8 +63,11 @@ export function registerSecrets(config: Config, redactor: Redactor): void {
     if (storage.type === 's3') redactor.add(storage.secretAccessKey);
   }
   for (const job of Object.values(config.jobs)) {
-    for (const source of Object.values(job.sources))
-      for (const url of sourceKind(source.type)?.secretUrls?.(source) ?? []) redactor.addUrl(url);
+    for (const source of Object.values(job.sources)) {
+      const kind = sourceKind(source.type);
+      for (const url of kind?.secretUrls?.(source) ?? []) redactor.addUrl(url);
+      for (const secret of kind?.secrets?.(source) ?? []) redactor.add(secret);
+    }
     // Every command and `serve` load the config here, so the drill's scratch server is masked in all.
     redactor.addUrl(job.drill?.scratch?.url);
   }

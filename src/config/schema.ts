@@ -15,6 +15,7 @@ export { notifySchema };
 import { RECIPIENT_EXPECTED, recipientProblem } from '../codecs/age.js';
 import { sourceCommon } from '../sources/common-config.js';
 import { PLANNED_KINDS, SOURCE_KINDS } from '../sources/registry.js';
+import { s3ConnectionShape } from '../storages/s3/fields.js';
 
 const wholeNumber = z
   .number({ error: 'expected a whole number' })
@@ -57,19 +58,7 @@ export const s3StorageSchema = z.strictObject({
   type: z.literal('s3'),
   bucket: z.string().min(1, 'expected a bucket name'),
   prefix: z.string().default(''),
-  endpoint: z.url({ error: 'expected a URL like http://minio:9000' }).optional(),
-  region: z.string().default('us-east-1'),
-  forcePathStyle: z.boolean().default(false),
-  accessKeyId: z.string().optional(),
-  secretAccessKey: z.string().optional(),
-  // Tuning; unset means the S3 storage's own default (src/storages/s3/storage.ts, README "S3 storage").
-  /** WHEN_REQUIRED (the default) works with S3-compatible servers (radosgw …); see client.ts. */
-  requestChecksumCalculation: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).optional(),
-  responseChecksumValidation: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).optional(),
-  /** Size of the first 1,000 parts of a multipart upload (default 8); later parts grow. */
-  partSizeMiB: z.number().int('expected a whole number').min(5, 'expected 5 or more').max(5120).optional(),
-  stallTimeoutSeconds: timerSeconds().optional(),
-  maxAttempts: z.number().int('expected a whole number').min(1, 'expected 1 or more').max(50).optional(),
+  ...s3ConnectionShape,
   /** false for servers that ignore If-None-Match on PutObject: a HEAD check guards writes instead. */
   conditionalWrites: z.boolean().optional(),
 });
@@ -174,6 +163,12 @@ export const drillSchema = z.strictObject({
       binDir: z.string().optional(),
       /** Roles to create before restoring a single-database backup, which carries none. */
       roles: z.array(z.string().min(1)).default([]),
+    })
+    .optional(),
+  /** Bucket sources: read back a random `sample` % of the blobs instead of all of them. */
+  bucket: z
+    .strictObject({
+      sample: z.number().gt(0, 'expected a percentage above 0').max(100, 'expected at most 100'),
     })
     .optional(),
   /** How far a planner estimate may be off: the larger of percent and rows (default 10 % / 1000). */

@@ -9,7 +9,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { AgeSettings } from '../codecs/age.js';
-import { chainExtension, codecChain, type Compression } from '../codecs/chain.js';
+import { chainExtension, codecChain, type CodecKeys, type Compression } from '../codecs/chain.js';
 import {
   backupId,
   joinKey,
@@ -52,6 +52,8 @@ export interface BackupJob {
   compression: Compression;
   /** age recipients: every artifact is encrypted after compression. */
   encryption?: AgeSettings;
+  /** The identity, when configured: a source that reads the job's previous backup decrypts with it. */
+  keys?: CodecKeys;
   /** Printed (hooks.warn) at the start of every run, e.g. a sensitive source stored in plaintext. */
   warnings?: string[];
   layout?: string;
@@ -177,7 +179,11 @@ async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResu
   try {
     // Every source is planned before anything is written: a source that cannot work stops the run here.
     const plans: Array<{ name: string; plan: SourcePlan }> = [];
-    for (const { name, source } of job.sources) plans.push({ name, plan: await source.plan(signal) });
+    const settings = { compression: job.compression, encryption: job.encryption };
+    for (const { name, source } of job.sources) {
+      const ctx = { job: job.name, source: name, storages: job.storages, codecs: settings, keys: job.keys };
+      plans.push({ name, plan: await source.plan(signal, { ...ctx, warn: hooks.warn }) });
+    }
     const codecs = codecChain(job);
     const planned = plans.flatMap(({ name, plan }) =>
       plan.artifacts.map((artifact) => ({

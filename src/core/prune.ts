@@ -28,6 +28,8 @@ import { describeLock, isObjectLocked } from '../storages/object-lock.js';
 import type { ObjectInfo, Storage } from '../storages/storage.js';
 import { isLifeboatError } from '../util/errors.js';
 import type { PublicKey } from '../util/minisign.js';
+import type { CodecKeys } from '../codecs/chain.js';
+import { sweepBlobs, type SweepOutcome } from '../sources/bucket/sweep.js';
 import { verifyBackup } from './verify.js';
 import { withJobLock } from './job-lock.js';
 import {
@@ -288,6 +290,8 @@ export interface PruneOutcome {
    * objects. They stay whole and listed; a prune after the lock ends removes them.
    */
   retained: Array<{ id?: string; key: string; lock: string }>;
+  /** Bucket sources' blobs: what mark and sweep removed, or why it did not (sources/bucket/sweep.ts). */
+  blobs?: SweepOutcome;
 }
 
 /** Deletes `keys` (batched where the storage can); locked keys are reported, other failures thrown. */
@@ -319,6 +323,8 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Where breaking a stale job lock is reported. */
   warn?: (line: string) => void;
+  /** What reading an encrypted job's bucket indexes needs (marking the blobs they use). */
+  keys?: CodecKeys;
 }
 
 /**
@@ -391,6 +397,14 @@ async function executeUnlocked(
       outcome,
       opts.signal,
     );
+  // Under the lock, after the backups went: no backup of the job can start using a blob meanwhile.
+  const blobs = await sweepBlobs(storage, plan.job, {
+    now: opts.now ?? new Date(),
+    graceMs: opts.graceMs ?? DEFAULT_GRACE_MS,
+    keys: opts.keys,
+    signal: opts.signal,
+  });
+  if (blobs.removed.length || blobs.referenced || blobs.stopped) outcome.blobs = blobs;
   if (storage.cleanupIncomplete) {
     const cutoff = new Date((opts.now ?? new Date()).getTime() - (opts.graceMs ?? DEFAULT_GRACE_MS));
     outcome.removedIncomplete.push(...(await storage.cleanupIncomplete(cutoff, { signal: opts.signal })));

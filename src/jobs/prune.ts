@@ -45,7 +45,11 @@ export async function pruneStorage(
   const plan = await planPrune(storage, job, policy, { timeZone, signal, verified, signedBy });
   hooks.onPlan?.(storage, plan);
   if (hooks.dryRun) return { storage, plan };
-  const outcome = await executePrune(storage, plan, { signal, warn: hooks.warn });
+  const keys = {
+    identityFile: config.encryption?.identityFile,
+    setting: `jobs.${job.name}.encryption.identityFile`,
+  };
+  const outcome = await executePrune(storage, plan, { signal, warn: hooks.warn, keys });
   hooks.onPruned?.(storage, plan, outcome);
   return { storage, plan, outcome };
 }

@@ -22,6 +22,10 @@ export interface SourceRestoreOptions {
    * NOLOGIN. Without it, missing roles stop the restore before anything changes.
    */
   createRoles?: boolean;
+  /** Only what matches these globs (a files or bucket source's paths or keys). */
+  paths?: string[];
+  /** The source's config block in the job, when a config names it (a bucket restore's connection). */
+  config?: unknown;
   /** Parallel jobs (pg_restore of a custom-format dump). */
   jobs?: number;
   binDir?: string;
@@ -99,6 +103,8 @@ export interface SourceKind<C extends { type: string } = { type: string }> {
   drillSettings?(cfg: C): { url?: string; binDir?: string };
   /** Secrets in the config block (e.g. a URL's password), masked in every line Lifeboat prints. */
   secretUrls?(cfg: C): string[];
+  /** Plain secrets in the config block (an S3 secret key), masked the same way. */
+  secrets?(cfg: C): Array<string | undefined>;
   /**
    * Restores the kind's part of a backup (`restore --source`). PostgreSQL's restore predates this
    * seam and is wired in core/restore-source.ts; a new kind brings its own here.

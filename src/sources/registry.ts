@@ -4,6 +4,7 @@
  * health probes (serve) and drill settings all read this table.
  */
 import type { SourceKind } from './kind.js';
+import { bucketKind } from './bucket/kind.js';
 import { filesKind } from './files/kind.js';
 import { postgresKind } from './postgres/kind.js';
 import { sqliteKind } from './sqlite/kind.js';
@@ -12,10 +13,11 @@ export const SOURCE_KINDS = {
   postgres: postgresKind,
   sqlite: sqliteKind,
   files: filesKind,
+  bucket: bucketKind,
 } as const;
 
 /** Kinds the SPEC names that are still to come: accepted by `type` only, refused when built. */
-export const PLANNED_KINDS = ['kubernetes', 'bucket'] as const;
+export const PLANNED_KINDS = ['kubernetes'] as const;
 
 /** The kind of a `type:`, or undefined when this Lifeboat has none. */
 export function sourceKind(type: string): SourceKind<{ type: string }> | undefined {

@@ -5,6 +5,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { ArtifactRole, SourceRecord, TableCount } from '../catalog/manifest.js';
+import type { CodecKeys, CodecSettings } from '../codecs/chain.js';
+import type { Storage } from '../storages/storage.js';
 
 /** One artifact's raw dump bytes as a source produces them; core/write-artifact.ts stores them. */
 export interface DumpStream {
@@ -50,10 +52,27 @@ export interface SourcePlan {
   summary: string;
 }
 
+/**
+ * What a backup run tells a source about itself: a kind that stores more than its artifacts (a
+ * bucket source's content-addressed blobs) writes to the job's storages through the job's codecs,
+ * and reads its previous backup. `check` plans without it.
+ */
+export interface PlanContext {
+  job: string;
+  /** The source's name in the job (`main` for `source:`). */
+  source: string;
+  storages: Storage[];
+  codecs: CodecSettings;
+  /** What decoding the job's earlier backups needs (the age identity), when configured. */
+  keys?: CodecKeys;
+  /** Lines worth a warning that do not fail the run. */
+  warn?: (line: string) => void;
+}
+
 export interface Source {
   /** Safe to print: host, port and database, never a password. */
   readonly description: string;
-  plan(signal: AbortSignal): Promise<SourcePlan>;
+  plan(signal: AbortSignal, ctx?: PlanContext): Promise<SourcePlan>;
   /**
    * For `lifeboat check`: what the source's credentials lack for the planned dumps, one phrase
    * each (empty when nothing), and who they are.

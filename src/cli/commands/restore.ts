@@ -78,6 +78,8 @@ export async function restoreCommand(
     createRoles: opts.createRoles,
     jobs,
     binDir: source?.binDir,
+    paths: opts.path,
+    config: source,
     signal,
     log,
     onBytes: ctx.output.interactive ? progress : undefined,

@@ -21,7 +21,25 @@ export interface ReadTarget {
   fail: (err: unknown, what: string) => LifeboatError;
 }
 
+/** What the first answer said of the object: a bucket source records it beside the bytes. */
+export interface ObjectHead {
+  size: number;
+  etag?: string;
+  lastModified?: Date;
+  contentType?: string;
+  /** User metadata (x-amz-meta-*), names lower-cased as S3 returns them. */
+  metadata: Record<string, string>;
+}
+
 export async function openObject(target: ReadTarget, signal?: AbortSignal): Promise<Readable> {
+  return (await openObjectWithHead(target, signal)).stream;
+}
+
+/** openObject, plus the object's size, ETag, time, content type and user metadata. */
+export async function openObjectWithHead(
+  target: ReadTarget,
+  signal?: AbortSignal,
+): Promise<{ stream: Readable; head: ObjectHead }> {
   const what = `read ${target.label} from ${target.location}`;
   const request = (range?: { from: number; etag?: string }) =>
     target.client.send(
@@ -73,5 +91,12 @@ export async function openObject(target: ReadTarget, signal?: AbortSignal): Prom
       }
     }
   }
-  return Readable.from(bytes(), { objectMode: false, highWaterMark: 1 << 20 });
+  const head: ObjectHead = {
+    size: total ?? 0,
+    etag,
+    lastModified: first.LastModified,
+    contentType: first.ContentType,
+    metadata: first.Metadata ?? {},
+  };
+  return { stream: Readable.from(bytes(), { objectMode: false, highWaterMark: 1 << 20 }), head };
 }

@@ -8,73 +8,33 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { LifeboatError } from '../../util/errors.js';
 import type { S3Bucket } from './bucket.js';
-import { createS3Client, type ChecksumMode } from './client.js';
 import { abortStaleUploads, deleteMany, deleteOne } from './delete.js';
 import { s3Error, s3ErrorName, s3ErrorStatus } from './errors.js';
 import { createLockCheck } from './lock.js';
 import { openObject } from './read.js';
-import { MIN_PART_SIZE } from './parts.js';
 import { uploadObject } from './upload.js';
-import { normalizePrefix, printableEndpoint, s3Location } from './url.js';
-import type { RetryPolicy } from '../../util/backoff.js';
-import { DEFAULT_RETRY } from './retry.js';
+import { normalizePrefix, s3Location } from './url.js';
+import { connectS3, type S3ConnectionOptions } from './settings.js';
 import { validateKey, type ObjectInfo, type Storage } from '../storage.js';
 
-export interface S3StorageOptions {
+export interface S3StorageOptions extends S3ConnectionOptions {
   name: string;
   bucket: string;
   prefix?: string;
-  /** Omit for AWS. */
-  endpoint?: string;
-  region: string;
-  forcePathStyle: boolean;
-  /** Both or neither; neither uses the SDK's default chain (AWS_* variables, profile, role). */
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  requestChecksumCalculation?: ChecksumMode;
-  responseChecksumValidation?: ChecksumMode;
-  /** Bytes in each of the first 1,000 parts of a multipart upload (≥ 5 MiB); default 8 MiB. */
-  partSize?: number;
-  /** No bytes moved for this long aborts the request and retries it; default 60. */
-  stallTimeoutSeconds?: number;
-  /** Attempts per request, the first included; default 8. */
-  maxAttempts?: number;
   /**
    * The server honours `If-None-Match: *` on PutObject (AWS S3, Ceph radosgw, R2, MinIO): default
    * true. false: a HeadObject check before each write instead, and create-only is not atomic.
    */
   conditionalWrites?: boolean;
-  /** Backoff between attempts (tests shorten it). */
-  retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
 }
-
-export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
-export const DEFAULT_STALL_TIMEOUT_SECONDS = 60;
 
 export function createS3Storage(opts: S3StorageOptions): Storage {
   const root = normalizePrefix(opts.prefix ?? '');
   const location = s3Location(opts.bucket, root);
-  const stallTimeoutSeconds = opts.stallTimeoutSeconds ?? DEFAULT_STALL_TIMEOUT_SECONDS;
-  const retry: RetryPolicy = {
-    ...DEFAULT_RETRY,
-    ...opts.retry,
-    maxAttempts: opts.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
-  };
-  const partSize = Math.max(MIN_PART_SIZE, opts.partSize ?? DEFAULT_PART_SIZE);
+  const { client: s3, retry, partSize, stallTimeoutSeconds, endpoint } = connectS3(opts);
   const conditionalWrites = opts.conditionalWrites ?? true;
-  const endpoint = opts.endpoint ? printableEndpoint(opts.endpoint) : undefined;
   const b: S3Bucket = {
-    client: createS3Client({
-      endpoint: opts.endpoint,
-      region: opts.region,
-      forcePathStyle: opts.forcePathStyle,
-      accessKeyId: opts.accessKeyId,
-      secretAccessKey: opts.secretAccessKey,
-      requestChecksumCalculation: opts.requestChecksumCalculation ?? 'WHEN_REQUIRED',
-      responseChecksumValidation: opts.responseChecksumValidation ?? 'WHEN_REQUIRED',
-      stallTimeoutSeconds,
-      retry,
-    }),
+    client: s3,
     bucket: opts.bucket,
     root,
     location,

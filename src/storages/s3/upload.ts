@@ -46,6 +46,13 @@ export interface UploadTarget {
    * a HeadObject check comes first (which narrows the race, but cannot close it).
    */
   conditionalWrites: boolean;
+  /** Content type and user metadata to store with the object (a bucket restore's). */
+  headers?: { ContentType?: string; Metadata?: Record<string, string> };
+  /**
+   * Replace an object already at the key (a restore with --force) instead of refusing it; every
+   * write of a backup leaves this unset.
+   */
+  overwrite?: boolean;
   /** HeadObject of the key: size and ETag, or undefined when absent; throws a LifeboatError. */
   head: () => Promise<{ size: number; etag?: string } | undefined>;
   /** Maps an SDK error to a LifeboatError whose message starts with `what`. */
@@ -74,9 +81,10 @@ export async function uploadObject(
 
     uploadId = (
       await send(target, what, signal, () =>
-        target.client.send(new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key }), {
-          abortSignal: signal,
-        }),
+        target.client.send(
+          new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ...target.headers }),
+          { abortSignal: signal },
+        ),
       )
     ).UploadId;
     const completed: CompletedPart[] = [];
@@ -131,7 +139,7 @@ export async function uploadObject(
     if (failure) throw failure;
 
     // radosgw ignores If-None-Match on Complete; AWS S3 honours it.
-    await refuseExisting(target, what);
+    if (!target.overwrite) await refuseExisting(target, what);
     try {
       await target.client.send(
         new CompleteMultipartUploadCommand({
@@ -139,7 +147,7 @@ export async function uploadObject(
           Key: target.key,
           UploadId: uploadId,
           MultipartUpload: { Parts: completed },
-          IfNoneMatch: '*',
+          ...(target.overwrite ? {} : { IfNoneMatch: '*' }),
         }),
         { abortSignal: signal },
       );
@@ -181,7 +189,8 @@ async function refuseExisting(target: UploadTarget, what: string): Promise<void>
 }
 
 async function putSingle(buf: Buffer, target: UploadTarget, signal: AbortSignal, what: string) {
-  if (!target.conditionalWrites) await refuseExisting(target, what);
+  const conditional = target.conditionalWrites && !target.overwrite;
+  if (!target.conditionalWrites && !target.overwrite) await refuseExisting(target, what);
   const digest = md5(buf);
   try {
     await target.client.send(
@@ -191,7 +200,8 @@ async function putSingle(buf: Buffer, target: UploadTarget, signal: AbortSignal,
         Body: buf,
         ContentLength: buf.length,
         ContentMD5: digest.toString('base64'),
-        ...(target.conditionalWrites ? { IfNoneMatch: '*' } : {}),
+        ...target.headers,
+        ...(conditional ? { IfNoneMatch: '*' } : {}),
       }),
       { abortSignal: signal },
     );

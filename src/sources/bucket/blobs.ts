@@ -1,0 +1,200 @@
+/**
+ * Blobs: a bucket source's object contents, stored once per distinct content in each of the job's
+ * storages at `{job}/blobs/sha256/{h[0..2]}/{sha256}{codec extensions}` (SPEC §3), where the hash
+ * is of the object's own bytes and the stored bytes went through the job's codecs (compressed,
+ * encrypted when the job is). A blob is never written twice: a storage that holds the key already
+ * holds those bytes, since puts are create-only and atomic. Which backups use a blob is in their
+ * indexes; prune's mark and sweep (sweep.ts) removes the ones none uses.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { safeSegment } from '../../catalog/layout.js';
+import { startDecoders, startEncoders, type CodecChain } from '../../codecs/chain.js';
+import type { Storage } from '../../storages/storage.js';
+import { fanOut } from '../../util/fan-out.js';
+import { isLifeboatError, LifeboatError } from '../../util/errors.js';
+
+/** Every blob of a job sits under this prefix (what prune lists). */
+export function blobPrefix(job: string): string {
+  return `${safeSegment(job)}/blobs/`;
+}
+
+export function blobKey(job: string, sha256: string, extension: string): string {
+  return `${blobPrefix(job)}sha256/${sha256.slice(0, 2)}/${sha256}${extension}`;
+}
+
+/** An object's bytes as read once: hashed on the way, kept in memory when small, else in a temp file. */
+export interface Spooled {
+  size: number;
+  sha256: string;
+  open(): Readable;
+  release(): Promise<void>;
+}
+
+/**
+ * Reads `source` to its end, hashing it. Up to `limit` bytes stay in memory; a larger object goes
+ * to `file` (written as it arrives, so memory stays flat however large it is). The hash must be
+ * known before the blob's key is, which is why the bytes are held once rather than streamed on.
+ */
+export async function spool(
+  source: AsyncIterable<Uint8Array>,
+  file: string,
+  limit: number,
+  signal: AbortSignal,
+): Promise<Spooled> {
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const it = source[Symbol.asyncIterator]();
+  let spilled = false;
+  for (;;) {
+    const next = await it.next();
+    if (next.done) break;
+    const chunk = Buffer.from(next.value);
+    hash.update(chunk);
+    size += chunk.length;
+    chunks.push(chunk);
+    if (size > limit) {
+      spilled = true;
+      break;
+    }
+  }
+  if (!spilled) {
+    const whole = Buffer.concat(chunks, size);
+    return {
+      size,
+      sha256: hash.digest('hex'),
+      open: () => Readable.from([whole]),
+      release: async () => {},
+    };
+  }
+  async function* rest() {
+    for (const c of chunks) yield c;
+    chunks.length = 0;
+    for (;;) {
+      const next = await it.next();
+      if (next.done) return;
+      const chunk = Buffer.from(next.value);
+      hash.update(chunk);
+      size += chunk.length;
+      yield chunk;
+    }
+  }
+  try {
+    await pipeline(rest(), createWriteStream(file, { flags: 'wx', mode: 0o600 }), { signal });
+  } catch (err) {
+    await rm(file, { force: true });
+    throw err;
+  }
+  return {
+    size,
+    sha256: hash.digest('hex'),
+    open: () => createReadStream(file, { highWaterMark: 1 << 20 }),
+    release: () => rm(file, { force: true }),
+  };
+}
+
+/**
+ * Stores the spooled bytes at `key` through the codecs in every storage that lacks it. Returns
+ * how many storages took it (0: all had it). A storage that got the same blob from someone else
+ * meanwhile ('exists') holds the same bytes, which is success.
+ */
+export async function storeBlob(
+  bytes: Spooled,
+  key: string,
+  storages: Storage[],
+  codecs: CodecChain,
+  signal: AbortSignal,
+): Promise<number> {
+  const missing: Storage[] = [];
+  for (const s of storages) if (!(await s.stat(key, { signal }))) missing.push(s);
+  if (missing.length === 0) return 0;
+  const stop = new AbortController();
+  const local = AbortSignal.any([signal, stop.signal]);
+  const encoders = startEncoders(codecs, 'pipe', local);
+  const stages: Array<Promise<unknown>> = [];
+  let body: AsyncIterable<Uint8Array> = bytes.open();
+  if (encoders) {
+    stages.push(...encoders.stages, pipeline(body, encoders.stdin!, { signal: local }));
+    body = encoders.stdout;
+  }
+  const done = Promise.all(stages);
+  done.catch(() => stop.abort());
+  async function* whole() {
+    yield* body;
+    // Only a clean exit of every codec lets a storage commit the blob.
+    await done;
+  }
+  try {
+    const settled = await fanOut(
+      whole(),
+      missing.map((s) => async (b: AsyncIterable<Uint8Array>) => {
+        await s.put(key, b, { signal: local }).catch((err: unknown) => {
+          if (!isLifeboatError(err, 'exists')) throw err;
+        });
+      }),
+    );
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return missing.length;
+  } finally {
+    stop.abort();
+    await Promise.allSettled(stages);
+  }
+}
+
+/**
+ * A blob's original bytes: read from the storage, decoded, and checked against the SHA-256 and
+ * size the index names as they pass. The stream fails at its end (before the last chunk is
+ * handed on) when they differ, so a consumer that commits only a complete stream commits nothing.
+ */
+export async function readBlob(
+  storage: Storage,
+  entry: { blob: string; sha256: string; size: number },
+  codecs: CodecChain,
+  signal: AbortSignal,
+): Promise<AsyncGenerator<Uint8Array>> {
+  const { stream, done } = await decodeObject(storage, entry.blob, codecs, signal);
+  return (async function* checked() {
+    const hash = createHash('sha256');
+    let size = 0;
+    let held: Uint8Array | undefined;
+    for await (const chunk of stream) {
+      if (held) yield held;
+      hash.update(chunk);
+      size += chunk.length;
+      held = chunk;
+    }
+    await done;
+    const sha256 = hash.digest('hex');
+    if (sha256 !== entry.sha256 || size !== entry.size)
+      throw new LifeboatError(
+        'integrity',
+        `sha256 mismatch: ${entry.blob} (${size} bytes, sha256 ${sha256.slice(0, 12)}…; the index says ${entry.size} bytes, ${entry.sha256.slice(0, 12)}…)`,
+        { hint: 'the blob is damaged in this storage; restore it from another storage or an older backup' },
+      );
+    if (held) yield held;
+  })();
+}
+
+/** An object's stored bytes decoded through `codecs`; `done` settles once every stage has exited. */
+export async function decodeObject(storage: Storage, key: string, codecs: CodecChain, signal: AbortSignal) {
+  const local = storage.localPath?.(key);
+  const decoders = startDecoders(codecs, signal, local);
+  if (!decoders)
+    return { stream: await storage.get(key, { signal }), done: Promise.resolve() as Promise<unknown> };
+  const stages: Array<Promise<unknown>> = [...decoders.stages];
+  if (decoders.stdin) stages.push(pipeline(await storage.get(key, { signal }), decoders.stdin, { signal }));
+  const done = Promise.all(stages);
+  done.catch(() => {});
+  return { stream: decoders.stdout as Readable, done: done as Promise<unknown> };
+}
+
+/** A path for a spooled object in the run's private temp directory. */
+export function spoolFile(dir: string, n: number): string {
+  return path.join(dir, `object-${n}`);
+}

@@ -1,0 +1,199 @@
+/**
+ * `lifeboat restore ID --source NAME --to s3://bucket/prefix | DIR` for a bucket source: every
+ * object of the snapshot (or those matching --path globs) written from its blob, its bytes
+ * checked against the index's SHA-256 as they pass (a mismatch fails before the object is
+ * committed), with its content type and user metadata on S3. Keys already at the target are
+ * refused, all named before anything is written, unless --force.
+ */
+import { mkdir, rename, rm, lstat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { assertDecodable, codecChain } from '../../codecs/chain.js';
+import { parseS3Url, s3OptionsFromUrl, s3Location } from '../../storages/s3/url.js';
+import type { Storage } from '../../storages/storage.js';
+import { LifeboatError } from '../../util/errors.js';
+import type { SourceRestoreOptions, SourceRestoreResult } from '../kind.js';
+import type { SourceBackup } from '../../catalog/manifest.js';
+import { openBucket, type BucketClient } from './bucket-client.js';
+import { decodeObject, readBlob } from './blobs.js';
+import { bucketSourceSchema, connectionOf } from './config.js';
+import { readIndex, type IndexEntry } from './index-file.js';
+import type { BucketBackup } from './record.js';
+import { excluded } from './snapshot.js';
+
+const CONCURRENCY = 8;
+
+/** The snapshot's entries, decoded from its index artifact. */
+export async function* snapshotEntries(
+  storage: Storage,
+  part: SourceBackup,
+  opts: { keys?: SourceRestoreOptions['keys']; signal: AbortSignal },
+): AsyncGenerator<IndexEntry> {
+  const artifact = part.artifacts.find((a) => a.role === 'index');
+  if (!artifact)
+    throw new LifeboatError(
+      'integrity',
+      `read ${part.job} ${part.id} source ${part.name}: the backup has no index`,
+    );
+  const codecs = codecChain(part, opts.keys);
+  assertDecodable(codecs);
+  const { stream, done } = await decodeObject(storage, artifact.key, codecs, opts.signal);
+  yield* readIndex(stream, `read index ${artifact.key}`);
+  await done;
+}
+
+/** The key below the backed-up prefix: what lands under the target's prefix or directory. */
+export function relativeKey(part: BucketBackup, key: string): string {
+  const prefix = part.source.prefix ?? '';
+  return key.startsWith(prefix) ? key.slice(prefix.length) : key;
+}
+
+/** A target bucket's client: the job's own connection to its server when the config names the source, else the AWS_* variables. */
+function targetBucket(
+  part: BucketBackup,
+  opts: SourceRestoreOptions,
+): { client: BucketClient; prefix: string } {
+  const { bucket, prefix } = parseS3Url(opts.to);
+  const configured = bucketSourceSchema.safeParse(opts.config);
+  if (configured.success) return { client: openBucket(connectionOf(configured.data), bucket), prefix };
+  const env = s3OptionsFromUrl(opts.to, process.env);
+  const endpoint = env.endpoint ?? part.source.endpoint;
+  return {
+    client: openBucket({ endpoint, region: env.region, forcePathStyle: endpoint !== undefined }, bucket),
+    prefix,
+  };
+}
+
+/** Runs `work` over `items` with at most `n` at once; the first failure stops the rest. */
+async function pool<T>(
+  items: T[],
+  n: number,
+  signal: AbortSignal,
+  work: (item: T, signal: AbortSignal) => Promise<void>,
+) {
+  const stop = new AbortController();
+  const s = AbortSignal.any([signal, stop.signal]);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length && !s.aborted) await work(items[next++]!, s);
+  });
+  const settled = await Promise.allSettled(
+    lanes.map((l) => l.catch((err: unknown) => (stop.abort(err), Promise.reject(err)))),
+  );
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+/** A relative key that cannot be a path below a directory (an empty, `.` or `..` segment). */
+function unsafePath(rel: string): boolean {
+  const parts = rel.replace(/\/$/, '').split('/');
+  return rel === '' || rel.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..');
+}
+
+export async function restoreBucket(
+  storage: Storage,
+  backup: SourceBackup,
+  opts: SourceRestoreOptions,
+): Promise<SourceRestoreResult> {
+  const part = backup as BucketBackup;
+  const started = Date.now();
+  const signal = opts.signal ?? new AbortController().signal;
+  const log = opts.log ?? (() => {});
+  const what = `restore ${part.job} ${part.id} source ${part.name}`;
+  const codecs = codecChain(part, opts.keys);
+  const chosen: Array<IndexEntry & { rel: string }> = [];
+  for await (const e of snapshotEntries(storage, part, { keys: opts.keys, signal })) {
+    const rel = relativeKey(part, e.key);
+    if (opts.paths?.length && !opts.paths.some((g) => excluded(rel, [g]) || path.posix.matchesGlob(e.key, g)))
+      continue;
+    chosen.push({ ...e, rel });
+  }
+  if (opts.paths?.length && chosen.length === 0)
+    throw new LifeboatError('usage', `${what}: no object matches --path ${opts.paths.join(', ')}`);
+  let bytes = 0;
+  const count = (n: number) => {
+    bytes += n;
+    opts.onBytes?.(part.name, bytes);
+  };
+  if (opts.to.startsWith('s3://')) {
+    const { client, prefix } = targetBucket(part, opts);
+    try {
+      if (!opts.force) {
+        const existing = new Set<string>();
+        for await (const o of client.list(prefix, signal)) existing.add(o.key);
+        refuseClashes(
+          what,
+          chosen.map((e) => prefix + e.rel).filter((k) => existing.has(k)),
+          s3Location(parseS3Url(opts.to).bucket, prefix),
+        );
+      }
+      await pool(chosen, CONCURRENCY, signal, async (e, s) => {
+        const body = await readBlob(storage, e, codecs, s);
+        await client.put(prefix + e.rel, body, {
+          contentType: e.contentType,
+          metadata: e.metadata,
+          overwrite: opts.force,
+          signal: s,
+        });
+        count(e.size);
+      });
+    } finally {
+      client.destroy();
+    }
+  } else {
+    const dir = path.resolve(opts.to);
+    const unsafe = chosen.filter((e) => unsafePath(e.rel));
+    for (const e of unsafe) log(`${what}: ${JSON.stringify(e.key)} is not a usable file path, skipped`);
+    const files = chosen.filter((e) => !unsafePath(e.rel));
+    if (!opts.force) {
+      const clashes: string[] = [];
+      for (const e of files)
+        if (
+          await lstat(path.join(dir, e.rel)).then(
+            () => true,
+            () => false,
+          )
+        )
+          clashes.push(e.rel);
+      refuseClashes(what, clashes, dir);
+    }
+    await pool(files, CONCURRENCY, signal, async (e, s) => {
+      const dest = path.join(dir, e.rel);
+      if (e.rel.endsWith('/')) return void (await mkdir(dest, { recursive: true }));
+      await mkdir(path.dirname(dest), { recursive: true });
+      // Written beside its place and renamed when every byte checked out: never a half file.
+      const tmp = `${dest}.lifeboat-${process.pid}.tmp`;
+      try {
+        await pipeline(await readBlob(storage, e, codecs, s), createWriteStream(tmp, { mode: 0o644 }), {
+          signal: s,
+        });
+        await rename(tmp, dest);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+      count(e.size);
+    });
+  }
+  log(`${what}: ${chosen.length} objects restored to ${opts.to}`);
+  log('restore OK');
+  return {
+    databases: [`${chosen.length} objects`],
+    createdRoles: [],
+    durationMs: Date.now() - started,
+    bytes,
+  };
+}
+
+function refuseClashes(what: string, keys: string[], where: string): void {
+  if (keys.length === 0) return;
+  const shown = keys.slice(0, 3).join(', ') + (keys.length > 3 ? ` and ${keys.length - 3} more` : '');
+  throw new LifeboatError(
+    'exists',
+    `${what}: ${keys.length} object(s) already exist in ${where} (${shown})`,
+    {
+      hint: 'restore to an empty prefix or directory, or add --force to overwrite them',
+    },
+  );
+}
