@@ -116,7 +116,10 @@ program
   .argument('<id>', 'backup id or latest')
   .option('--job <job>', 'the job the backup belongs to')
   .option('--source <name>', 'the source to restore, in a backup of several sources')
-  .option('--to <target>', 'postgres://user@host:5432/dbname; a path (sqlite), a directory (files, bucket) or s3://bucket/prefix (bucket)')
+  .option(
+    '--to <target>',
+    'postgres://user@host:5432/dbname; a path (sqlite), a directory (files, bucket) or s3://bucket/prefix (bucket)',
+  )
   .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
   .option('--clean', 'drop and recreate target databases that are not empty')
   .option('--create', 'create target databases that do not exist')
