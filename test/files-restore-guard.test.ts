@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -16,6 +15,7 @@ import { errorLines, lifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { writeConfig } from './helpers/scenarios.js';
 import { craftTar, type CraftedMember } from './helpers/tar-craft.js';
+import { replaceArtifact } from './helpers/tamper.js';
 
 describe('files restore refuses an archive that would write outside the target', async () => {
   const dir = await tempDir({ after }, 'lifeboat-guard-');
@@ -36,22 +36,15 @@ describe('files restore refuses an archive that would write outside the target',
   const backup = await lifeboat(['--config', config, 'backup', '--json']);
   assert.equal(backup.code, 0, backup.stderr);
   const { id } = (JSON.parse(backup.stdout) as Array<{ id: string }>)[0]!;
-  const manifestFile = path.join(backups, '.lifeboat/site', `${id}.json`);
-  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as {
-    artifacts: Array<{ key: string; role: string; size: number; sha256: string }>;
-  };
-  const archive = manifest.artifacts.find((a) => a.role === 'file')!;
-
   /** Stores `members` as the backup's archive, consistent with the manifest and the sidecar. */
-  async function plant(members: CraftedMember[]): Promise<void> {
-    const stored = execFileSync('zstd', ['-q', '-c'], { input: craftTar(members) });
-    const sha256 = createHash('sha256').update(stored).digest('hex');
-    const file = path.join(backups, archive.key);
-    await writeFile(file, stored);
-    await writeFile(`${file}.sha256`, `${sha256}  ${path.posix.basename(archive.key)}\n`);
-    Object.assign(archive, { size: stored.length, sha256 });
-    await writeFile(manifestFile, JSON.stringify(manifest, null, 2));
-  }
+  const plant = (members: CraftedMember[]) =>
+    replaceArtifact(
+      backups,
+      'site',
+      id,
+      (a) => a.role === 'file',
+      execFileSync('zstd', ['-q', '-c'], { input: craftTar(members) }),
+    );
 
   const rel = data.slice(1);
   let n = 0;

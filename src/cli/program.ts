@@ -104,6 +104,10 @@ program
   .option('--all', 'verify every backup')
   .option('--job <job>', 'the job the backup belongs to')
   .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
+  .option(
+    '--deep',
+    'also decode every artifact and check its content: a files archive against its index, an SQLite database by integrity_check and row counts',
+  )
   .action(
     action(async (ctx, id: string | undefined, opts) =>
       (await import('./commands/verify.js')).verifyCommand(ctx, id, opts, controller.signal),

@@ -1,6 +1,7 @@
 /**
- * `lifeboat verify [ID|--all] [--job JOB]`: re-reads stored bytes and names every bad object. With
- * several storages, every copy is checked: a good copy elsewhere does not excuse a bad one.
+ * `lifeboat verify [ID|--all] [--job JOB] [--deep]`: re-reads stored bytes and names every bad object;
+ * `--deep` then reads the content back too (core/verify-deep.ts). With several storages, every copy
+ * is checked: a good copy elsewhere does not excuse a bad one.
  */
 import { listBackups, readManifest, type UnreadableManifest } from '../../catalog/catalog.js';
 import { findAcross } from '../../catalog/copies.js';
@@ -10,6 +11,8 @@ import { isLifeboatError, LifeboatError } from '../../util/errors.js';
 import { checkManifestSignature } from '../../catalog/signature.js';
 import { manifestKey } from '../../catalog/layout.js';
 import { verifyingKey } from '../../config/signing.js';
+import { codecKeysOf } from '../../config/compose.js';
+import { verifyContent } from '../../core/verify-deep.js';
 import type { PublicKey } from '../../util/minisign.js';
 import type { Storage } from '../../storages/storage.js';
 import type { Context } from '../context.js';
@@ -18,7 +21,7 @@ import { progressReporter } from '../progress.js';
 export async function verifyCommand(
   ctx: Context,
   ref: string | undefined,
-  opts: { all?: boolean; job?: string; from?: string },
+  opts: { all?: boolean; job?: string; from?: string; deep?: boolean },
   signal: AbortSignal,
 ): Promise<number> {
   if (ref && opts.all) throw new LifeboatError('usage', 'verify: give an ID or --all, not both');
@@ -84,9 +87,18 @@ export async function verifyCommand(
         `verify ${what}: ${p.problem === 'sha256' || p.problem === 'size' ? 'sha256 mismatch' : p.problem}: ${p.key} (${p.detail})`,
       );
     problems.push(...objects);
+    // Content is read back only from bytes that matched their checksums: a bad object is reported once.
+    let proven: string[] = [];
+    if (opts.deep && problems.length === 0) {
+      const deep = await verifyContent(storage, m, { keys: codecKeysOf(config, m.job), signal });
+      for (const p of deep.problems)
+        ctx.output.log('error', `verify ${what}: content FAILED: ${p.key} (${p.detail})`);
+      problems.push(...deep.problems);
+      proven = deep.proven;
+    }
     if (problems.length === 0)
       ctx.output.info(
-        `verify ${what}: sha256 OK (${m.artifacts.length} artifact(s))${signedBy ? ', signature OK' : ''}${m.partial ? `; partial backup: ${(m.missing ?? []).map((x) => x.database).join(', ') || 'some databases'} not backed up` : ''}`,
+        `verify ${what}: sha256 OK (${m.artifacts.length} artifact(s))${signedBy ? ', signature OK' : ''}${proven.length ? `; ${proven.join('; ')}` : ''}${m.partial ? `; partial backup: ${(m.missing ?? []).map((x) => x.database).join(', ') || 'some databases'} not backed up` : ''}`,
       );
     bad += problems.length ? 1 : 0;
     results.push({ job: m.job, id: m.id, storage: storage.name, ok: problems.length === 0, problems });
@@ -102,7 +114,7 @@ export async function verifyCommand(
     const keys = results.flatMap((r) =>
       r.problems.map(
         (p) =>
-          `${several ? `${r.storage}:` : ''}${p.key}${p.problem === 'signature' ? ' (signature FAILED)' : ''}`,
+          `${several ? `${r.storage}:` : ''}${p.key}${p.problem === 'signature' ? ' (signature FAILED)' : p.problem === 'content' ? ' (content FAILED)' : ''}`,
       ),
     );
     throw new LifeboatError('integrity', `verify: ${bad} backup(s) failed: ${keys.join(', ')}`, {
