@@ -63,6 +63,9 @@ export function ageCodec(settings: AgeSettings, keys: AgeKeys = {}): Codec {
       fatal: /^age: error:/,
     }),
     byHand: 'age -d -i key.txt',
+    // The header opened (the identity matched) and the payload then stopped: "failed to decrypt
+    // and authenticate payload chunk" for a prefix, as for altered bytes.
+    cutShort: (err) => /^decrypt FAILED: .*payload/.test(err.message),
     authenticates: true,
     decodeProblem: () => {
       if (!identityFile)

@@ -3,7 +3,7 @@
  * settings (a job's config, or a manifest's record of them) into stages, and that starts them as a
  * row of child processes joined by OS pipes, for backup (encode) and restore (decode).
  */
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { isLifeboatError } from '../util/errors.js';
 import { startChild } from '../util/child.js';
 import { ageCodec, type AgeKeys, type AgeSettings } from './age.js';
@@ -155,4 +155,54 @@ export function authenticatingDecoders(chain: CodecChain): CodecChain {
   const reversed = [...chain].reverse();
   const last = reversed.map((c) => Boolean(c.authenticates)).lastIndexOf(true);
   return reversed.slice(0, last + 1).reverse();
+}
+
+/** How much of an artifact the identity check feeds age: its header (a few hundred bytes a recipient). */
+export const HEADER_BYTES = 64 * 1024;
+
+/**
+ * Checks only that the identity opens each artifact: the authenticating decoders (see above) get
+ * its first HEADER_BYTES, and the end of input that follows is no error. For artifacts whose bytes
+ * are authenticated otherwise (a signed manifest holding their sha256): the restore then decrypts
+ * as it streams, once, instead of in a whole pass before it.
+ */
+export function startIdentityCheck(chain: CodecChain, signal: AbortSignal): RunningChain | undefined {
+  const row = startDecoders(chain, signal, undefined, true);
+  if (!row) return undefined;
+  const stages = row.stages.map((stage) =>
+    stage.catch((err: unknown) => {
+      if (!(isLifeboatError(err) && chain.some((c) => c.cutShort?.(err)))) throw err;
+    }),
+  );
+  stages.forEach((p) => p.catch(() => {}));
+  return { stdin: headOnly(row.stdin!, HEADER_BYTES), stdout: row.stdout, stages };
+}
+
+/** A Writable passing its first `limit` bytes to `into` and dropping the rest; destroying it ends `into`. */
+function headOnly(into: Writable, limit: number): Writable {
+  let left = limit;
+  // A decoder that stopped reading (it had its answer) reports through its own outcome.
+  into.on('error', () => {});
+  const end = () => {
+    if (!into.writableEnded && !into.destroyed) into.end();
+  };
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (left > 0 && !into.destroyed) {
+        const part = chunk.subarray(0, left);
+        left -= part.length;
+        into.write(part); // at most `limit` bytes ever wait in memory
+        if (left === 0) end();
+      }
+      callback();
+    },
+    final(callback) {
+      end();
+      callback();
+    },
+    destroy(err, callback) {
+      into.destroy();
+      callback(err);
+    },
+  });
 }

@@ -34,4 +34,6 @@ export interface Codec {
   decodeProblem?(): LifeboatError | undefined;
   /** Turns a failed decode into the error the operator should see (e.g. "decrypt FAILED: …"). */
   decodeError?(err: LifeboatError, stderr: string[]): LifeboatError;
+  /** A decodeError that only says the input stopped early (a check fed the decoder a prefix). */
+  cutShort?(err: LifeboatError): boolean;
 }

@@ -66,7 +66,7 @@ export async function intactCopy(
       failing = 'its signature check';
       if (opts.signedBy) await checkSigned(copy.storage, manifest, opts.signedBy, opts);
       failing = 'its checksum';
-      await verifyBeforeRestore(copy.storage, manifest, opts);
+      await verifyBeforeRestore(copy.storage, manifest, { ...opts, signed: Boolean(opts.signedBy) });
       return { storage: copy.storage, manifest, verified: true };
     } catch (err) {
       if (!next || !isLifeboatError(err, 'integrity')) throw err;

@@ -30,6 +30,8 @@ export interface FileRestoreOptions {
   verified?: boolean;
   /** What decrypting an encrypted backup needs (the age identity file). */
   keys?: CodecKeys;
+  /** The manifest's signature was checked in this run (see verifyBeforeRestore). */
+  signed?: boolean;
   signal: AbortSignal;
   log?: (line: string) => void;
 }
@@ -78,7 +80,12 @@ async function exists(p: string): Promise<boolean> {
 
 async function verify(storage: Storage, part: SourceBackup, opts: FileRestoreOptions) {
   if (!opts.verified)
-    await verifyBeforeRestore(storage, part, { signal: opts.signal, log: opts.log, keys: opts.keys });
+    await verifyBeforeRestore(storage, part, {
+      signal: opts.signal,
+      log: opts.log,
+      keys: opts.keys,
+      signed: opts.signed,
+    });
 }
 
 export async function restoreSqlite(

@@ -14,6 +14,7 @@ import {
   authenticatingDecoders,
   codecChain,
   startDecoders,
+  startIdentityCheck,
   type CodecChain,
 } from '../codecs/chain.js';
 import type { SourceRestoreOptions, SourceRestoreResult } from '../sources/kind.js';
@@ -50,21 +51,28 @@ export type RestoreResult = SourceRestoreResult;
  * Checks every artifact; throws an integrity error naming each bad object. An encrypted backup is
  * also decrypted on the way (output discarded): age authenticates every chunk, so ciphertext
  * altered together with its checksums, or a wrong identity, fails here, before the restore
- * sends a single statement to the target.
+ * sends a single statement to the target. With a signed manifest (`signed`: its signature was
+ * checked in this run) nobody can alter the ciphertext together with its checksums, so only the
+ * identity is checked here (on each artifact's header) and the restore decrypts as it streams.
  */
 export async function verifyBeforeRestore(
   storage: Storage,
   manifest: Pick<Manifest, 'id' | 'artifacts' | 'compression' | 'encryption'>,
-  opts: Pick<RestoreOptions, 'signal' | 'log' | 'onBytes' | 'keys'>,
+  opts: Pick<RestoreOptions, 'signal' | 'log' | 'onBytes' | 'keys' | 'signed'>,
 ): Promise<void> {
   const codecs = codecChain(manifest, opts.keys);
   assertDecodable(codecs);
   const authenticating = authenticatingDecoders(codecs);
   const signal = opts.signal ?? new AbortController().signal;
+  const check = !authenticating.length
+    ? undefined
+    : opts.signed
+      ? () => startIdentityCheck(authenticating, signal)!
+      : () => startDecoders(authenticating, signal, undefined, true)!;
   const problems: ObjectProblem[] = await verifyBackup(storage, manifest, {
     signal: opts.signal,
     onBytes: opts.onBytes,
-    check: authenticating.length ? () => startDecoders(authenticating, signal, undefined, true)! : undefined,
+    check,
     onObject: (_key, problem) => {
       if (problem) opts.log?.(`sha256 mismatch: ${problem.key} (${problem.detail})`);
     },
@@ -78,7 +86,13 @@ export async function verifyBeforeRestore(
       },
     );
   }
-  opts.log?.(authenticating.length ? 'sha256 OK, decrypt OK' : 'sha256 OK');
+  opts.log?.(
+    !authenticating.length
+      ? 'sha256 OK'
+      : opts.signed
+        ? 'sha256 OK, identity OK (signed: decrypted as it is restored)'
+        : 'sha256 OK, decrypt OK',
+  );
 }
 
 interface Step {

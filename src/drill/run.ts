@@ -139,7 +139,13 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
       const start = Date.now();
       try {
         if (opts.signedBy) await checkSigned(storage, manifest, opts.signedBy, { signal, log });
-        await verifyBeforeRestore(storage, manifest, { signal, log, onBytes: opts.onBytes, keys: opts.keys });
+        await verifyBeforeRestore(storage, manifest, {
+          signal,
+          log,
+          onBytes: opts.onBytes,
+          keys: opts.keys,
+          signed: Boolean(opts.signedBy),
+        });
       } finally {
         timings.verifyMs = Date.now() - start;
       }

@@ -33,6 +33,11 @@ export interface SourceRestoreOptions {
   verified?: boolean;
   /** What decrypting needs (the age identity file; else LIFEBOAT_AGE_IDENTITY_FILE). */
   keys?: CodecKeys;
+  /**
+   * The manifest's signature was checked in this run: its sha256 values are authentic, so an
+   * encrypted artifact is decrypted once, as it is restored (core/restore.ts, verifyBeforeRestore).
+   */
+  signed?: boolean;
   signal?: AbortSignal;
   log?: (line: string) => void;
   onBytes?: (key: string, read: number) => void;

@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { HEADER_BYTES } from '../../src/codecs/chain.js';
 import type { LocalCluster } from '../../src/sources/postgres/local-cluster.js';
 import { errorLines, exists, lifeboat, type RunResult } from './lifeboat.js';
 import { writeConfig } from './scenarios.js';
@@ -65,7 +66,7 @@ export async function makeSources(dir: string, pg: LocalCluster) {
   await pg.psql('create database app');
   await pg.psql(
     `create table items (id int primary key, note text);
-     insert into items select g, '${MARKS.pg}-' || g from generate_series(1, 500) g;`,
+     insert into items select g, '${MARKS.pg}-' || md5(g::text) from generate_series(1, 20000) g;`,
     { database: 'app' },
   );
   const data = path.join(dir, 'data');
@@ -94,7 +95,7 @@ export async function encryptedFlow(opts: EncryptedFlowOptions, keys: Keys): Pro
       `    storages: [${opts.storage}]\n` +
       `    encryption: { type: age, recipients: [${keys.ageRecipient}] }\n` +
       `    drill:\n      checks:\n` +
-      `        - { name: items present, source: pg, sql: "select count(*) from items", expect: "= 500" }\n` +
+      `        - { name: items present, source: pg, sql: "select count(*) from items", expect: "= 20000" }\n` +
       `        - { name: events present, source: state, sql: "select count(*) from events", expect: "= 200" }\n` +
       `signing: { key: ${keys.signingKey} }\n`,
   );
@@ -120,6 +121,9 @@ export async function encryptedFlow(opts: EncryptedFlowOptions, keys: Keys): Pro
 
   // Nothing stored is plaintext: no sample row, no file text, no identity, in any object.
   const stored = await opts.stored();
+  // Larger than what the identity check of a signed backup reads (its header only).
+  const dump = stored.find((s) => s.key.endsWith('/app.sql.zst.age'))!;
+  assert.ok(dump.bytes.length > 2 * HEADER_BYTES, `${dump.bytes.length} bytes`);
   assert.ok(stored.length >= 10, stored.map((s) => s.key).join(' '));
   for (const { key, bytes } of stored) {
     for (const mark of [...Object.values(MARKS), keys.ageSecret])
@@ -182,7 +186,11 @@ export async function encryptedFlow(opts: EncryptedFlowOptions, keys: Keys): Pro
   ]) {
     const r = await run(args, keys.ageKey);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /signature OK[^]*sha256 OK, decrypt OK[^]*restore OK/);
+    // Signed: the identity is checked on each header, and the artifact decrypted once, as restored.
+    assert.match(
+      r.stderr,
+      /signature OK[^]*sha256 OK, identity OK \(signed: decrypted as it is restored\)[^]*restore OK/,
+    );
   }
   const sum = 'select count(*), sum(id), max(note) from items';
   assert.equal(await target.psql(sum, { database: 'app' }), await source.psql(sum, { database: 'app' }));
@@ -200,6 +208,7 @@ export async function encryptedFlow(opts: EncryptedFlowOptions, keys: Keys): Pro
 
   const drill = await run(['drill', 'mixed', '--json'], keys.ageKey);
   assert.equal(drill.code, 0, drill.stderr);
+  assert.match(drill.stderr, /signature OK[^]*sha256 OK, identity OK \(signed/);
   const [report] = JSON.parse(drill.stdout) as Array<{ checks: Array<{ name: string; ok: boolean }> }>;
   const checks = report!.checks.map((c) => `${c.name}:${c.ok}`);
   for (const c of [

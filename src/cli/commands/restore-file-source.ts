@@ -14,7 +14,7 @@ export async function restoreFileSource(
   ctx: Context,
   storage: Storage,
   manifest: Manifest,
-  opts: { source?: string; to: string; force?: boolean; path?: string[]; keys?: CodecKeys },
+  opts: { source?: string; to: string; force?: boolean; path?: string[]; keys?: CodecKeys; signed?: boolean },
   verified: boolean,
   signal: AbortSignal,
 ): Promise<number> {
@@ -22,7 +22,8 @@ export async function restoreFileSource(
   const log = (line: string) => ctx.output.info(line);
   const what = `${manifest.job} ${manifest.id} source ${part.name}`;
   ctx.output.info(`restore ${what} (${part.source.kind}) from ${storage.location} to ${opts.to}`);
-  const common = { to: opts.to, force: opts.force, verified, keys: opts.keys, signal, log };
+  const { keys, signed } = opts;
+  const common = { to: opts.to, force: opts.force, verified, keys, signed, signal, log };
   const result =
     part.source.kind === 'sqlite'
       ? await restoreSqlite(storage, part as SqliteBackup, common)

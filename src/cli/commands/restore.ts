@@ -51,6 +51,8 @@ export async function restoreCommand(
   const log = (line: string) => ctx.output.info(line);
   // With several copies, the first intact one (configured order) is read; a bad one is reported.
   const keys = codecKeysOf(config, found.manifest.job);
+  // A signed manifest's checksums are authentic: an encrypted artifact is decrypted once, as restored.
+  const signed = Boolean(signedBy);
   const { storage, manifest, verified } = await intactCopy(found, {
     keys,
     signal,
@@ -59,7 +61,14 @@ export async function restoreCommand(
     signedBy,
   });
   if (FILE_KINDS.has(chooseSource(manifest, opts.source).source.kind))
-    return restoreFileSource(ctx, storage, manifest, { ...opts, to: opts.to, keys }, verified, signal);
+    return restoreFileSource(
+      ctx,
+      storage,
+      manifest,
+      { ...opts, to: opts.to, keys, signed },
+      verified,
+      signal,
+    );
   const { part, run } = restorePlan(manifest, opts.source);
   const several = Object.keys(manifest.sources).length > 1;
   const source = sourceIfResolved(config?.jobs[manifest.job]?.sources[part.name]) as
@@ -71,6 +80,7 @@ export async function restoreCommand(
   const result = await run(storage, {
     verified,
     keys,
+    signed,
     to: opts.to,
     clean: opts.clean,
     create: opts.create,
