@@ -8,8 +8,11 @@
  *      ROUNDS rounds (the order flips every round).
  *   3. Restore: `lifeboat restore latest --create` vs `create database; zstd -dc f | psql`, both
  *      from the same artifact, each into a fresh database that is dropped afterwards.
- *   3b. The encrypted pair: each round also backs up and restores with `encryption: { type: age }`
- *      (zstd, then the age program); its ratio is to the unencrypted lifeboat run of the same round.
+ *   3b. The encrypted pair: each round also backs up with `encryption: { type: age }` (zstd, then
+ *      the age program) and `signing:`, and restores that backup twice: without the config (the
+ *      signature unchecked, so the checksum pass decrypts every artifact before the restore) and
+ *      with it (the signature checked: the pass only checks the identity and the restore decrypts
+ *      as it streams). Ratios are to the unencrypted lifeboat run of the same round.
  *   4. Memory flatness: builds a database of twice the scale and backs it up once more.
  *   5. Prints a summary and writes it to bench/out/results-<timestamp>.json.
  *
@@ -128,23 +131,28 @@ async function settle(cluster: LocalCluster): Promise<void> {
 const lifeboat = (args: string[], env?: NodeJS.ProcessEnv) =>
   timed([process.execPath, '--import', PROBE, CLI, ...args, '--json'], { probe: true, env });
 
-/** The age identity of the encrypted arm (made once per bench run in the temp folder). */
-let ageKey: { file: string; recipient: string } | undefined;
+/** The age identity and signing key of the encrypted arm (made once per bench run in the temp folder). */
+let ageKey: { file: string; recipient: string; signingKey: string } | undefined;
 async function makeAgeKey(): Promise<void> {
   const file = path.join(tmp!, 'age-key.txt');
   await timed(['age-keygen', '-o', file]);
   const { stdout } = await timed(['age-keygen', '-y', file]);
-  ageKey = { file, recipient: stdout.trim() };
+  await timed([process.execPath, CLI, 'keygen', '--out', tmp!]);
+  ageKey = { file, recipient: stdout.trim(), signingKey: path.join(tmp!, 'lifeboat-signing.key') };
 }
+
+/** The config of an encrypted arm's backup in `dir` (its restore with signing reads it too). */
+const ageConfigOf = (dir: string) => path.join(tmp!, `age-${path.basename(dir)}.yaml`);
 
 /** As lifeboatBackup, with a config whose job encrypts to ageKey (zstd -3, then age). */
 async function lifeboatBackupEncrypted(cluster: LocalCluster, database: string, dir: string): Promise<Run> {
-  const config = path.join(tmp!, `age-${path.basename(dir)}.yaml`);
+  const config = ageConfigOf(dir);
   await writeFile(
     config,
     `storages:\n  disk: { type: local, path: ${JSON.stringify(dir)} }\n` +
       `jobs:\n  bench:\n    source: { type: postgres, url: "${cluster.url(database)}" }\n` +
-      `    encryption: { type: age, recipients: [${ageKey!.recipient}] }\n    storages: [disk]\n`,
+      `    encryption: { type: age, recipients: [${ageKey!.recipient}] }\n    storages: [disk]\n` +
+      `signing: { key: ${ageKey!.signingKey} }\n`,
   );
   const { stdout, ...run } = await lifeboat(['--config', config, 'backup']);
   const [result] = JSON.parse(stdout) as Array<{ ok: boolean; durationMs: number }>;
@@ -245,8 +253,9 @@ function printSummary(s: Summary): void {
     );
   }
   for (const [name, x] of [
-    ['backup', s.encrypted.backup],
-    ['restore', s.encrypted.restore],
+    ['backup (signed)', s.encrypted.backup],
+    ['restore (unsigned: decrypt pre-pass)', s.encrypted.restore],
+    ['restore (signed: streamed)', s.encrypted.signedRestore],
   ] as const) {
     row(`${name} + age wall (median)`, fmtS(x.lifeboatMedianMs), fmtS(x.shellMedianMs), x.ratio.toFixed(3));
     row(
@@ -300,7 +309,11 @@ type Summary = {
   lifeboatStartupMedianMs: number;
   backup: ReturnType<typeof summarize>;
   restore: ReturnType<typeof summarize>;
-  encrypted: { backup: ReturnType<typeof summarize>; restore: ReturnType<typeof summarize> };
+  encrypted: {
+    backup: ReturnType<typeof summarize>;
+    restore: ReturnType<typeof summarize>;
+    signedRestore: ReturnType<typeof summarize>;
+  };
   flat?: {
     scale: number;
     rssMb: number;
@@ -392,15 +405,29 @@ async function main(): Promise<void> {
   const lbRestores: Run[] = [];
   const shRestores: Run[] = [];
   const ageRestores: Run[] = [];
+  const signedRestores: Run[] = [];
   const expectedDocs = String(SCALE * DOCS_PER_SCALE);
-  const restoreArm = (kind: 'lifeboat' | 'shell' | 'age', round: number) => async () => {
+  const restoreArm = (kind: 'lifeboat' | 'shell' | 'age' | 'signed', round: number) => async () => {
     const db = `restore_${kind}_${round}`;
     await settle(cluster);
     let run: Run;
     if (kind !== 'shell') {
-      const from = ['--job', 'bench', '--from', kind === 'age' ? keepAge! : keep!];
-      const args = ['restore', 'latest', ...from, '--to', cluster.url(db), '--create'];
-      const env = kind === 'age' ? { LIFEBOAT_AGE_IDENTITY_FILE: ageKey!.file } : undefined;
+      // The signed arm reads the config (so the signature is checked); the others name the folder.
+      const global = kind === 'signed' ? ['--config', ageConfigOf(keepAge!)] : [];
+      const from = kind === 'signed' ? [] : ['--from', kind === 'age' ? keepAge! : keep!];
+      const args = [
+        ...global,
+        'restore',
+        'latest',
+        '--job',
+        'bench',
+        ...from,
+        '--to',
+        cluster.url(db),
+        '--create',
+      ];
+      const env =
+        kind === 'age' || kind === 'signed' ? { LIFEBOAT_AGE_IDENTITY_FILE: ageKey!.file } : undefined;
       const { stdout, ...r } = await lifeboat(args, env);
       run = { ...r, reportedMs: (JSON.parse(stdout) as { durationMs: number }).durationMs };
     } else {
@@ -408,7 +435,7 @@ async function main(): Promise<void> {
       const { stdout: _, ...r } = await timed(['bash', '-c', SHELL_RESTORE, 'bench', ...args]);
       run = r;
     }
-    ({ lifeboat: lbRestores, shell: shRestores, age: ageRestores })[kind].push(run);
+    ({ lifeboat: lbRestores, shell: shRestores, age: ageRestores, signed: signedRestores })[kind].push(run);
     log(
       `restore round ${round + 1} ${kind.padEnd(8)}: ${fmtS(run.wallMs)}${run.rssMb ? `, node RSS ${fmtMb(run.rssMb)}` : ''}`,
     );
@@ -417,7 +444,12 @@ async function main(): Promise<void> {
     await cluster.psql(`drop database "${db}"`);
   };
   for (let round = 0; round < ROUNDS; round++) {
-    const arms = [restoreArm('lifeboat', round), restoreArm('shell', round), restoreArm('age', round)];
+    const arms = [
+      restoreArm('lifeboat', round),
+      restoreArm('shell', round),
+      restoreArm('age', round),
+      restoreArm('signed', round),
+    ];
     for (const arm of round % 2 ? arms.reverse() : arms) await arm();
   }
 
@@ -438,7 +470,11 @@ async function main(): Promise<void> {
     backup: summarize(lbBackups, shBackups),
     restore: summarize(lbRestores, shRestores),
     // "lifeboat" here is the encrypted arm and "shell" the unencrypted lifeboat of the same round.
-    encrypted: { backup: summarize(ageBackups, lbBackups), restore: summarize(ageRestores, lbRestores) },
+    encrypted: {
+      backup: summarize(ageBackups, lbBackups),
+      restore: summarize(ageRestores, lbRestores),
+      signedRestore: summarize(signedRestores, lbRestores),
+    },
   };
 
   if (FLAT) {
@@ -467,7 +503,7 @@ async function main(): Promise<void> {
   const outDir = path.join(ROOT, 'bench/out');
   await mkdir(outDir, { recursive: true });
   const outFile = path.join(outDir, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  const raw = { lbBackups, shBackups, lbRestores, shRestores };
+  const raw = { lbBackups, shBackups, ageBackups, lbRestores, shRestores, ageRestores, signedRestores };
   await writeFile(outFile, JSON.stringify({ ...summary, runs: raw }, null, 2) + '\n');
   console.log(`\nwrote ${path.relative(process.cwd(), outFile)}`);
 }
