@@ -19,7 +19,11 @@
  * process's TZ).
  */
 const MODULES = {
-  'src/core/retention.ts': ['test/retention.test.ts', 'test/retention-property.test.ts'],
+  'src/core/retention.ts': [
+    'test/retention.test.ts',
+    'test/retention-edges.test.ts',
+    'test/retention-property.test.ts',
+  ],
   'src/catalog/layout.ts': ['test/layout.test.ts'],
   'src/config/expectation.ts': ['test/expectation.test.ts'],
   'src/util/redact.ts': ['test/redact-and-errors.test.ts'],

@@ -90,7 +90,7 @@ export function parseDuration(text: string): RetentionDuration {
   if (!/^(\d+[ymwdh])+$/.test(trimmed)) throw invalid();
 
   const duration: RetentionDuration = { years: 0, months: 0, days: 0, hours: 0 };
-  for (const [, digits = '', unit] of trimmed.matchAll(/(\d+)([ymwdh])/g)) {
+  for (const [, digits, unit] of trimmed.matchAll(/(\d+)([ymwdh])/g)) {
     const n = Number(digits);
     if (unit === 'y') duration.years += n;
     else if (unit === 'm') duration.months += n;
@@ -137,7 +137,6 @@ export function applyRetention(
   // Ties on time are broken by id so the result never depends on the input order.
   sorted.sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const reasons: string[][] = sorted.map(() => []);
-  if (sorted.length === 0) return [];
   const newestGood = sorted.findIndex((item) => item.problem === undefined);
 
   if (isEmptyPolicy(policy)) {
@@ -271,12 +270,13 @@ function zoneCalendar(timeZone: string) {
       const ms = time.getTime();
       const f = fields(ms);
       const wall = wallMs({ ...f, year: f.year - d.years, month: f.month - d.months, day: f.day - d.days });
+      // Beyond the Date range ("300000y"): everything is within. Checked here, as the zone's
+      // offset cannot be looked up for an invalid time (Intl throws a RangeError).
+      if (Number.isNaN(wall)) return -Infinity;
       const target = wall + (((ms % 1000) + 1000) % 1000);
       // Two passes settle the offset; a wall time skipped by DST lands just after the gap.
       const instant = target - offsetAt(target - offsetAt(target));
-      const cutoff = instant - d.hours * HOUR_MS;
-      // Beyond the Date range: everything is within.
-      return Number.isNaN(cutoff) ? -Infinity : cutoff;
+      return instant - d.hours * HOUR_MS;
     },
   };
 }
