@@ -7,17 +7,20 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { withCluster } from './helpers/cluster.js';
-import { filesUnder, lifeboat } from './helpers/lifeboat.js';
+import { filesUnder, lifeboat, startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
-import { writeConfig } from './helpers/scenarios.js';
+import { waitFor, writeConfig } from './helpers/scenarios.js';
+import { freePort } from '../src/sources/postgres/local-cluster.js';
 
 const PASSWORD = 'Sup3r-S3cret-Pa55word';
+/** The drill scratch server's (drill.scratch.url): serve must mask it like the sources'. */
+const SCRATCH_PASSWORD = 'Scr4tch-S3cret-Pa55word';
 
-async function assertNowhere(dir: string, outputs: string[]) {
-  for (const text of outputs) assert.ok(!text.includes(PASSWORD), `output contains the password:\n${text}`);
+async function assertNowhere(dir: string, outputs: string[], password = PASSWORD) {
+  for (const text of outputs) assert.ok(!text.includes(password), `output contains the password:\n${text}`);
   for (const file of await filesUnder(dir)) {
     const bytes = await readFile(path.join(dir, file));
-    assert.ok(!bytes.includes(Buffer.from(PASSWORD)), `${file} contains the password`);
+    assert.ok(!bytes.includes(Buffer.from(password)), `${file} contains the password`);
   }
 }
 
@@ -78,6 +81,55 @@ describe('secrets', async () => {
     const list = await lifeboat(['--config', config, 'list', '--json'], { env });
     assert.equal((JSON.parse(list.stdout) as { backups: unknown[] }).backups.length, 2);
     await assertNowhere(dir, outputs);
+  });
+
+  test('serve: a drill into a scratch server given with a password leaves it in no output, API answer, report or history', async (t) => {
+    // The scratch role exists with another password than the one configured: the drill gets as
+    // far as connecting with it, and fails there.
+    await pg.psql(`create role drill login superuser password 'not-the-configured-one'`);
+    t.after(() => pg.psql('drop role drill'));
+    const dir = await tempDir(t);
+    const port = await freePort();
+    const config = await writeConfig(
+      dir,
+      `storages:\n  disk: { type: local, path: ${path.join(dir, 'storage')} }\n` +
+        `jobs:\n  app:\n    source: { type: postgres, url: "\${DB_URL}" }\n    storages: [disk]\n` +
+        `    drill: { scratch: { url: "\${SCRATCH_URL}", disposable: true } }\n` +
+        `server: { port: ${port}, token: secrets-token, historyFile: ${path.join(dir, 'history.db')} }\n`,
+    );
+    const env = {
+      DB_URL: `${url}/app`,
+      SCRATCH_URL: `postgres://drill:${SCRATCH_PASSWORD}@127.0.0.1:${pg.port}/postgres`,
+    };
+    const serve = startLifeboat(['--config', config, 'serve'], { env });
+    t.after(() => serve.child.kill('SIGKILL'));
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor('healthz', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok);
+    const headers = { authorization: 'Bearer secrets-token' };
+    type Runs = { runs: Array<{ kind: string; result: string; error?: string }> };
+    const runOf = async (kind: string) =>
+      ((await (await fetch(`${base}/api/runs?job=app`)).json()) as Runs).runs.find((r) => r.kind === kind);
+    assert.equal((await fetch(`${base}/api/jobs/app/backup`, { method: 'POST', headers })).status, 202);
+    await waitFor('the backup', async () => (await runOf('backup'))?.result === 'success', 60_000);
+    assert.equal((await fetch(`${base}/api/jobs/app/drill`, { method: 'POST', headers })).status, 202);
+    const drill = await waitFor(
+      'the drill',
+      async () => {
+        const r = await runOf('drill');
+        return r && r.result !== 'running' ? r : undefined;
+      },
+      120_000,
+    );
+    assert.equal(drill.result, 'failure', JSON.stringify(drill));
+    assert.match(JSON.stringify(drill), /password authentication failed|scratch/);
+    const answers: string[] = [];
+    for (const endpoint of ['/api/jobs', '/api/runs', '/status/summary', '/metrics', '/'])
+      answers.push(await (await fetch(`${base}${endpoint}`)).text());
+    serve.child.kill('SIGTERM');
+    const served = await serve.done;
+    assert.equal(served.code, 0, served.stderr);
+    // dir holds the storage (backup, drill report) and the run history.
+    await assertNowhere(dir, [served.stdout, served.stderr, ...answers], SCRATCH_PASSWORD);
   });
 
   test('one-off --source with the password in the URL, and a failing one', async (t) => {
