@@ -339,14 +339,36 @@ describe('parseConfig: errors name the exact field path', () => {
   });
 
   test('planned source types are accepted by type only', () => {
+    const config = parseConfig(minimal((t) => (t.jobs.app.source = { type: 'bucket', anything: true })));
+    assert.deepEqual(config.jobs.app!.sources.main, { type: 'bucket', anything: true });
+  });
+
+  test('kubernetes sources: defaults, and a wrong field named by its path', () => {
     const config = parseConfig(
-      minimal((t) => (t.jobs.app.source = { type: 'kubernetes', namespaces: ['a'], anything: true })),
+      minimal((t) => (t.jobs.app.source = { type: 'kubernetes', namespaces: ['a'] })),
     );
     assert.deepEqual(config.jobs.app!.sources.main, {
       type: 'kubernetes',
       namespaces: ['a'],
-      anything: true,
+      excludeNamespaces: [],
+      kinds: ['ConfigMap', 'Secret'],
+      exclude: [],
+      helmReleases: false,
     });
+    const wrong = (source: object) =>
+      configError(() => parseConfig(minimal((t) => (t.jobs.app.source = { type: 'kubernetes', ...source }))));
+    assert.equal(
+      wrong({ namespaces: ['a'], anything: true }),
+      'config: jobs.app.source: unknown field anything',
+    );
+    assert.equal(
+      wrong({ namespaces: 'some' }),
+      'config: jobs.app.source.namespaces: expected a list of namespace names, or all',
+    );
+    assert.equal(
+      wrong({ namespaces: 'all', kinds: ['configmaps'] }),
+      'config: jobs.app.source.kinds[0]: expected Kind or group/version/Kind, e.g. ConfigMap or apps/v1/Deployment',
+    );
   });
 
   test('sqlite and files sources: defaults, and a wrong field named by its path', () => {

@@ -47,7 +47,7 @@ async function repoWithFilesSource(t: { after(fn: () => unknown): void }) {
 
 describe('source kinds', () => {
   test('the registry names each kind once; config types and building follow it', () => {
-    assert.deepEqual(Object.keys(SOURCE_KINDS), ['postgres', 'sqlite', 'files', 'bucket']);
+    assert.deepEqual(Object.keys(SOURCE_KINDS), ['postgres', 'sqlite', 'files', 'bucket', 'kubernetes']);
     assert.equal(sourceKind('postgres')?.type, 'postgres');
     assert.equal(sourceKind('toString'), undefined);
     // A kind the SPEC names that is still to come: accepted by the config, refused when built.

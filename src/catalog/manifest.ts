@@ -16,8 +16,8 @@ export const MANIFEST_VERSION = 2;
 /** The name of a job's one `source:`, and of the one source of a version-1 manifest. */
 export const DEFAULT_SOURCE = 'main';
 
-/** 'file': an SQLite database or a files source's tar; 'index': a files source's per-file index. */
-export type ArtifactRole = 'full' | 'globals' | 'database' | 'file' | 'index';
+/** 'file': an SQLite database or a files source's tar; 'index': a files source's per-file index; 'namespace': a kubernetes source's YAML stream of one namespace. */
+export type ArtifactRole = 'full' | 'globals' | 'database' | 'file' | 'index' | 'namespace';
 
 export interface TableCount {
   schema: string;

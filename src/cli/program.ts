@@ -116,7 +116,9 @@ program
 
 program
   .command('restore')
-  .description('verify checksums, then restore a backup (a PostgreSQL server, an SQLite file, a directory)')
+  .description(
+    'verify checksums, then restore a backup (a PostgreSQL server, an SQLite file, a directory, a cluster)',
+  )
   .argument('<id>', 'backup id or latest')
   .option('--job <job>', 'the job the backup belongs to')
   .option('--source <name>', 'the source to restore, in a backup of several sources')
@@ -134,6 +136,10 @@ program
   .option('--path <glob...>', 'files or bucket source: restore only the members (keys) matching these globs')
   .option('--create-roles', "create the roles a single-database backup's objects need (NOLOGIN)")
   .option('--jobs <n>', 'parallel pg_restore jobs (custom format)')
+  .option('--to-cluster', 'kubernetes source: apply into a cluster by server-side apply')
+  .option('--context <name>', 'kubernetes source: the kubeconfig context to restore into')
+  .option('--namespace-map <from=to...>', 'kubernetes source: restore namespace FROM into TO')
+  .option('--dry-run', 'kubernetes source: server-side dry run; nothing is stored')
   .action(
     action(async (ctx, id: string, opts) =>
       (await import('./commands/restore.js')).restoreCommand(ctx, id, opts, controller.signal),

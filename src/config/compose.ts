@@ -91,26 +91,35 @@ export function buildJob(name: string, job: JobConfig, storages: Record<string, 
 }
 
 /**
- * A source marked sensitive (it holds secrets) must not be stored in plaintext: a job without
- * encryption is refused, unless every sensitive source says allowPlaintext, which every run then
- * warns about. undefined when the job is encrypted or no source is sensitive.
+ * A source that holds secrets (marked `sensitive: true`, or by its kind: a kubernetes source
+ * listing `Secret`) must not be stored in plaintext: a job without encryption is refused, unless
+ * every such source says allowPlaintext, which every run then warns about. undefined when the job
+ * is encrypted or no source holds secrets.
  */
 export function plaintextPolicy(
   name: string,
   job: JobConfig,
 ): { refused: boolean; line: string; hint?: string } | undefined {
   if (job.encryption) return undefined;
-  const sensitive = Object.entries(job.sources).filter(([, s]) => (s as { sensitive?: boolean }).sensitive);
-  if (sensitive.length === 0) return undefined;
-  const which = Object.keys(job.sources).length > 1 ? ` ${sensitive.map(([n]) => n).join(', ')}` : '';
-  if (sensitive.every(([, s]) => (s as { allowPlaintext?: boolean }).allowPlaintext))
+  const secretive = Object.entries(job.sources).flatMap(([source, cfg]) => {
+    const s = cfg as { sensitive?: boolean; allowPlaintext?: boolean };
+    const kind = sourceKind(cfg.type)?.holdsSecrets?.(cfg);
+    const [why, short] = s.sensitive ? ['is marked sensitive: true', 'is sensitive'] : [kind, kind];
+    return why ? [{ source, why, short, allowed: s.allowPlaintext === true }] : [];
+  });
+  if (secretive.length === 0) return undefined;
+  const several = Object.keys(job.sources).length > 1;
+  const what = (list: typeof secretive, field: 'why' | 'short') =>
+    list.map((s) => `the source${several ? ` ${s.source}` : ''} ${s[field]}`).join(', ');
+  const refused = secretive.filter((s) => !s.allowed);
+  if (refused.length === 0)
     return {
       refused: false,
-      line: `jobs.${name}: the source${which} is sensitive and its backups are NOT encrypted (allowPlaintext: true)`,
+      line: `jobs.${name}: ${what(secretive, 'short')} and its backups are NOT encrypted (allowPlaintext: true)`,
     };
   return {
     refused: true,
-    line: `jobs.${name}.encryption: the source${which} is marked sensitive: true, so its backups must be encrypted`,
+    line: `jobs.${name}.encryption: ${what(refused, 'why')}, so its backups must be encrypted`,
     hint: 'add encryption: { type: age, recipients: [age1…] }, or allowPlaintext: true on the source to store it unencrypted',
   };
 }

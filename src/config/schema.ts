@@ -14,6 +14,7 @@ import { notifySchema } from './notify.js';
 export { notifySchema };
 import { RECIPIENT_EXPECTED, recipientProblem } from '../codecs/age.js';
 import { sourceCommon } from '../sources/common-config.js';
+import { kubernetesDrillSchema } from '../sources/kubernetes/config.js';
 import { PLANNED_KINDS, SOURCE_KINDS } from '../sources/registry.js';
 import { s3ConnectionShape } from '../storages/s3/fields.js';
 
@@ -68,14 +69,19 @@ export const storageSchema = z.discriminatedUnion('type', [localStorageSchema, s
 });
 
 /** Source kinds named in the SPEC whose implementation is still to come; accepted by type only. */
-const plannedSource = z.looseObject({ ...sourceCommon, type: z.enum(PLANNED_KINDS) });
+const plannedSources = PLANNED_KINDS.length
+  ? [z.looseObject({ ...sourceCommon, type: z.enum(PLANNED_KINDS as [string, ...string[]]) })]
+  : [];
 
 /** Every kind's own config block (sources/registry.ts), chosen by `type`. */
 const kindSchemas = Object.values(SOURCE_KINDS).map((k) => k.schema);
 const typeNames = [...Object.keys(SOURCE_KINDS), ...PLANNED_KINDS];
 
 // A tuple to zod's types, so that a parsed source is typed as one of the kinds' configs.
-const sourceOptions = [...kindSchemas, plannedSource] as [(typeof kindSchemas)[number], typeof plannedSource];
+const sourceOptions = [...kindSchemas, ...plannedSources] as unknown as [
+  (typeof kindSchemas)[number],
+  ...Array<(typeof kindSchemas)[number]>,
+];
 
 export const sourceSchema = z.discriminatedUnion('type', sourceOptions, {
   error: `expected type ${typeNames.slice(0, -1).join(', ')} or ${typeNames.at(-1)}`,
@@ -171,6 +177,8 @@ export const drillSchema = z.strictObject({
       sample: z.number().gt(0, 'expected a percentage above 0').max(100, 'expected at most 100'),
     })
     .optional(),
+  /** A kubernetes source's drill: `dryRun: true` also applies it by server-side dry run. */
+  kubernetes: kubernetesDrillSchema.optional(),
   /** How far a planner estimate may be off: the larger of percent and rows (default 10 % / 1000). */
   rowCountTolerance: z
     .strictObject({ percent: z.number().min(0).default(10), rows: wholeNumber.default(1000) })

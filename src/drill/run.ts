@@ -45,6 +45,8 @@ export interface DrillSourceSettings {
   url?: string;
   /** The source's binDir, searched first for server and client programs. */
   binDir?: string;
+  /** What else the source's kind reads (sources/kind.ts DrillSettings). */
+  [field: string]: unknown;
 }
 
 export interface DrillOptions {
@@ -80,7 +82,10 @@ export interface DrillOutcome {
   error?: unknown;
 }
 
-type DrillPart = (part: SourceBackup, opts: Omit<SourceDrillOptions, 'part'>) => Promise<SourceDrillResult>;
+type DrillPart = (
+  part: SourceBackup,
+  opts: Omit<SourceDrillOptions, 'part'> & { settings?: DrillSourceSettings },
+) => Promise<SourceDrillResult>;
 
 /** Drills that predate the kind seam (sources/kind.ts) and live in this folder. */
 const BUILT_IN: Record<string, DrillPart> = {
@@ -168,6 +173,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
         drill: drillFor(opts.drill, name, several),
         sourceUrl: settings.url,
         binDir: settings.binDir,
+        settings,
         keys: opts.keys,
         signal,
         log,

@@ -41,6 +41,29 @@ export interface SourceRestoreOptions {
   signal?: AbortSignal;
   log?: (line: string) => void;
   onBytes?: (key: string, read: number) => void;
+  /** A kubernetes source restored into a cluster (`--to-cluster`), by server-side apply. */
+  cluster?: ClusterRestoreOptions;
+}
+
+export interface ClusterRestoreOptions {
+  /** A kubeconfig file and context; else KUBECONFIG, ~/.kube/config or the pod's service account. */
+  kubeconfig?: string;
+  context?: string;
+  /** Backed-up namespace → namespace restored into. */
+  namespaceMap?: Record<string, string>;
+  /** Server-side dry run (`dryRun=All`): validated by the server, nothing stored. */
+  dryRun?: boolean;
+}
+
+/** What a restore into a cluster did, per kind (`ConfigMap`, `Deployment.apps`). */
+export interface ClusterRestoreSummary {
+  server: string;
+  context: string;
+  dryRun: boolean;
+  perKind: Record<string, { created: number; unchanged: number; conflicting: number }>;
+  /** `namespace/Kind/name` of every object that differed (overwritten: the restore was forced). */
+  conflicts: string[];
+  namespacesCreated: string[];
 }
 
 export interface SourceRestoreResult {
@@ -50,6 +73,15 @@ export interface SourceRestoreResult {
   createdRoles: string[];
   durationMs: number;
   bytes: number;
+  /** A restore into a cluster: what it created, left alone and overwrote. */
+  cluster?: ClusterRestoreSummary;
+}
+
+/** What a drill needs of a source's config: its URL and tool directory, and what else its kind reads. */
+export interface DrillSettings {
+  url?: string;
+  binDir?: string;
+  [field: string]: unknown;
 }
 
 /** What a drill gives a kind for one source of the backup (checksums already verified). */
@@ -64,6 +96,8 @@ export interface SourceDrillContext {
   /** The source's URL: a scratch target must never be it. Never connected to. */
   sourceUrl?: string;
   binDir?: string;
+  /** What the kind's drillSettings gave for the source (absent when the job's config is unknown). */
+  settings?: DrillSettings;
   /** What decrypting an encrypted backup needs (the age identity file). */
   keys?: CodecKeys;
   /** Holds a user check's value to its `expect` (the drill's expectation language). */
@@ -105,7 +139,12 @@ export interface SourceKind<C extends { type: string } = { type: string }> {
   /** For `lifeboat serve`: the cheapest proof that the source answers. None: not reported. */
   probe?(cfg: C): (signal: AbortSignal) => Promise<void>;
   /** What a drill needs of the source: its URL (refused as a scratch server) and tool directory. */
-  drillSettings?(cfg: C): { url?: string; binDir?: string };
+  drillSettings?(cfg: C): DrillSettings;
+  /**
+   * Why the source holds secrets by its nature (a kubernetes source listing `Secret`), or
+   * undefined: then, as for `sensitive: true`, its job must encrypt unless `allowPlaintext`.
+   */
+  holdsSecrets?(cfg: C): string | undefined;
   /** Secrets in the config block (e.g. a URL's password), masked in every line Lifeboat prints. */
   secretUrls?(cfg: C): string[];
   /** Plain secrets in the config block (an S3 secret key), masked the same way. */

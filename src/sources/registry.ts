@@ -6,6 +6,7 @@
 import type { SourceKind } from './kind.js';
 import { bucketKind } from './bucket/kind.js';
 import { filesKind } from './files/kind.js';
+import { kubernetesKind } from './kubernetes/kind.js';
 import { postgresKind } from './postgres/kind.js';
 import { sqliteKind } from './sqlite/kind.js';
 
@@ -14,10 +15,14 @@ export const SOURCE_KINDS = {
   sqlite: sqliteKind,
   files: filesKind,
   bucket: bucketKind,
+  kubernetes: kubernetesKind,
 } as const;
 
-/** Kinds the SPEC names that are still to come: accepted by `type` only, refused when built. */
-export const PLANNED_KINDS = ['kubernetes'] as const;
+/**
+ * Kinds the SPEC names that are still to come: accepted by `type` only, refused when built. None
+ * now; a new kind may be listed here while it is built.
+ */
+export const PLANNED_KINDS: readonly string[] = [];
 
 /** The kind of a `type:`, or undefined when this Lifeboat has none. */
 export function sourceKind(type: string): SourceKind<{ type: string }> | undefined {

@@ -69,8 +69,11 @@ export interface KubeApiServer {
   put(obj: Obj, manager?: string): void;
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): Obj | undefined;
   list(apiVersion: string, kind: string, namespace: string): Obj[];
-  /** The next request carrying a continue token answers 410 Gone (as after an etcd compaction). */
-  expireContinueTokens(): void;
+  /**
+   * The next request carrying a continue token answers 410 Gone (as after an etcd compaction);
+   * with `times`, that many such requests in a row (Infinity: every one).
+   */
+  expireContinueTokens(times?: number): void;
   /** Every request: method, path with query, content type. */
   requests: Array<{ method: string; url: string; contentType?: string; body?: string }>;
   close(): Promise<void>;
@@ -186,7 +189,7 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
   const owners = new Map<string, Map<string, Map<string, string>>>();
   let revision = 1000;
   let epoch = 0; // bumped by a "compaction": continue tokens of older epochs are expired
-  let expireNext = false;
+  let expireNext = 0;
   const requests: KubeApiServer['requests'] = [];
 
   const typeOf = (apiVersion: string, kind: string) => {
@@ -342,8 +345,8 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
       } catch {
         return fail(400, 'BadRequest', 'continue key is not valid: illegal base64 data at input byte 0');
       }
-      if (expireNext) {
-        expireNext = false;
+      if (expireNext > 0) {
+        expireNext--;
         epoch++;
       }
       if (token.epoch < epoch) {
@@ -506,6 +509,9 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
   } {
     const p = req.url.pathname.replace(/\/$/, '');
     const q = req.url.searchParams;
+    // Readable by anyone, as the system:public-info-viewer role makes it on a real server.
+    if (req.method === 'GET' && p === '/version')
+      return { code: 200, body: { major: '1', minor: '31', gitVersion: 'v1.31.0-lifeboat-test' } };
     const disc = req.method === 'GET' ? discovery(p) : undefined;
     if (disc) {
       if (!req.token || !tokens.has(req.token)) fail(401, 'Unauthorized', 'Unauthorized');
@@ -541,6 +547,21 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
     if (name !== undefined && req.method === 'PATCH') {
       authorize(req.token, 'patch', t, t.namespaced ? ns : undefined);
       return apply(t, ns, name, q, req.ct, req.body);
+    }
+    if (name !== undefined && req.method === 'DELETE' && t.kind === 'Namespace') {
+      authorize(req.token, 'delete', t, undefined);
+      const key = keyOf(t, undefined, name);
+      if (!store.has(key))
+        fail(404, 'NotFound', `${t.resource} "${name}" not found`, { name, kind: t.resource });
+      // A real server marks it Terminating and removes its objects in the background; here, at once.
+      const body = render(key);
+      body.status = { phase: 'Terminating' };
+      for (const k of [...store.keys()])
+        if (k === key || k.split('/')[2] === name) {
+          store.delete(k);
+          owners.delete(k);
+        }
+      return { code: 200, body };
     }
     return fail(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
   }
@@ -625,8 +646,8 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
         .sort()
         .map(render);
     },
-    expireContinueTokens() {
-      expireNext = true;
+    expireContinueTokens(times = 1) {
+      expireNext = times;
     },
     async close() {
       server.closeAllConnections();

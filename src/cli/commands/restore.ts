@@ -1,6 +1,7 @@
 /**
  * `lifeboat restore ID|latest [--source NAME] --to URL [--clean] [--create] [--force] [--create-roles] [--jobs N]`.
- * A backup of several sources restores one at a time, named by --source.
+ * A backup of several sources restores one at a time, named by --source; a kubernetes source
+ * restores with --to-cluster (restore-cluster.ts).
  */
 import { findAcross } from '../../catalog/copies.js';
 import { codecKeysOf } from '../../config/compose.js';
@@ -25,6 +26,10 @@ export interface RestoreCliOptions {
   createRoles?: boolean;
   jobs?: string;
   path?: string[];
+  toCluster?: boolean;
+  context?: string;
+  namespaceMap?: string[];
+  dryRun?: boolean;
 }
 
 export async function restoreCommand(
@@ -33,12 +38,19 @@ export async function restoreCommand(
   opts: RestoreCliOptions,
   signal: AbortSignal,
 ): Promise<number> {
-  if (!opts.to)
+  if (opts.toCluster && opts.to)
+    throw new LifeboatError('usage', 'restore: --to and --to-cluster exclude each other');
+  if (!opts.toCluster && (opts.context || opts.namespaceMap || opts.dryRun))
     throw new LifeboatError(
       'usage',
-      'restore: --to is required (postgres://user@host:5432/dbname, a file path or a directory)',
+      'restore: --context, --namespace-map and --dry-run go with --to-cluster',
     );
-  ctx.redactor.addUrl(opts.to);
+  if (!opts.to && !opts.toCluster)
+    throw new LifeboatError(
+      'usage',
+      'restore: --to is required (postgres://user@host:5432/dbname, a file path or a directory), or --to-cluster',
+    );
+  if (opts.to) ctx.redactor.addUrl(opts.to);
   const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1))
     throw new LifeboatError('usage', `--jobs: expected a whole number ≥ 1`);
@@ -60,6 +72,17 @@ export async function restoreCommand(
     warn: (line) => ctx.output.warn(`restore ${line}`),
     signedBy,
   });
+  if (opts.toCluster)
+    return (await import('./restore-cluster.js')).restoreToCluster(
+      ctx,
+      storage,
+      manifest,
+      config,
+      { ...opts, keys },
+      verified,
+      signal,
+    );
+  if (!opts.to) throw new LifeboatError('usage', 'restore: --to is required');
   if (FILE_KINDS.has(chooseSource(manifest, opts.source).source.kind))
     return restoreFileSource(
       ctx,

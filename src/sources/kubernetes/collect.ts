@@ -11,7 +11,9 @@ import type { KubeClient } from './client.js';
 import { resolveKinds, type ResolvedKind } from './discovery.js';
 import { listAll } from './list.js';
 
-export const DEFAULT_KINDS = ['ConfigMap', 'Secret'];
+import { DEFAULT_KINDS } from './config.js';
+
+export { DEFAULT_KINDS };
 
 export interface KubernetesSelection {
   namespaces: string[] | 'all';
@@ -20,6 +22,8 @@ export interface KubernetesSelection {
   labelSelector?: string;
   /** Keep Helm release Secrets (left out by default). */
   helmReleases?: boolean;
+  /** `Kind/name` globs of objects to leave out. */
+  exclude?: string[];
   pageSize?: number;
 }
 
@@ -82,6 +86,10 @@ export async function collect(
 ): Promise<KubernetesSnapshot> {
   const kinds = await resolveKinds(client, sel.kinds ?? DEFAULT_KINDS, signal);
   const namespaces: NamespaceDump[] = [];
+  const excluded = (sel.exclude ?? []).map(glob);
+  const wanted = (o: KubeObject) =>
+    !isNoise(o, { helmReleases: sel.helmReleases ?? false }) &&
+    !excluded.some((re) => re.test(`${o.kind}/${o.metadata.name}`));
   for (const namespace of await namespacesOf(client, sel, signal)) {
     const objects: KubeObject[] = [];
     for (const k of kinds) {
@@ -92,7 +100,7 @@ export async function collect(
       });
       for (const item of items) {
         const obj = cleanObject(item, k.apiVersion, k.kind);
-        if (!isNoise(obj, { helmReleases: sel.helmReleases ?? false })) objects.push(obj);
+        if (wanted(obj)) objects.push(obj);
       }
     }
     objects.sort(byKindAndName);
