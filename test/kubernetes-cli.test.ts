@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { filesUnder, lifeboat, type RunResult } from './helpers/lifeboat.js';
 import { startKubeApiServer, type KubeApiServer } from './helpers/kube-api-server.js';
 import { ageKey, b64, SECRET, seedNamespace } from './helpers/kubernetes-flow.js';
-import { tempDir } from './helpers/roundtrip.js';
 import { writeConfig } from './helpers/scenarios.js';
 
 /** The error lines of a run: exactly one is expected of a failure. */
@@ -27,7 +27,7 @@ describe('kubernetes source: the CLI', () => {
   const outputs: RunResult[] = [];
 
   before(async () => {
-    dir = await tempDir({ after }, 'lifeboat-k8s-cli-');
+    dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-k8s-cli-'));
     api = await startKubeApiServer();
     api.addToken('admin-token', 'admin');
     api.addToken('cm-reader', 'system:serviceaccount:lifeboat:reader', [
@@ -56,6 +56,7 @@ describe('kubernetes source: the CLI', () => {
       const text = await readFile(path.join(dir, f), 'latin1');
       assert.ok(!text.includes(SECRET) && !text.includes(b64(SECRET)), `a Secret value stored in ${f}`);
     }
+    await rm(dir, { recursive: true, force: true });
   });
 
   /** A config with job `k` backing up namespace prod with `source` extra fields, into dir/NAME. */
@@ -188,7 +189,7 @@ describe('kubernetes source: the CLI', () => {
       data: { password: b64('rotated-password') },
     });
     const refused = await restore();
-    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(refused.code, 1, refused.stderr);
     assert.deepEqual(errors(refused), [
       'error: restore to cluster: 2 existing objects differ from the backup: copy/ConfigMap/cm-004, copy/Secret/secret-009 (hint: nothing was applied; --force overwrites them, --namespace-map restores beside them)',
     ]);
@@ -216,12 +217,11 @@ describe('kubernetes source: the CLI', () => {
       /^error: create namespace other: 403 Forbidden \(hint: grant the verb .*cannot patch resource "namespaces" in API group "" at the cluster scope\)$/,
     );
 
+    const id = /^restore k (\S+) /m.exec(refused.stderr)![1];
     const typo = await restore('--namespace-map', 'production=x');
     assert.equal(typo.code, 2);
     assert.deepEqual(errors(typo), [
-      'error: restore k ' +
-        /restore k (\S+)/.exec(typo.stderr + refused.stderr)?.[1] +
-        ': --namespace-map names production, which the backup does not hold (hint: it holds prod)',
+      `error: restore k ${id}: --namespace-map names production, which the backup does not hold (hint: it holds prod)`,
     ]);
     const withTo = await run(['restore', 'latest', '--job', 'k', '--to', '/tmp/x']);
     assert.equal(withTo.code, 2);

@@ -100,7 +100,8 @@ export async function kubernetesFlow(opts: KubernetesFlowOptions): Promise<void>
   const run = async (args: string[]) => {
     const t0 = Date.now();
     const r = await lifeboat(['--config', config, ...args], { env: opts.env });
-    if (process.env.LIFEBOAT_TEST_TIMINGS) console.error(`${args.slice(0, 2).join(' ')}: ${Date.now() - t0} ms`);
+    if (process.env.LIFEBOAT_TEST_TIMINGS)
+      console.error(`${args.slice(0, 2).join(' ')}: ${Date.now() - t0} ms`);
     outputs.push(r);
     return r;
   };
@@ -233,7 +234,10 @@ export async function kubernetesFlow(opts: KubernetesFlowOptions): Promise<void>
     '--create',
   ]);
   assert.equal(db.code, 0, db.stderr);
-  assert.equal((await cluster.psql('select count(*) from notes', { database: 'app_restored' })).trim(), '1000');
+  assert.equal(
+    (await cluster.psql('select count(*) from notes', { database: 'app_restored' })).trim(),
+    '1000',
+  );
 
   // No Secret value, nor its base64, nor the age identity in any output or stored object.
   const needles = [SECRET, b64(SECRET), key.secret];
