@@ -12,6 +12,8 @@
  *   `All`, `force`; field ownership per manager with 409 conflicts, `managedFields` in the body
  *   refused, a mismatched `resourceVersion`/`uid`/namespace refused, names validated, a missing
  *   namespace is 404; Secret `data` must be base64.
+ * - `/version` for anyone (as system:public-info-viewer allows); DELETE of a namespace removes it
+ *   and everything in it at once (a real server finalizes in the background).
  * - RBAC: per token, allowed (verb, resource, namespace) rules; everything else is Forbidden with
  *   the real message shape.
  */
