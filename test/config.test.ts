@@ -338,11 +338,6 @@ describe('parseConfig: errors name the exact field path', () => {
     );
   });
 
-  test('planned source types are accepted by type only', () => {
-    const config = parseConfig(minimal((t) => (t.jobs.app.source = { type: 'bucket', anything: true })));
-    assert.deepEqual(config.jobs.app!.sources.main, { type: 'bucket', anything: true });
-  });
-
   test('kubernetes sources: defaults, and a wrong field named by its path', () => {
     const config = parseConfig(
       minimal((t) => (t.jobs.app.source = { type: 'kubernetes', namespaces: ['a'] })),
