@@ -8,7 +8,8 @@
  *  memory: BENCH_MANY_FILES (100,000) small files and a BENCH_SPARSE_GB (2) GB sparse file, backed
  *          up and restored: Lifeboat's peak RSS must stay where the 50-file run's is (≤ 150 MB).
  *  sqlite: a BENCH_SQLITE_MB (1024) database: `lifeboat backup` (VACUUM INTO, integrity_check, row
- *          counts, zstd) against `sqlite3 db ".backup x" && zstd -3 -T2 x && sha256sum x.zst`, and
+ *          counts, zstd) against `sqlite3 db ".backup x" && zstd -3 -T2 x && sha256sum x.zst` (and
+ *          the same with `PRAGMA integrity_check` on x, the check Lifeboat makes before storing), and
  *          `lifeboat restore` (which integrity-checks the restored file) against
  *          `zstd -dc x.zst > y && sqlite3 y "PRAGMA integrity_check"`; then Lifeboat's backup again
  *          while a writer commits every 50 ms (the sqlite3 CLI's .backup restarts on every write,
@@ -207,6 +208,7 @@ async function sqliteCase(tmp: string): Promise<void> {
   const restored = path.join(tmp, 'restored.db');
   const lb: LifeboatRun[] = [];
   const shell: number[] = [];
+  const shellChecked: number[] = [];
   const lbRestore: LifeboatRun[] = [];
   const shellRestore: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -221,6 +223,14 @@ async function sqliteCase(tmp: string): Promise<void> {
         `sqlite3 ${db} ".backup ${copy}" && zstd -q -f -3 -T2 ${copy} && sha256sum ${copy}.zst > /dev/null`,
       ),
     );
+    // The same with the check Lifeboat makes before it stores anything (issue 13 requires it).
+    await rm(`${copy}.zst`, { force: true });
+    shellChecked.push(
+      await sh(
+        `rm -f ${copy} && sqlite3 ${db} ".backup ${copy}" && test "$(sqlite3 ${copy} 'PRAGMA integrity_check')" = ok && ` +
+          `zstd -q -f -3 -T2 ${copy} && sha256sum ${copy}.zst > /dev/null`,
+      ),
+    );
     shellRestore.push(
       await sh(
         `zstd -q -dc ${copy}.zst > ${back} && test "$(sqlite3 ${back} 'PRAGMA integrity_check')" = ok`,
@@ -229,6 +239,7 @@ async function sqliteCase(tmp: string): Promise<void> {
     for (const f of [copy, `${copy}.zst`, back]) await rm(f, { force: true });
   }
   ratioLine(`sqlite backup (${SQLITE_MB} MB, no writer)`, lb, shell);
+  ratioLine(`sqlite backup against the shell with integrity_check (${SQLITE_MB} MB)`, lb, shellChecked);
   ratioLine(`sqlite restore + integrity_check (${SQLITE_MB} MB)`, lbRestore, shellRestore);
   await rm(restored, { force: true });
   const busy = await startSqliteWriter(db, { fillMb: 0, everyMs: 50 });
