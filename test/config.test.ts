@@ -179,6 +179,7 @@ describe('loadConfig: the full SPEC §2 example', () => {
       schedule: { cron: '0 3 * * 0', timezone: 'America/Sao_Paulo' },
       expect: { databases: ['grafana', 'authelia'] },
       checks: [{ name: 'users present', database: 'app', sql: 'select count(*) from users', expect: '>= 1' }],
+      httpChecks: [],
     });
     assert.deepEqual(config.notify, [
       {

@@ -24,12 +24,13 @@ export interface Row {
 export function report(
   out: Output,
   name: string,
-  { manifest, outcomes, failed, missing, ok }: JobBackupResult,
+  { manifest, outcomes, failed, missing, ok, hookError }: JobBackupResult,
 ): Row {
   out.clearProgress();
   for (const f of failed)
     out.log('error', `backup ${name} to ${f.storage} failed: ${describeError(f.error)}`);
   if (missing.length) out.log('error', partialLine(name, manifest, missing));
+  if (hookError) out.log('error', `backup ${name}: ${describeError(hookError)}`);
   const size = totalSize(manifest);
   const where = outcomes.filter((o) => o.ok).map((o) => o.storage);
   out.info(
@@ -39,6 +40,7 @@ export function report(
     job: name,
     ok,
     ...(missing.length ? { partial: true, missing } : {}),
+    ...(hookError ? { error: oneLine(hookError) } : {}),
     id: manifest.id,
     size,
     durationMs: manifest.durationMs,

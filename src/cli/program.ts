@@ -140,6 +140,10 @@ program
   .option('--context <name>', 'kubernetes source: the kubeconfig context to restore into')
   .option('--namespace-map <from=to...>', 'kubernetes source: restore namespace FROM into TO')
   .option('--dry-run', 'kubernetes source: server-side dry run; nothing is stored')
+  .option(
+    '--no-hooks',
+    "skip the job's beforeRestore/afterRestore hooks (e.g. a restore elsewhere than the live application)",
+  )
   .action(
     action(async (ctx, id: string, opts) =>
       (await import('./commands/restore.js')).restoreCommand(ctx, id, opts, controller.signal),

@@ -3,7 +3,8 @@
  * "path: problem" lines by load.ts; this file only describes what is allowed.
  */
 import { z } from 'zod';
-import { parseExpectation } from './expectation.js';
+import { expectationField, httpDrillCheckSchema } from './http-check.js';
+import { hooksSchema } from './hooks.js';
 import { scheduleProblem } from '../util/next-run.js';
 import { templateProblem } from '../catalog/layout.js';
 import { DEFAULT_SOURCE } from '../catalog/manifest.js';
@@ -131,25 +132,22 @@ export const drillCheckSchema = z.strictObject({
   source: name.optional(),
   database: z.string().min(1).optional(),
   sql: z.string().min(1, 'expected a query'),
-  expect: z
-    .union([z.string(), z.number(), z.boolean()], {
-      error: 'expected ">= 1", "= 0", "between 10 and 20" or a value',
-    })
-    .transform(String)
-    .superRefine((value, ctx) => {
-      try {
-        parseExpectation(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      }
-    }),
+  expect: expectationField,
 });
+
+/** A drill check: SQL (no `type`) or an http check (`type: http`, ./http-check.ts). */
+const anyDrillCheckSchema = z.preprocess(
+  (check) => (check && typeof check === 'object' && !('type' in check) ? { ...check, type: 'sql' } : check),
+  z.discriminatedUnion('type', [drillCheckSchema.extend({ type: z.literal('sql') }), httpDrillCheckSchema], {
+    error: 'expected an SQL check (name, sql, expect) or type: http',
+  }),
+);
 
 export const drillSchema = z.strictObject({
   schedule: scheduleSchema.optional(),
   expect: z.strictObject({ databases: z.array(z.string().min(1)).optional() }).optional(),
   checks: z
-    .array(drillCheckSchema)
+    .array(anyDrillCheckSchema)
     .default([])
     .superRefine((checks, ctx) => {
       const seen = new Set<string>();
@@ -202,6 +200,8 @@ export const jobSchema = z
     schedule: scheduleSchema.optional(),
     retention: retentionSchema.optional(),
     drill: drillSchema.optional(),
+    /** Commands (and http checks) around backups and restores (./hooks.ts). */
+    hooks: hooksSchema.optional(),
     /** How `lifeboat k8s render` runs this job's CronJobs (./kubernetes.ts). */
     kubernetes: jobKubernetesSchema.optional(),
   })
@@ -220,6 +220,7 @@ export const jobSchema = z
       ctx.addIssue({ code: 'custom', path: ['sources'], message: 'expected at least one source' });
     const names = Object.keys(job.sources ?? { [DEFAULT_SOURCE]: 0 });
     job.drill?.checks.forEach((check, i) => {
+      if (check.type === 'http') return; // reaches a URL, not a source
       if (check.source === undefined ? names.length > 1 : !names.includes(check.source))
         ctx.addIssue({
           code: 'custom',
@@ -231,10 +232,25 @@ export const jobSchema = z
         });
     });
   })
-  .transform(({ source, sources, ...job }) => ({
+  .transform(({ source, sources, drill, ...job }) => ({
     ...job,
     sources: sources ?? { [DEFAULT_SOURCE]: source! },
+    ...(drill && { drill: splitChecks(drill) }),
   }));
+
+/** The drill's SQL checks stay `checks` (each source runs its own); http checks run once per drill. */
+function splitChecks<D extends { checks: Array<{ type: string }> }>(drill: D) {
+  type Sql = Extract<D['checks'][number], { type: 'sql' }>;
+  type Http = Extract<D['checks'][number], { type: 'http' }>;
+  const checks = drill.checks
+    .filter((c): c is Sql => c.type === 'sql')
+    .map(({ type: _, ...c }) => c as Omit<Sql, 'type'>);
+  const httpChecks = drill.checks.filter((c): c is Http => c.type === 'http');
+  return { ...drill, checks, httpChecks } as Omit<D, 'checks'> & {
+    checks: Array<Omit<Sql, 'type'>>;
+    httpChecks?: Http[];
+  };
+}
 
 /** `lifeboat serve`: the HTTP API, the run history and how the scheduler runs jobs. */
 export const serverSchema = z.strictObject({
@@ -318,7 +334,7 @@ export type { PostgresSourceConfig } from '../sources/postgres/config.js';
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type CompressionConfig = z.infer<typeof compressionSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
-export type DrillConfig = z.infer<typeof drillSchema>;
+export type DrillConfig = NonNullable<JobConfig['drill']>;
 export type { NotifyConfig, PingNotifyConfig } from './notify.js';
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type SigningConfig = z.infer<typeof signingSchema>;

@@ -26,6 +26,7 @@ import type { Storage } from '../storages/storage.js';
 import type { PublicKey } from '../util/minisign.js';
 import { checkSigned } from '../core/intact-copy.js';
 import { drillFileSource } from './file-drill.js';
+import { runHttpCheck } from './http-check.js';
 import { drillPostgresSource, type SourceDrillOptions } from './postgres-drill.js';
 import { sourceKind } from '../sources/registry.js';
 import type { SourceDrillResult } from '../sources/kind.js';
@@ -192,6 +193,11 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
       kindHint = result.hint;
       if (result.error !== undefined) throw result.error;
     }
+    // The job's http checks (an application's health endpoint), once every source is restored.
+    const httpStart = Date.now();
+    for (const check of opts.drill?.httpChecks ?? [])
+      checks.push(await runHttpCheck(check, check.name, { signal }));
+    timings.checksMs += Date.now() - httpStart;
     const bad = checks.filter((c) => !c.ok);
     if (bad.length === 0) log('smoke OK');
     for (const c of bad) log(`smoke FAILED: ${c.name}`);

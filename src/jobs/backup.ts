@@ -1,6 +1,8 @@
 /**
- * One run of a backup job, the same for `lifeboat backup`, `serve` and `demo`: the backup, then
- * the job's retention in each storage — only after a fully good run. A run that failed in some
+ * One run of a backup job, the same for `lifeboat backup`, `serve` and `demo`: the job's
+ * beforeBackup hooks (one failing fails the run before anything is written), the backup, its
+ * afterBackup hooks (always, told the result), then the job's retention in each storage — only
+ * after a fully good run. A run that failed in some
  * storage, or is partial (a database dropped during it), never triggers retention: it keeps every
  * older backup, since the newest is not one to rely on.
  */
@@ -15,13 +17,16 @@ import {
 } from '../core/backup.js';
 import { LifeboatError, oneLine } from '../util/errors.js';
 import { pruneStorage, type PruneHooks, type StoragePrune } from './prune.js';
+import { runAfterHooks, runBeforeHooks } from './hooks.js';
 
 export interface JobBackupResult extends BackupResult {
   /** Storages that did not commit the backup (the others hold it). */
   failed: StorageOutcome[];
   /** Databases a partial backup is missing. */
   missing: MissingDatabase[];
-  /** Every storage committed a complete backup: the only case in which retention runs. */
+  /** An afterBackup hook that failed: the backup stays committed, but the run failed. */
+  hookError?: LifeboatError;
+  /** Every storage committed a complete backup and the hooks passed: only then does retention run. */
   ok: boolean;
   /** Retention in each storage, in order; empty when the job has none or the run is not ok. */
   pruned: StoragePrune[];
@@ -30,6 +35,9 @@ export interface JobBackupResult extends BackupResult {
 export interface JobBackupHooks extends BackupHooks, Pick<PruneHooks, 'onPlan' | 'onPruned'> {
   /** The backup as committed, before retention runs (which may still fail). */
   onBackup?: (result: JobBackupResult) => void;
+  /** The hooks' lines (their output); default: warn. */
+  log?: (line: string) => void;
+  redact?: (text: string) => string;
 }
 
 /**
@@ -42,14 +50,36 @@ export async function runJobBackup(
   config: JobConfig | undefined,
   hooks: JobBackupHooks = {},
 ): Promise<JobBackupResult> {
-  const backup = await runBackup(job, hooks);
+  // Hooks (config/hooks.ts): beforeBackup before anything is written, afterBackup whatever happened.
+  const hookRun = {
+    job: job.name,
+    log: hooks.log ?? hooks.warn ?? (() => {}),
+    redact: hooks.redact,
+    signal: hooks.signal,
+  };
+  let backup: BackupResult;
+  try {
+    await runBeforeHooks(config?.hooks, 'beforeBackup', hookRun);
+    backup = await runBackup(job, hooks);
+  } catch (err) {
+    const after = await runAfterHooks(config?.hooks, 'afterBackup', { ...hookRun, result: 'failure' });
+    if (after) hookRun.log(`backup ${job.name}: ${after.message}`);
+    throw err;
+  }
   const failed = backup.outcomes.filter((o) => !o.ok);
   const missing = backup.manifest.missing ?? [];
+  const good = !failed.length && !missing.length;
+  const hookError = await runAfterHooks(config?.hooks, 'afterBackup', {
+    ...hookRun,
+    backupId: backup.manifest.id,
+    result: good ? 'success' : 'failure',
+  });
   const result: JobBackupResult = {
     ...backup,
     failed,
     missing,
-    ok: !failed.length && !missing.length,
+    ...(hookError && { hookError }),
+    ok: good && !hookError,
     pruned: [],
   };
   hooks.onBackup?.(result);
@@ -79,5 +109,9 @@ export function jobBackupError(job: string, result: JobBackupResult): LifeboatEr
   }
   if (result.missing.length)
     return new LifeboatError('failed', partialLine(job, result.manifest, result.missing));
+  if (result.hookError)
+    return new LifeboatError('failed', `backup ${job}: ${result.hookError.message}`, {
+      hint: result.hookError.hint,
+    });
   return undefined;
 }

@@ -41,6 +41,8 @@ export function createJobRunner(
       const result = await runJobBackup(job, cfg, {
         signal,
         warn: log,
+        log,
+        redact: (text) => redactor.redact(text),
         // What the CLI's prune warns about: never acted on, but someone should look.
         onPruned: (storage, plan, out) => {
           const where = `prune ${name} ${storage.name}`;

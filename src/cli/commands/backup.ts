@@ -61,6 +61,7 @@ export async function backupCommand(
     try {
       const result = await runJobBackup(job, config, {
         signal,
+        log: (line) => out.info(line),
         onArtifactStart: (key) => out.info(`  dump ${key}`),
         onBytes: (key, n) => progress(key, n),
         ...pruneReporter(out, job.name),

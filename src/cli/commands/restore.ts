@@ -14,6 +14,8 @@ import { chooseSource } from '../../catalog/manifest.js';
 import type { Context } from '../context.js';
 import { FILE_KINDS, restoreFileSource } from './restore-file-source.js';
 import { formatBytes, formatDuration, progressReporter } from '../progress.js';
+import { runAfterHooks, runBeforeHooks } from '../../jobs/hooks.js';
+import { describeError } from '../errors.js';
 
 export interface RestoreCliOptions {
   job?: string;
@@ -30,6 +32,8 @@ export interface RestoreCliOptions {
   context?: string;
   namespaceMap?: string[];
   dryRun?: boolean;
+  /** false with --no-hooks: the job's beforeRestore/afterRestore hooks do not run. */
+  hooks?: boolean;
 }
 
 export async function restoreCommand(
@@ -72,55 +76,77 @@ export async function restoreCommand(
     warn: (line) => ctx.output.warn(`restore ${line}`),
     signedBy,
   });
-  if (opts.toCluster)
-    return (await import('./restore-cluster.js')).restoreToCluster(
-      ctx,
-      storage,
-      manifest,
-      config,
-      { ...opts, keys },
-      verified,
-      signal,
-    );
-  if (!opts.to) throw new LifeboatError('usage', 'restore: --to is required');
-  if (FILE_KINDS.has(chooseSource(manifest, opts.source).source.kind))
-    return restoreFileSource(
-      ctx,
-      storage,
-      manifest,
-      { ...opts, to: opts.to, keys, signed },
-      verified,
-      signal,
-    );
-  const { part, run } = restorePlan(manifest, opts.source);
-  const several = Object.keys(manifest.sources).length > 1;
-  const source = sourceIfResolved(config?.jobs[manifest.job]?.sources[part.name]) as
-    { binDir?: string } | undefined;
-  ctx.output.info(
-    `restore ${manifest.job} ${manifest.id}${several ? ` source ${part.name}` : ''} from ${storage.location}`,
-  );
-  const progress = progressReporter(ctx.output, 'read');
-  const result = await run(storage, {
-    verified,
-    keys,
-    signed,
-    to: opts.to,
-    clean: opts.clean,
-    create: opts.create,
-    force: opts.force,
-    createRoles: opts.createRoles,
-    jobs,
-    binDir: source?.binDir,
-    paths: opts.path,
-    config: source,
-    signal,
-    log,
-    onBytes: ctx.output.interactive ? progress : undefined,
+  // The job's hooks (unless --no-hooks): beforeRestore before anything is written, afterRestore always.
+  const hooks = opts.hooks === false ? undefined : config?.jobs[manifest.job]?.hooks;
+  const hookRun = { job: manifest.job, backupId: manifest.id, log, signal };
+  let code: number;
+  try {
+    await runBeforeHooks(hooks, 'beforeRestore', hookRun);
+    code = await restoreIt();
+  } catch (err) {
+    const after = await runAfterHooks(hooks, 'afterRestore', { ...hookRun, result: 'failure' });
+    if (after) ctx.output.log('error', `restore ${manifest.job} ${manifest.id}: ${describeError(after)}`);
+    throw err;
+  }
+  const after = await runAfterHooks(hooks, 'afterRestore', {
+    ...hookRun,
+    result: code === 0 ? 'success' : 'failure',
   });
-  ctx.output.result(
-    `restored ${manifest.job} ${manifest.id}${several ? ` source ${part.name}` : ''} (${result.databases.join(', ')}): ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}` +
-      (result.createdRoles.length ? `; created roles ${result.createdRoles.join(', ')}` : ''),
-    { job: manifest.job, id: manifest.id, source: part.name, storage: storage.name, ...result },
-  );
-  return 0;
+  if (!after) return code;
+  ctx.output.log('error', `restore ${manifest.job} ${manifest.id}: ${describeError(after)}`);
+  return code || 1;
+
+  async function restoreIt(): Promise<number> {
+    if (opts.toCluster)
+      return (await import('./restore-cluster.js')).restoreToCluster(
+        ctx,
+        storage,
+        manifest,
+        config,
+        { ...opts, keys },
+        verified,
+        signal,
+      );
+    if (!opts.to) throw new LifeboatError('usage', 'restore: --to is required');
+    if (FILE_KINDS.has(chooseSource(manifest, opts.source).source.kind))
+      return restoreFileSource(
+        ctx,
+        storage,
+        manifest,
+        { ...opts, to: opts.to, keys, signed },
+        verified,
+        signal,
+      );
+    const { part, run } = restorePlan(manifest, opts.source);
+    const several = Object.keys(manifest.sources).length > 1;
+    const source = sourceIfResolved(config?.jobs[manifest.job]?.sources[part.name]) as
+      { binDir?: string } | undefined;
+    ctx.output.info(
+      `restore ${manifest.job} ${manifest.id}${several ? ` source ${part.name}` : ''} from ${storage.location}`,
+    );
+    const progress = progressReporter(ctx.output, 'read');
+    const result = await run(storage, {
+      verified,
+      keys,
+      signed,
+      to: opts.to,
+      clean: opts.clean,
+      create: opts.create,
+      force: opts.force,
+      createRoles: opts.createRoles,
+      jobs,
+      binDir: source?.binDir,
+      paths: opts.path,
+      config: source,
+      signal,
+      log,
+      onBytes: ctx.output.interactive ? progress : undefined,
+    });
+    ctx.output.result(
+      `restored ${manifest.job} ${manifest.id}${several ? ` source ${part.name}` : ''} (${result.databases.join(', ')}): ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}` +
+        (result.createdRoles.length ? `; created roles ${result.createdRoles.join(', ')}` : ''),
+      { job: manifest.job, id: manifest.id, source: part.name, storage: storage.name, ...result },
+    );
+    return 0;
+  }
 }
