@@ -1,0 +1,196 @@
+/**
+ * `npm run bench:bucket`: a bucket source against copying with the AWS SDK alone, on a local Ceph
+ * radosgw. The source bucket holds BENCH_BUCKET_OBJECTS (default 1,100) objects of 1 MiB plus three
+ * of 32 MiB (multipart both ways): ≥ 1 GB in ≥ 1,000 objects, random bytes (compression gains
+ * nothing, as with the media and archives buckets mostly hold). Measured:
+ * - the first backup against an `aws s3 sync`-style copy into another bucket done by the SDK alone
+ *   (list, then GetObject → PutObject, 10 at once, as the AWS CLI does); target ≤ 1.2×;
+ * - an unchanged second backup against the first (target ≤ 10 %) and the object bytes it read and
+ *   stored (target 0);
+ * - lifeboat's peak RSS (target ≤ 150 MB; bench/rss-probe.mjs, the node process only, not zstd).
+ * LIFEBOAT_S3_ENDPOINT (+ _ACCESS_KEY, _SECRET_KEY) uses a running server instead of starting one.
+ * Prints only.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { listBackups } from '../src/catalog/catalog.js';
+import { createS3Storage } from '../src/storages/s3/storage.js';
+import { s3Client, serverFromEnv, startCephRgw, type S3Server } from '../test/helpers/s3-server.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OBJECTS = Number(process.env.BENCH_BUCKET_OBJECTS ?? 1100);
+const MiB = 2 ** 20;
+
+async function pool<T>(items: T[], n: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+async function fill(client: S3Client, bucket: string): Promise<number> {
+  const sizes = [...Array.from({ length: OBJECTS }, () => MiB), 32 * MiB, 32 * MiB, 32 * MiB];
+  let total = 0;
+  await pool(
+    sizes.map((size, i) => ({ size, key: `data/${String(i % 37).padStart(2, '0')}/object-${i}.bin` })),
+    8,
+    async ({ size, key }) => {
+      await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: randomBytes(size), ContentLength: size }),
+      );
+      total += size;
+    },
+  );
+  return total;
+}
+
+/** What `aws s3 sync s3://src s3://dst` does without server-side copy: list, then get and put each object. */
+async function sdkCopy(client: S3Client, from: string, to: string): Promise<number> {
+  const started = performance.now();
+  const keys: Array<{ key: string; size: number }> = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: from, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) keys.push({ key: o.Key!, size: o.Size ?? 0 });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  await pool(keys, 10, async ({ key, size }) => {
+    const got = await client.send(new GetObjectCommand({ Bucket: from, Key: key }));
+    await client.send(new PutObjectCommand({ Bucket: to, Key: key, Body: got.Body, ContentLength: size }));
+  });
+  return performance.now() - started;
+}
+
+async function empty(client: S3Client, bucket: string): Promise<void> {
+  for (;;) {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (keys.length === 0) return;
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+  }
+}
+
+async function backup(config: string, probe: string): Promise<{ wallMs: number; rssMb: number }> {
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        path.join(ROOT, 'bench/rss-probe.mjs'),
+        path.join(ROOT, 'dist/cli/main.js'),
+        'backup',
+        '--config',
+        config,
+      ],
+      { env: { ...process.env, BENCH_PROBE_FILE: probe }, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`backup exited ${code}`))));
+  });
+  const wallMs = performance.now() - started;
+  const { maxRssKb } = JSON.parse(await readFile(probe, 'utf8')) as { maxRssKb: number };
+  return { wallMs, rssMb: maxRssKb / 1024 };
+}
+
+function configYaml(server: S3Server): string {
+  const conn = `endpoint: ${server.endpoint}, forcePathStyle: true, accessKeyId: ${server.accessKeyId}, secretAccessKey: ${server.secretAccessKey}`;
+  return (
+    `storages:\n  offsite: { type: s3, bucket: bench-backups, ${conn} }\n` +
+    `jobs:\n  objects:\n    source: { type: bucket, bucket: bench-source, ${conn} }\n    storages: [offsite]\n`
+  );
+}
+
+async function main() {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-bucketbench-'));
+  // Source, SDK copy and backup each hold ~1.1 GB; the copy is emptied before the backups run.
+  process.env.MEMSTORE_BYTES ??= String(4 * 2 ** 30);
+  const fromEnv = serverFromEnv();
+  const ceph = fromEnv ? undefined : await startCephRgw();
+  const server = fromEnv ?? ceph!.server;
+  const client = s3Client(server);
+  try {
+    for (const b of ['bench-source', 'bench-backups', 'bench-sdk-copy'])
+      await client.send(new CreateBucketCommand({ Bucket: b }));
+    console.log(`filling the source bucket: ${OBJECTS + 3} objects …`);
+    const total = await fill(client, 'bench-source');
+    const config = path.join(tmp, 'lifeboat.yaml');
+    await writeFile(config, configYaml(server));
+    const probe = path.join(tmp, 'probe.json');
+
+    const sdkMs = await sdkCopy(client, 'bench-source', 'bench-sdk-copy');
+    console.log(`SDK copy: ${sdkMs.toFixed(0)} ms`);
+    await empty(client, 'bench-sdk-copy');
+    const first = await backup(config, probe);
+    console.log(`first backup: ${first.wallMs.toFixed(0)} ms`);
+    const second = await backup(config, probe);
+    console.log(`second backup: ${second.wallMs.toFixed(0)} ms`);
+
+    const storage = createS3Storage({
+      name: 'offsite',
+      bucket: 'bench-backups',
+      endpoint: server.endpoint,
+      region: server.region,
+      forcePathStyle: true,
+      accessKeyId: server.accessKeyId,
+      secretAccessKey: server.secretAccessKey,
+    });
+    const { manifests } = await listBackups(storage, 'objects');
+    const rec = (i: number) =>
+      manifests[i]!.sources.main as unknown as {
+        objects: number;
+        read: number;
+        readBytes: number;
+        stored: number;
+        storedBytes: number;
+      };
+    const ratio = first.wallMs / sdkMs;
+    const again = second.wallMs / first.wallMs;
+    const rss = Math.max(first.rssMb, second.rssMb);
+    console.log('');
+    console.log(`source bucket                ${rec(0).objects} objects, ${(total / MiB).toFixed(0)} MiB`);
+    console.log(
+      `SDK-alone copy               ${(sdkMs / 1000).toFixed(1)} s (${(total / MiB / (sdkMs / 1000)).toFixed(1)} MiB/s)`,
+    );
+    console.log(
+      `first backup                 ${(first.wallMs / 1000).toFixed(1)} s, read ${(rec(0).readBytes / MiB).toFixed(0)} MiB, stored ${rec(0).stored} blobs`,
+    );
+    console.log(
+      `first / SDK copy             ${ratio.toFixed(2)}×  (target ≤ 1.2: ${ratio <= 1.2 ? 'met' : 'NOT met'})`,
+    );
+    console.log(
+      `unchanged second backup      ${(second.wallMs / 1000).toFixed(1)} s, read ${rec(1).read} objects (${rec(1).readBytes} bytes), stored ${rec(1).storedBytes} bytes`,
+    );
+    console.log(
+      `second / first               ${(again * 100).toFixed(1)} %  (target ≤ 10 %: ${again <= 0.1 ? 'met' : 'NOT met'}; 0 bytes: ${rec(1).readBytes === 0 && rec(1).storedBytes === 0 ? 'met' : 'NOT met'})`,
+    );
+    console.log(
+      `lifeboat peak RSS            ${rss.toFixed(1)} MB  (target ≤ 150: ${rss <= 150 ? 'met' : 'NOT met'})`,
+    );
+    console.log(
+      `load average                 ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+  } finally {
+    client.destroy();
+    await ceph?.stop();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
