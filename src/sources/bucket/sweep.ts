@@ -12,7 +12,6 @@ import type { CodecKeys } from '../../codecs/chain.js';
 import type { Storage } from '../../storages/storage.js';
 import { oneLine } from '../../util/errors.js';
 import { blobPrefix } from './blobs.js';
-import { snapshotEntries } from './restore.js';
 
 export interface SweepOutcome {
   /** Blobs removed. */
@@ -41,6 +40,9 @@ export async function sweepBlobs(
   }
   const marked = new Set<string>();
   const signal = opts.signal ?? new AbortController().signal;
+  // Loaded only when there are blobs: restore.js brings the AWS SDK, and every prune (and every
+  // backup's retention) of every other kind comes through here.
+  const { snapshotEntries } = await import('./restore.js');
   for (const m of manifests) {
     for (const name of Object.keys(m.sources)) {
       if (m.sources[name]!.kind !== 'bucket') continue;
