@@ -18,6 +18,8 @@ export interface ApplyOptions {
   namespaceMap?: Record<string, string>;
   dryRun?: boolean;
   force?: boolean;
+  /** Target namespaces known to be empty (a drill's fresh scratch namespace): nothing in them is looked up. */
+  emptyNamespaces?: string[];
   signal?: AbortSignal;
 }
 
@@ -134,14 +136,15 @@ export async function applyObjects(
     const kind = kinds.get(`${obj.apiVersion}/${obj.kind}`)!;
     const ns = obj.metadata.namespace!;
     const counts = (summary.perKind[kindLabel(obj)] ??= { created: 0, unchanged: 0, conflicting: 0 });
-    const live = missingNs.has(ns)
-      ? undefined
-      : await getOrMissing(
-          client,
-          objectPath(kind, ns, obj.metadata.name),
-          `get ${obj.kind} ${obj.metadata.name} in namespace ${ns}`,
-          opts.signal,
-        );
+    const live =
+      missingNs.has(ns) || opts.emptyNamespaces?.includes(ns)
+        ? undefined
+        : await getOrMissing(
+            client,
+            objectPath(kind, ns, obj.metadata.name),
+            `get ${obj.kind} ${obj.metadata.name} in namespace ${ns}`,
+            opts.signal,
+          );
     if (!live) counts.created++;
     else if (sameContent(live, obj)) {
       counts.unchanged++;

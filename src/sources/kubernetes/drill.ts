@@ -151,7 +151,12 @@ async function dryRunApply(
     for (const { namespace, objects } of valid) {
       const name = `server-side dry run ${namespace}`;
       try {
-        const summary = await applyObjects(client, objects, { namespaceMap: map, dryRun: true, signal });
+        const summary = await applyObjects(client, objects, {
+          namespaceMap: map,
+          dryRun: true,
+          emptyNamespaces: created,
+          signal,
+        });
         const n = Object.values(summary.perKind).reduce((sum, k) => sum + k.created, 0);
         checks.push({
           name,
