@@ -11,7 +11,7 @@ import type { CodecKeys } from '../codecs/chain.js';
 import type { Storage } from '../storages/storage.js';
 import type { PublicKey } from '../util/minisign.js';
 import { isLifeboatError, oneLine } from '../util/errors.js';
-import { verifyBeforeRestore } from './restore.js';
+import { verifyBeforeRestore } from './verify.js';
 
 /**
  * Checks a manifest's signature (catalog/signature.ts), printing the marker `signature OK` or

@@ -5,12 +5,12 @@
  * outside the directory before tar sees it). Checksums are verified before anything is written.
  */
 import { rename, mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { codecChain, startDecoders, type CodecKeys } from '../codecs/chain.js';
-import type { ArtifactRecord, SourceBackup, TableCount } from '../catalog/manifest.js';
+import { decodeArtifact, decodeToFile } from '../catalog/artifact-stream.js';
+import { codecChain, type CodecKeys } from '../codecs/chain.js';
+import type { SourceBackup, TableCount } from '../catalog/manifest.js';
 import type { FilesBackup } from '../sources/files/record.js';
 import { MemberGuard } from '../sources/files/member-guard.js';
 import { TarIndexer, type IndexEntry } from '../sources/files/tar-index.js';
@@ -19,7 +19,9 @@ import { checkRestored } from '../sources/sqlite/online-copy.js';
 import type { Storage } from '../storages/storage.js';
 import { startChild } from '../util/child.js';
 import { LifeboatError } from '../util/errors.js';
-import { verifyBeforeRestore } from './restore.js';
+import { pathExists } from '../util/path-exists.js';
+import { writableAgain } from '../util/writable.js';
+import { verifyBeforeRestore } from './verify.js';
 
 export interface FileRestoreOptions {
   to: string;
@@ -46,38 +48,6 @@ export interface FileRestoreResult {
   durationMs: number;
 }
 
-/** The artifact's stored bytes, decoded; `done` settles once every stage has exited. */
-export async function decoded(
-  storage: Storage,
-  part: SourceBackup,
-  a: ArtifactRecord,
-  signal: AbortSignal,
-  keys?: CodecKeys,
-) {
-  const codecs = codecChain(part, keys);
-  const local = storage.localPath?.(a.key);
-  const decoders = startDecoders(codecs, signal, local);
-  if (!decoders) {
-    const stream = await storage.get(a.key, { signal });
-    return { stream, done: Promise.resolve() as Promise<unknown> };
-  }
-  const feeds: Array<Promise<unknown>> = [...decoders.stages];
-  if (decoders.stdin) feeds.push(pipeline(await storage.get(a.key, { signal }), decoders.stdin, { signal }));
-  const done = Promise.all(feeds);
-  done.catch(() => {});
-  return { stream: decoders.stdout as Readable, done };
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return false;
-      throw err;
-    },
-  );
-}
-
 async function verify(storage: Storage, part: SourceBackup, opts: FileRestoreOptions) {
   if (!opts.verified)
     await verifyBeforeRestore(storage, part, {
@@ -96,7 +66,7 @@ export async function restoreSqlite(
   const started = Date.now();
   const what = `restore ${part.job} ${part.id} source ${part.name}`;
   const files = part.artifacts.filter((a) => a.role === 'file');
-  const toIsDir = (await exists(opts.to)) && (await stat(opts.to)).isDirectory();
+  const toIsDir = (await pathExists(opts.to)) && (await stat(opts.to)).isDirectory();
   if (files.length > 1 && !toIsDir) await mkdir(opts.to, { recursive: true });
   const targets = files.map((a) =>
     files.length > 1 || toIsDir ? path.join(opts.to, a.database ?? path.basename(a.key)) : opts.to,
@@ -105,7 +75,7 @@ export async function restoreSqlite(
   // into the restored database, so it counts as the old database too.
   for (const t of targets) {
     const old = [t, `${t}-wal`, `${t}-shm`];
-    const present = (await Promise.all(old.map(exists))).some(Boolean);
+    const present = (await Promise.all(old.map(pathExists))).some(Boolean);
     if (present && !opts.force)
       throw new LifeboatError('exists', `${what}: ${t} exists`, {
         hint: `--force replaces it and keeps the old one as ${t}.lifeboat-old`,
@@ -119,12 +89,12 @@ export async function restoreSqlite(
     const temp = `${target}.lifeboat-tmp`;
     await rm(temp, { force: true });
     try {
-      const { stream, done } = await decoded(storage, part, a, opts.signal, opts.keys);
-      await Promise.all([pipeline(stream, createWriteStream(temp, { flags: 'wx', mode: 0o600 })), done]);
+      await decodeToFile(storage, codecChain(part, opts.keys), a.key, temp, opts.signal);
       const check = await checkRestored(temp, { signal: opts.signal, what });
       tables[a.database ?? target] = check.tables;
       for (const suffix of ['', '-wal', '-shm'])
-        if (await exists(target + suffix)) await rename(target + suffix, `${target}.lifeboat-old${suffix}`);
+        if (await pathExists(target + suffix))
+          await rename(target + suffix, `${target}.lifeboat-old${suffix}`);
       await rename(temp, target);
     } catch (err) {
       await rm(temp, { force: true });
@@ -146,16 +116,6 @@ function guardInto(input: Writable, indexer: TarIndexer): Writable {
   let closed = false;
   input.on('error', () => {});
   input.once('close', () => (closed = true));
-  const writable = () =>
-    new Promise<void>((resolve) => {
-      const go = () => {
-        input.off('drain', go);
-        input.off('close', go);
-        resolve();
-      };
-      input.once('drain', go);
-      input.once('close', go);
-    });
   return new Writable({
     write(chunk: Buffer, _enc, callback) {
       const padding = indexer.complete;
@@ -166,7 +126,7 @@ function guardInto(input: Writable, indexer: TarIndexer): Writable {
       }
       if (padding || closed) return callback();
       if (input.write(chunk)) callback();
-      else void writable().then(() => callback());
+      else void writableAgain(input).then(() => callback());
     },
     final(callback) {
       input.end();
@@ -184,7 +144,7 @@ export async function restoreFiles(
   const what = `restore ${part.job} ${part.id} source ${part.name}`;
   const archive = part.artifacts.find((a) => a.role === 'file');
   if (!archive) throw new LifeboatError('integrity', `${what}: the backup holds no archive`);
-  if (await exists(opts.to)) {
+  if (await pathExists(opts.to)) {
     if (!(await stat(opts.to)).isDirectory())
       throw new LifeboatError('usage', `${what}: ${opts.to} is not a directory`);
     if ((await readdir(opts.to)).length > 0 && !opts.force)
@@ -221,7 +181,12 @@ export async function restoreFiles(
     ],
     { label: 'tar -x', stdin: 'pipe', signal: opts.signal },
   );
-  const { stream, done } = await decoded(storage, part, archive, opts.signal, opts.keys);
+  const { stream, done } = await decodeArtifact(
+    storage,
+    codecChain(part, opts.keys),
+    archive.key,
+    opts.signal,
+  );
   const fed = pipeline(stream, guardInto(tar.stdin!, indexer));
   // A refused member stops the archive there: tar sees its input end and stops too.
   fed.catch(() => tar.stdin!.destroy());

@@ -8,7 +8,8 @@ import type { PostgresBackup } from '../sources/postgres/record.js';
 import type { Storage } from '../storages/storage.js';
 import { LifeboatError } from '../util/errors.js';
 import { sourceKind } from '../sources/registry.js';
-import { restoreBackup, verifyBeforeRestore, type RestoreOptions, type RestoreResult } from './restore.js';
+import { restoreBackup, type RestoreOptions, type RestoreResult } from './restore.js';
+import { verifyBeforeRestore } from './verify.js';
 
 type Restore = (storage: Storage, part: SourceBackup, opts: RestoreOptions) => Promise<RestoreResult>;
 

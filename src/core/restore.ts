@@ -6,17 +6,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { referencedRoles, type ArtifactRecord, type Manifest } from '../catalog/manifest.js';
-import {
-  assertDecodable,
-  authenticatingDecoders,
-  codecChain,
-  startDecoders,
-  startIdentityCheck,
-  type CodecChain,
-} from '../codecs/chain.js';
+import { referencedRoles, type ArtifactRecord } from '../catalog/manifest.js';
+import { decodeToFile, streamIntoClient, type ClientCommand } from '../catalog/artifact-stream.js';
+import { assertDecodable, codecChain, type CodecChain } from '../codecs/chain.js';
 import type { SourceRestoreOptions, SourceRestoreResult } from '../sources/kind.js';
 import type { PostgresBackup } from '../sources/postgres/record.js';
 import { findPgTool } from '../sources/postgres/binaries.js';
@@ -40,60 +32,14 @@ import {
 import type { Storage } from '../storages/storage.js';
 import { startChild } from '../util/child.js';
 import { LifeboatError } from '../util/errors.js';
-import { CLIENT_FATAL, streamIntoClient, type ClientCommand } from './restore-stream.js';
-import { verifyBackup, type ObjectProblem } from './verify.js';
+import { verifyBeforeRestore } from './verify.js';
+
+/** What fails psql or pg_restore even when it exits 0 (psql without ON_ERROR_STOP, say). */
+const CLIENT_FATAL = /^psql:.*(ERROR|FATAL):|^pg_restore: error:|^FATAL:/;
 
 /** Types of the kind seam (sources/kind.ts): PostgreSQL's restore takes what every kind's does. */
 export type RestoreOptions = SourceRestoreOptions;
 export type RestoreResult = SourceRestoreResult;
-
-/**
- * Checks every artifact; throws an integrity error naming each bad object. An encrypted backup is
- * also decrypted on the way (output discarded): age authenticates every chunk, so ciphertext
- * altered together with its checksums, or a wrong identity, fails here, before the restore
- * sends a single statement to the target. With a signed manifest (`signed`: its signature was
- * checked in this run) nobody can alter the ciphertext together with its checksums, so only the
- * identity is checked here (on each artifact's header) and the restore decrypts as it streams.
- */
-export async function verifyBeforeRestore(
-  storage: Storage,
-  manifest: Pick<Manifest, 'id' | 'artifacts' | 'compression' | 'encryption'>,
-  opts: Pick<RestoreOptions, 'signal' | 'log' | 'onBytes' | 'keys' | 'signed'>,
-): Promise<void> {
-  const codecs = codecChain(manifest, opts.keys);
-  assertDecodable(codecs);
-  const authenticating = authenticatingDecoders(codecs);
-  const signal = opts.signal ?? new AbortController().signal;
-  const check = !authenticating.length
-    ? undefined
-    : opts.signed
-      ? () => startIdentityCheck(authenticating, signal)!
-      : () => startDecoders(authenticating, signal, undefined, true)!;
-  const problems: ObjectProblem[] = await verifyBackup(storage, manifest, {
-    signal: opts.signal,
-    onBytes: opts.onBytes,
-    check,
-    onObject: (_key, problem) => {
-      if (problem) opts.log?.(`sha256 mismatch: ${problem.key} (${problem.detail})`);
-    },
-  });
-  if (problems.length > 0) {
-    throw new LifeboatError(
-      'integrity',
-      `verify backup ${manifest.id}: ${problems.map((p) => `${p.key} (${p.problem})`).join(', ')}`,
-      {
-        hint: 'nothing was restored; restore an older backup or re-run lifeboat verify for details',
-      },
-    );
-  }
-  opts.log?.(
-    !authenticating.length
-      ? 'sha256 OK'
-      : opts.signed
-        ? 'sha256 OK, identity OK (signed: decrypted as it is restored)'
-        : 'sha256 OK, decrypt OK',
-  );
-}
 
 interface Step {
   artifact: ArtifactRecord;
@@ -275,6 +221,7 @@ export async function restoreBackup(
           args: ['--exit-on-error', '--dbname', conninfo],
           env,
           label: `pg_restore ${what}`,
+          fatal: CLIENT_FATAL,
         };
         const jobs = opts.jobs ?? 1;
         if (jobs > 1) {
@@ -297,6 +244,7 @@ export async function restoreBackup(
           args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--dbname', conninfo],
           env,
           label: `psql ${what}`,
+          fatal: CLIENT_FATAL,
         };
         await streamIntoClient(storage, step.artifact.key, codecs, client, {
           signal,
@@ -325,24 +273,13 @@ async function restoreParallel(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-restore-'));
   try {
     const file = path.join(dir, 'archive.dump');
-    const decoders = startDecoders(codecs, signal);
-    const source = await storage.get(artifact.key, { signal });
-    if (decoders) {
-      const feeding = pipeline(source, decoders.stdin!, { signal });
-      await Promise.all([
-        feeding,
-        pipeline(decoders.stdout, createWriteStream(file), { signal }),
-        ...decoders.stages,
-      ]);
-    } else {
-      await pipeline(source, createWriteStream(file), { signal });
-    }
+    await decodeToFile(storage, codecs, artifact.key, file, signal);
     await startChild(client.path, [...client.args, file], {
       label: client.label,
       env: client.env,
       stdout: 'ignore',
       signal,
-      fatal: CLIENT_FATAL,
+      fatal: client.fatal,
       ownGroup: true, // its --jobs workers go down with it
     }).done;
   } finally {

@@ -6,9 +6,18 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Manifest } from '../catalog/manifest.js';
+import {
+  assertDecodable,
+  authenticatingDecoders,
+  codecChain,
+  startDecoders,
+  startIdentityCheck,
+} from '../codecs/chain.js';
+import type { SourceRestoreOptions } from '../sources/kind.js';
 import { readText, type Storage } from '../storages/storage.js';
-import { isLifeboatError } from '../util/errors.js';
+import { isLifeboatError, LifeboatError } from '../util/errors.js';
 import { hashStream } from '../util/hash-tap.js';
+import { writableAgain } from '../util/writable.js';
 
 export interface ObjectProblem {
   key: string;
@@ -111,17 +120,55 @@ async function* teeInto(source: AsyncIterable<Uint8Array>, into: Writable): Asyn
   into.on('error', () => {});
   for await (const chunk of source) {
     yield chunk;
-    if (!into.destroyed && !into.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          into.off('drain', done);
-          into.off('close', done);
-          resolve();
-        };
-        into.on('drain', done);
-        into.on('close', done);
-      });
-    }
+    if (!into.destroyed && !into.write(chunk)) await writableAgain(into);
   }
   into.end();
+}
+
+/**
+ * Checks every artifact; throws an integrity error naming each bad object. An encrypted backup is
+ * also decrypted on the way (output discarded): age authenticates every chunk, so ciphertext
+ * altered together with its checksums, or a wrong identity, fails here, before the restore
+ * sends a single statement to the target. With a signed manifest (`signed`: its signature was
+ * checked in this run) nobody can alter the ciphertext together with its checksums, so only the
+ * identity is checked here (on each artifact's header) and the restore decrypts as it streams.
+ */
+export async function verifyBeforeRestore(
+  storage: Storage,
+  manifest: Pick<Manifest, 'id' | 'artifacts' | 'compression' | 'encryption'>,
+  opts: Pick<SourceRestoreOptions, 'signal' | 'log' | 'onBytes' | 'keys' | 'signed'>,
+): Promise<void> {
+  const codecs = codecChain(manifest, opts.keys);
+  assertDecodable(codecs);
+  const authenticating = authenticatingDecoders(codecs);
+  const signal = opts.signal ?? new AbortController().signal;
+  const check = !authenticating.length
+    ? undefined
+    : opts.signed
+      ? () => startIdentityCheck(authenticating, signal)!
+      : () => startDecoders(authenticating, signal, undefined, true)!;
+  const problems: ObjectProblem[] = await verifyBackup(storage, manifest, {
+    signal: opts.signal,
+    onBytes: opts.onBytes,
+    check,
+    onObject: (_key, problem) => {
+      if (problem) opts.log?.(`sha256 mismatch: ${problem.key} (${problem.detail})`);
+    },
+  });
+  if (problems.length > 0) {
+    throw new LifeboatError(
+      'integrity',
+      `verify backup ${manifest.id}: ${problems.map((p) => `${p.key} (${p.problem})`).join(', ')}`,
+      {
+        hint: 'nothing was restored; restore an older backup or re-run lifeboat verify for details',
+      },
+    );
+  }
+  opts.log?.(
+    !authenticating.length
+      ? 'sha256 OK'
+      : opts.signed
+        ? 'sha256 OK, identity OK (signed: decrypted as it is restored)'
+        : 'sha256 OK, decrypt OK',
+  );
 }

@@ -16,7 +16,9 @@ import type { CheckResult } from '../catalog/drill-report.js';
 import type { SourceBackup } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
 import { describeExpectation, parseExpectation } from '../config/expectation.js';
-import { decoded, restoreFiles, restoreSqlite } from '../core/restore-files.js';
+import { decodeArtifact } from '../catalog/artifact-stream.js';
+import { codecChain } from '../codecs/chain.js';
+import { restoreFiles, restoreSqlite } from '../core/restore-files.js';
 import type { FilesBackup } from '../sources/files/record.js';
 import type { IndexEntry } from '../sources/files/tar-index.js';
 import { queryFirstValue } from '../sources/sqlite/online-copy.js';
@@ -182,7 +184,7 @@ async function filesChecks(
   const index = part.artifacts.find((a) => a.role === 'index');
   if (!index)
     return [{ name: 'files match the index', ok: false, expected: 'an index', actual: 'none stored' }];
-  const { stream, done } = await decoded(storage, part, index, signal, keys);
+  const { stream, done } = await decodeArtifact(storage, codecChain(part, keys), index.key, signal);
   let entries = 0;
   let files = 0;
   const bad: string[] = [];

@@ -19,7 +19,7 @@ import {
 } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
 import { isLifeboatError, LifeboatError, oneLine } from '../util/errors.js';
-import { verifyBeforeRestore } from '../core/restore.js';
+import { verifyBeforeRestore } from '../core/verify.js';
 import { LIFEBOAT_VERSION } from '../util/version.js';
 import type { PostgresBackup } from '../sources/postgres/record.js';
 import type { Storage } from '../storages/storage.js';
