@@ -1,32 +1,40 @@
 /**
- * Restores one source of a committed backup, by its kind (sources/registry.ts): the one place
- * restore asks what a source is. A kind without a restore is refused with one line before
- * anything is read.
+ * Restores one source of a committed backup through its kind's `restore` (sources/registry.ts):
+ * the one place restore asks what a source is. A kind without a restore is refused with one line
+ * before anything is read.
  */
 import { chooseSource, type Manifest, type SourceBackup } from '../catalog/manifest.js';
-import type { PostgresBackup } from '../sources/postgres/record.js';
+import type { SourceRestoreOptions, SourceRestoreResult } from '../sources/kind.js';
+import { sourceKind } from '../sources/registry.js';
 import type { Storage } from '../storages/storage.js';
 import { LifeboatError } from '../util/errors.js';
-import { sourceKind } from '../sources/registry.js';
-import { restoreBackup, type RestoreOptions, type RestoreResult } from './restore.js';
 import { verifyBeforeRestore } from './verify.js';
 
-type Restore = (storage: Storage, part: SourceBackup, opts: RestoreOptions) => Promise<RestoreResult>;
+/** What a caller of restore gives; the checksum step (`verify`) is this module's to supply. */
+export type RestoreOptions = Omit<SourceRestoreOptions, 'verify'>;
 
-/** PostgreSQL's restore predates the kind seam (sources/kind.ts) and lives in this folder. */
-const BUILT_IN: Record<string, Restore> = {
-  postgres: (storage, part, opts) => restoreBackup(storage, part as PostgresBackup, opts),
-};
+type Restore = (storage: Storage, part: SourceBackup, opts: RestoreOptions) => Promise<SourceRestoreResult>;
 
-/** How a kind's part of a backup is restored: checksums first, then the kind's own restore. */
+/**
+ * How a kind's part of a backup is restored: by the kind, which calls `verify` (the checksums)
+ * before it changes anything on the target. A restore that returns without having called it fails,
+ * so a kind that forgets the checksums fails its first test instead of restoring unchecked bytes.
+ */
 function restorerOf(kind: string): Restore | undefined {
-  if (Object.hasOwn(BUILT_IN, kind)) return BUILT_IN[kind];
   const restore = sourceKind(kind)?.restore;
   return (
     restore &&
     (async (storage, part, opts) => {
-      if (!opts.verified) await verifyBeforeRestore(storage, part, opts);
-      return restore(storage, part, { ...opts, verified: true });
+      let verifying: Promise<void> | undefined;
+      const verify = () =>
+        (verifying ??= opts.verified ? Promise.resolve() : verifyBeforeRestore(storage, part, opts));
+      const result = await restore(storage, part, { ...opts, verify });
+      if (!verifying)
+        throw new LifeboatError(
+          'failed',
+          `restore ${part.job} ${part.id}: the ${kind} restore of source ${part.name} did not check its checksums (a bug in Lifeboat)`,
+        );
+      return result;
     })
   );
 }

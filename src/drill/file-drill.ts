@@ -18,7 +18,8 @@ import type { DrillConfig } from '../config/schema.js';
 import { describeExpectation, parseExpectation } from '../config/expectation.js';
 import { decodeArtifact } from '../catalog/artifact-stream.js';
 import { codecChain } from '../codecs/chain.js';
-import { restoreFiles, restoreSqlite } from '../core/restore-files.js';
+import { restoreFiles } from '../sources/files/restore.js';
+import { restoreSqlite } from '../sources/sqlite/restore.js';
 import type { FilesBackup } from '../sources/files/record.js';
 import type { IndexEntry } from '../sources/files/tar-index.js';
 import { queryFirstValue } from '../sources/sqlite/online-copy.js';
@@ -75,7 +76,7 @@ export async function drillFileSource(opts: FileDrillOptions): Promise<SourceDri
         const t2 = Date.now();
         const checks = await sqliteChecks(
           part as SqliteBackup,
-          restored.written,
+          restored.written ?? [],
           restored.tables ?? {},
           opts,
         );

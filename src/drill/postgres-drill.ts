@@ -8,7 +8,7 @@ import { referencedRoles } from '../catalog/manifest.js';
 import type { DrillConfig } from '../config/schema.js';
 import { oneLine } from '../util/errors.js';
 import type { CodecKeys } from '../codecs/chain.js';
-import { restoreBackup } from '../core/restore.js';
+import { restorePostgres } from '../sources/postgres/restore.js';
 import { createMissingRoles } from '../sources/postgres/target.js';
 import type { SourceDrillResult } from '../sources/kind.js';
 import type { PostgresBackup } from '../sources/postgres/record.js';
@@ -106,7 +106,7 @@ export async function drillPostgresSource(opts: SourceDrillOptions): Promise<Sou
     result.stage = 'restore';
     let marked = false;
     const restored = await timed('restoreMs', () =>
-      restoreBackup(storage, part, {
+      restorePostgres(storage, part, {
         to: ready.url(part.source.mode === 'database' ? databases[0]! : 'postgres'),
         create: true,
         verified: true,
@@ -118,7 +118,7 @@ export async function drillPostgresSource(opts: SourceDrillOptions): Promise<Sou
           log(line);
         },
       }).catch((err: unknown) => {
-        // restoreBackup marks failures of the restore proper, not of its preparations.
+        // restorePostgres marks failures of the restore proper, not of its preparations.
         if (!marked) log('restore FAILED');
         throw err;
       }),

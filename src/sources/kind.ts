@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { CheckResult, DrillReport, DrillStage } from '../catalog/drill-report.js';
-import type { SourceBackup } from '../catalog/manifest.js';
+import type { SourceBackup, TableCount } from '../catalog/manifest.js';
 import type { CodecKeys } from '../codecs/chain.js';
 import type { Storage } from '../storages/storage.js';
 import type { Source } from './source.js';
@@ -31,6 +31,15 @@ export interface SourceRestoreOptions {
   binDir?: string;
   /** The caller has verified the checksums, so the bytes are not read twice. */
   verified?: boolean;
+  /**
+   * Checks the stored bytes of the part (checksums; an encrypted one also decrypted once,
+   * discarding) and throws an integrity error naming every bad object. A kind's restore calls it
+   * once, before it changes anything on the target, at the point it chooses (after its own
+   * refusals, or alongside read-only target checks). Core's restore supplies it (at once settled
+   * when `verified`) and refuses a restore that never called it; a drill, which verified the whole
+   * backup first, passes none.
+   */
+  verify?: () => Promise<void>;
   /** What decrypting needs (the age identity file; else LIFEBOAT_AGE_IDENTITY_FILE). */
   keys?: CodecKeys;
   /**
@@ -67,14 +76,21 @@ export interface ClusterRestoreSummary {
 }
 
 export interface SourceRestoreResult {
-  /** What the restore put in place (databases; for other kinds, what they restore). */
+  /** The databases the restore put in place (none for a files source). */
   databases: string[];
   /** Roles created on the target (--create-roles). */
   createdRoles: string[];
   durationMs: number;
+  /** Stored bytes read. */
   bytes: number;
   /** A restore into a cluster: what it created, left alone and overwrote. */
   cluster?: ClusterRestoreSummary;
+  /** File-shaped kinds: what was written (database files, or the directory). */
+  written?: string[];
+  /** SQLite: the row counts of each restored database, by its name. */
+  tables?: Record<string, TableCount[]>;
+  /** Files: the archive members extracted. */
+  entries?: number;
 }
 
 /** What a drill needs of a source's config: its URL and tool directory, and what else its kind reads. */
@@ -150,13 +166,13 @@ export interface SourceKind<C extends { type: string } = { type: string }> {
   /** Plain secrets in the config block (an S3 secret key), masked the same way. */
   secrets?(cfg: C): Array<string | undefined>;
   /**
-   * Restores the kind's part of a backup (`restore --source`). PostgreSQL's restore predates this
-   * seam and is wired in core/restore-source.ts; a new kind brings its own here.
+   * Restores the kind's part of a backup (`restore --source`); core/restore-source.ts dispatches
+   * here. None: its backups are listed and verified, and restore refuses them in one line.
    */
   restore?(storage: Storage, part: SourceBackup, opts: SourceRestoreOptions): Promise<SourceRestoreResult>;
   /**
-   * Restores the kind's part into scratch and checks it (SPEC §5, "drill proves"). PostgreSQL's
-   * drill predates this seam and is wired in drill/run.ts; a new kind brings its own here.
+   * Restores the kind's part into scratch and checks it (SPEC §5, "drill proves"); drill/run.ts
+   * dispatches here after verifying the whole backup. None: drills refuse it in one line.
    */
   drill?(ctx: SourceDrillContext): Promise<SourceDrillResult>;
 }

@@ -1,13 +1,12 @@
 /** `lifeboat restore … --source NAME --to PATH|DIR` for an SQLite or files source: call, print. */
 import type { CodecKeys } from '../../codecs/chain.js';
-import { chooseSource, type Manifest } from '../../catalog/manifest.js';
-import { restoreFiles, restoreSqlite } from '../../core/restore-files.js';
-import type { FilesBackup } from '../../sources/files/record.js';
-import type { SqliteBackup } from '../../sources/sqlite/record.js';
+import type { Manifest } from '../../catalog/manifest.js';
+import { restorePlan } from '../../core/restore-source.js';
 import type { Storage } from '../../storages/storage.js';
 import type { Context } from '../context.js';
 import { formatDuration } from '../progress.js';
 
+/** Kinds restored to a path or directory, printed as such (their restore is the kind's own). */
 export const FILE_KINDS = new Set(['sqlite', 'files']);
 
 export async function restoreFileSource(
@@ -18,23 +17,31 @@ export async function restoreFileSource(
   verified: boolean,
   signal: AbortSignal,
 ): Promise<number> {
-  const part = chooseSource(manifest, opts.source);
+  const { part, run } = restorePlan(manifest, opts.source);
   const log = (line: string) => ctx.output.info(line);
   const what = `${manifest.job} ${manifest.id} source ${part.name}`;
   ctx.output.info(`restore ${what} (${part.source.kind}) from ${storage.location} to ${opts.to}`);
-  const { keys, signed } = opts;
-  const common = { to: opts.to, force: opts.force, verified, keys, signed, signal, log };
-  const result =
-    part.source.kind === 'sqlite'
-      ? await restoreSqlite(storage, part as SqliteBackup, common)
-      : await restoreFiles(storage, part as FilesBackup, { ...common, paths: opts.path });
-  const detail = result.entries !== undefined ? `${result.entries} entries` : result.written.join(', ');
+  const result = await run(storage, {
+    to: opts.to,
+    force: opts.force,
+    paths: opts.path,
+    verified,
+    keys: opts.keys,
+    signed: opts.signed,
+    signal,
+    log,
+  });
+  const written = result.written ?? [];
+  const detail = result.entries !== undefined ? `${result.entries} entries` : written.join(', ');
   ctx.output.result(`restored ${what} to ${opts.to} (${detail}) in ${formatDuration(result.durationMs)}`, {
     job: manifest.job,
     id: manifest.id,
     source: part.name,
     storage: storage.name,
-    ...result,
+    written,
+    ...(result.tables ? { tables: result.tables } : {}),
+    ...(result.entries !== undefined ? { entries: result.entries } : {}),
+    durationMs: result.durationMs,
   });
   return 0;
 }

@@ -97,6 +97,8 @@ export async function restoreBucket(
   opts: SourceRestoreOptions,
 ): Promise<SourceRestoreResult> {
   const part = backup as BucketBackup;
+  // Every stored object's checksum first, as for every kind, before the index is even read.
+  await opts.verify?.();
   const started = Date.now();
   const signal = opts.signal ?? new AbortController().signal;
   const log = opts.log ?? (() => {});

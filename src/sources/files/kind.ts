@@ -1,13 +1,17 @@
-/** Files as a source kind: config, backup source, health probe (restore: core/restore-files.ts; drill: drill/file-drill.ts). */
+/** Files as a source kind (sources/kind.ts): config, backup source, health probe, restore (drill: drill/file-drill.ts). */
+import type { SourceKind } from '../kind.js';
 import { filesSourceSchema, type FilesSourceConfig } from './config.js';
 import { createFilesSource } from './files-source.js';
+import type { FilesBackup } from './record.js';
+import { restoreFiles } from './restore.js';
 
 export const filesKind = {
-  type: 'files' as const,
+  type: 'files',
   schema: filesSourceSchema,
-  create: (cfg: FilesSourceConfig) => createFilesSource(cfg),
+  create: (cfg) => createFilesSource(cfg),
   /** Every configured path (or glob) is there, and GNU tar is installed (what plan checks). */
-  probe: (cfg: FilesSourceConfig) => async (signal: AbortSignal) => {
+  probe: (cfg) => async (signal) => {
     await createFilesSource(cfg).plan(signal);
   },
-};
+  restore: (storage, part, opts) => restoreFiles(storage, part as FilesBackup, opts),
+} satisfies SourceKind<FilesSourceConfig>;

@@ -1,7 +1,7 @@
 /**
  * `lifeboat restore ID --source NAME --to-cluster`: the namespaces' streams read and checked as a
  * drill checks them (every object parses, validates, counts match), then applied by server-side
- * apply (apply.ts). Checksums were verified by the caller. A namespace map naming a namespace the
+ * apply (apply.ts). Checksums first (the caller's `verify`). A namespace map naming a namespace the
  * backup does not hold is refused: a typo must not restore into the original namespace.
  */
 import { LifeboatError } from '../../util/errors.js';
@@ -19,6 +19,8 @@ export async function restoreKubernetes(
   opts: SourceRestoreOptions,
 ): Promise<SourceRestoreResult> {
   const part = backup as KubernetesBackup;
+  // Every stored object's checksum first, as for every kind, before anything else is looked at.
+  await opts.verify?.();
   const started = Date.now();
   const cluster = opts.cluster;
   if (!cluster) {

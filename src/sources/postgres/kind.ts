@@ -1,8 +1,10 @@
-/** PostgreSQL as a source kind (sources/kind.ts): its config, backup source, probe and drill settings. */
+/** PostgreSQL as a source kind (sources/kind.ts): config, backup source, probe, restore, drill settings. */
 import type { SourceKind } from '../kind.js';
 import { postgresSourceSchema, validatePostgresSource, type PostgresSourceConfig } from './config.js';
 import { createPostgresSource } from './postgres-source.js';
 import { probePostgres, probeUrl } from './probe.js';
+import type { PostgresBackup } from './record.js';
+import { restorePostgres } from './restore.js';
 
 export const postgresKind = {
   type: 'postgres',
@@ -12,4 +14,5 @@ export const postgresKind = {
   probe: (cfg) => (signal) => probePostgres(probeUrl(cfg), signal),
   drillSettings: (cfg) => ({ url: cfg.url, binDir: cfg.binDir }),
   secretUrls: (cfg) => [cfg.url],
+  restore: (storage, part, opts) => restorePostgres(storage, part as PostgresBackup, opts),
 } satisfies SourceKind<PostgresSourceConfig>;

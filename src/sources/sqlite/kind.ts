@@ -1,13 +1,17 @@
-/** SQLite as a source kind: config, backup source, health probe (restore: core/restore-files.ts; drill: drill/file-drill.ts). */
+/** SQLite as a source kind (sources/kind.ts): config, backup source, health probe, restore (drill: drill/file-drill.ts). */
+import type { SourceKind } from '../kind.js';
 import { sqliteSourceSchema, type SqliteSourceConfig } from './config.js';
+import type { SqliteBackup } from './record.js';
+import { restoreSqlite } from './restore.js';
 import { createSqliteSource } from './sqlite-source.js';
 
 export const sqliteKind = {
-  type: 'sqlite' as const,
+  type: 'sqlite',
   schema: sqliteSourceSchema,
-  create: (cfg: SqliteSourceConfig) => createSqliteSource(cfg),
+  create: (cfg) => createSqliteSource(cfg),
   /** Every database file is there, readable and an SQLite database (what plan checks). */
-  probe: (cfg: SqliteSourceConfig) => async (signal: AbortSignal) => {
+  probe: (cfg) => async (signal) => {
     await createSqliteSource(cfg).plan(signal);
   },
-};
+  restore: (storage, part, opts) => restoreSqlite(storage, part as SqliteBackup, opts),
+} satisfies SourceKind<SqliteSourceConfig>;

@@ -1,17 +1,17 @@
 /**
- * Restores a PostgreSQL source of a committed backup into a PostgreSQL server: checksums first (nothing is touched if any
- * object is bad), then target checks (a non-empty database is refused unless --clean or --force),
+ * Restores a PostgreSQL source of a committed backup into a PostgreSQL server (its kind's
+ * `restore`): checksums first (nothing is touched if any object is bad), then target checks (a non-empty database is refused unless --clean or --force),
  * then globals and databases in order, each through psql (ON_ERROR_STOP) or pg_restore.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { referencedRoles, type ArtifactRecord } from '../catalog/manifest.js';
-import { decodeToFile, streamIntoClient, type ClientCommand } from '../catalog/artifact-stream.js';
-import { assertDecodable, codecChain, type CodecChain } from '../codecs/chain.js';
-import type { SourceRestoreOptions, SourceRestoreResult } from '../sources/kind.js';
-import type { PostgresBackup } from '../sources/postgres/record.js';
-import { findPgTool } from '../sources/postgres/binaries.js';
+import { referencedRoles, type ArtifactRecord } from '../../catalog/manifest.js';
+import { decodeToFile, streamIntoClient, type ClientCommand } from '../../catalog/artifact-stream.js';
+import { assertDecodable, codecChain, type CodecChain } from '../../codecs/chain.js';
+import type { SourceRestoreOptions, SourceRestoreResult } from '../kind.js';
+import type { PostgresBackup } from './record.js';
+import { findPgTool } from './binaries.js';
 import {
   createDatabase,
   createMissingRoles,
@@ -20,7 +20,7 @@ import {
   dropDatabase,
   isDatabaseEmpty,
   userDatabases,
-} from '../sources/postgres/target.js';
+} from './target.js';
 import {
   databaseOf,
   describe,
@@ -28,18 +28,13 @@ import {
   toolConnection,
   withClient,
   withDatabase,
-} from '../sources/postgres/connection.js';
-import type { Storage } from '../storages/storage.js';
-import { startChild } from '../util/child.js';
-import { LifeboatError } from '../util/errors.js';
-import { verifyBeforeRestore } from './verify.js';
+} from './connection.js';
+import type { Storage } from '../../storages/storage.js';
+import { startChild } from '../../util/child.js';
+import { LifeboatError } from '../../util/errors.js';
 
 /** What fails psql or pg_restore even when it exits 0 (psql without ON_ERROR_STOP, say). */
 const CLIENT_FATAL = /^psql:.*(ERROR|FATAL):|^pg_restore: error:|^FATAL:/;
-
-/** Types of the kind seam (sources/kind.ts): PostgreSQL's restore takes what every kind's does. */
-export type RestoreOptions = SourceRestoreOptions;
-export type RestoreResult = SourceRestoreResult;
 
 interface Step {
   artifact: ArtifactRecord;
@@ -48,7 +43,7 @@ interface Step {
 }
 
 /** Decides, before touching anything, which database each artifact goes to and what must be dropped or created. */
-async function prepareTarget(manifest: PostgresBackup, opts: RestoreOptions, maintenanceDb: string) {
+async function prepareTarget(manifest: PostgresBackup, opts: SourceRestoreOptions, maintenanceDb: string) {
   const targetDb = databaseOf(opts.to);
   const steps: Step[] = [];
   const mustExist: string[] = [];
@@ -151,11 +146,11 @@ async function prepareTarget(manifest: PostgresBackup, opts: RestoreOptions, mai
   return plan;
 }
 
-export async function restoreBackup(
+export async function restorePostgres(
   storage: Storage,
   manifest: PostgresBackup,
-  opts: RestoreOptions,
-): Promise<RestoreResult> {
+  opts: SourceRestoreOptions,
+): Promise<SourceRestoreResult> {
   const started = Date.now();
   const signal = opts.signal ?? new AbortController().signal;
   const codecs = codecChain(manifest, opts.keys);
@@ -179,10 +174,7 @@ export async function restoreBackup(
   };
   // Reading every byte for the checksums overlaps the target checks, which only read; nothing on
   // the target changes until both have passed, and a bad checksum is the error reported first.
-  const [verified, inspected] = await Promise.allSettled([
-    opts.verified ? undefined : verifyBeforeRestore(storage, manifest, opts),
-    inspectTarget(),
-  ]);
+  const [verified, inspected] = await Promise.allSettled([opts.verify?.(), inspectTarget()]);
   if (verified.status === 'rejected') throw verified.reason;
   if (inspected.status === 'rejected') throw inspected.reason;
   const { plan, psql, pgRestore } = inspected.value;
