@@ -7,8 +7,6 @@ import path from 'node:path';
 import { DEFAULT_LAYOUT, validateTemplate } from '../catalog/layout.js';
 import { DEFAULT_SOURCE } from '../catalog/manifest.js';
 import type { CodecKeys } from '../codecs/chain.js';
-import type { BackupJob } from '../core/backup.js';
-import type { RetentionPolicy } from '../core/retention.js';
 import { LifeboatError } from '../util/errors.js';
 import type { Redactor } from '../util/redact.js';
 import { createPostgresSource } from '../sources/postgres/postgres-source.js';
@@ -62,7 +60,11 @@ export function buildSource(where: string, cfg: SourceConfig): Source {
   return kind.create(cfg);
 }
 
-export function buildJob(name: string, job: JobConfig, storages: Record<string, Storage>): BackupJob {
+/**
+ * The job as a backup run takes it (core/backup.ts's BackupJob, matched by shape: config sits
+ * below core and names none of its types).
+ */
+export function buildJob(name: string, job: JobConfig, storages: Record<string, Storage>) {
   if (job.layout !== undefined) validateTemplate(job.layout, `jobs.${name}.layout`);
   if (job.name !== undefined) validateTemplate(job.name, `jobs.${name}.name`, 'name');
   const plaintext = plaintextPolicy(name, job);
@@ -183,7 +185,7 @@ export function oneOffJob(
     dumpall?: boolean;
   },
   redactor: Redactor,
-): BackupJob {
+) {
   redactor.addUrl(opts.source);
   if (!/^postgres(ql)?:\/\//.test(opts.source)) {
     throw new LifeboatError('usage', `--source: expected a postgres:// URL`, {
@@ -223,8 +225,11 @@ export function oneOffJob(
   };
 }
 
-/** A job's retention policy and the time zone its calendar buckets follow (retention's, else the schedule's). */
-export function policyOf(job: JobConfig): { policy: RetentionPolicy; timeZone: string } {
+/**
+ * A job's retention policy (core/retention.ts's RetentionPolicy, by shape) and the time zone its
+ * calendar buckets follow (retention's, else the schedule's).
+ */
+export function policyOf(job: JobConfig) {
   const { timezone, ...policy } = job.retention ?? { minKeep: 1 };
   return { policy, timeZone: timezone ?? job.schedule?.timezone ?? 'UTC' };
 }
