@@ -1,8 +1,8 @@
 /**
- * One restore drill of a backup, start to finish: verify the backup's checksums, then drill each of
- * its sources in turn (a PostgreSQL source: restore into a scratch server and run the checks, see
- * postgres-drill.ts), and store one report beside the backup. Prints the SPEC's markers through
- * `log`: `sha256 OK`, `restore OK`, `smoke OK`, or `sha256 mismatch: <object>`, `restore FAILED`,
+ * One restore drill of a backup, start to finish: verify the backup's checksums, then drill each
+ * of its sources in turn by its kind's `drill` (sources/registry.ts; PostgreSQL's restores into a
+ * scratch server and runs its checks), and store one report beside the backup. Prints the SPEC's
+ * markers through `log`: `sha256 OK`, `restore OK`, `smoke OK`, or `sha256 mismatch: <object>`, `restore FAILED`,
  * `smoke FAILED: <check>`. Never throws for a failed drill: the outcome carries the report and
  * what stopped it. In a backup of several sources each check's name starts with its source's.
  */
@@ -25,11 +25,11 @@ import type { PostgresBackup } from '../sources/postgres/record.js';
 import type { Storage } from '../storages/storage.js';
 import type { PublicKey } from '../util/minisign.js';
 import { checkSigned } from '../core/intact-copy.js';
-import { drillFileSource } from './file-drill.js';
 import { runHttpCheck } from './http-check.js';
-import { drillPostgresSource, type SourceDrillOptions } from './postgres-drill.js';
 import { sourceKind } from '../sources/registry.js';
-import type { SourceDrillResult } from '../sources/kind.js';
+import type { SourceDrillContext } from '../sources/kind.js';
+import { DEFAULT_ROW_COUNT_TOLERANCE, judgeRowCount } from './row-counts.js';
+import { openScratch } from './scratch.js';
 import { checkExpectation, describeExpectation, parseExpectation } from '../config/expectation.js';
 import {
   DRILL_REPORT_FORMAT,
@@ -83,18 +83,6 @@ export interface DrillOutcome {
   error?: unknown;
 }
 
-type DrillPart = (
-  part: SourceBackup,
-  opts: Omit<SourceDrillOptions, 'part'> & { settings?: DrillSourceSettings },
-) => Promise<SourceDrillResult>;
-
-/** Drills that predate the kind seam (sources/kind.ts) and live in this folder. */
-const BUILT_IN: Record<string, DrillPart> = {
-  postgres: (part, opts) => drillPostgresSource({ ...opts, part: part as PostgresBackup }),
-  sqlite: (part, opts) => drillFileSource({ ...opts, part }),
-  files: (part, opts) => drillFileSource({ ...opts, part }),
-};
-
 /** A user check's value held to its `expect`, for kinds that run user checks. */
 function judge(expect: string, value: string | null) {
   const expectation = parseExpectation(expect);
@@ -106,19 +94,51 @@ function judge(expect: string, value: string | null) {
   };
 }
 
-/** How a kind's part of a backup is drilled (restored into scratch, then checked), if it can be. */
-function drillerOf(kind: string): DrillPart | undefined {
-  if (Object.hasOwn(BUILT_IN, kind)) return BUILT_IN[kind];
-  const drill = sourceKind(kind)?.drill;
-  return drill && ((part, opts) => drill({ ...opts, part, judge }));
-}
-
 /** The drill settings for one source: the checks that name it (or, with one source, all). */
 function drillFor(drill: DrillConfig | undefined, name: string, several: boolean): DrillConfig | undefined {
   if (!drill) return drill;
   const checks = drill.checks.filter((c) => (c.source === undefined ? !several : c.source === name));
   // The expected databases are the one source's; with several, each checks its own.
   return { ...drill, checks, ...(several ? { expect: undefined } : {}) };
+}
+
+/**
+ * What a kind's drill of one source gets: its settings, the drill's judges (expectations, row
+ * counts within the job's tolerance) and a scratch server opened as drill.scratch says.
+ */
+function sourceContext(
+  opts: DrillOptions,
+  part: SourceBackup,
+  several: boolean,
+  warn: (line: string) => void,
+): SourceDrillContext {
+  const { storage, signal, log } = opts;
+  const settings = opts.sources?.[part.name] ?? { url: opts.sourceUrl, binDir: opts.binDir };
+  const drill = drillFor(opts.drill, part.name, several);
+  const tolerance = { ...DEFAULT_ROW_COUNT_TOLERANCE, ...drill?.rowCountTolerance };
+  return {
+    storage,
+    part,
+    drill,
+    sourceUrl: settings.url,
+    binDir: settings.binDir,
+    settings,
+    keys: opts.keys,
+    judge,
+    judgeRows: (recorded, actual) => judgeRowCount(recorded, actual, tolerance),
+    openScratch: (scratchFor) =>
+      openScratch({
+        // The only kind that asks for a scratch server is PostgreSQL's.
+        manifest: scratchFor as PostgresBackup,
+        scratch: drill?.scratch,
+        sourceUrl: settings.url,
+        binDir: settings.binDir,
+        log,
+      }),
+    signal,
+    log,
+    warn,
+  };
 }
 
 export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
@@ -159,7 +179,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
     stage = 'scratch';
     for (const name of names) {
       const part = sourceBackup(manifest, name)!;
-      const drillPart = drillerOf(part.source.kind);
+      const drillPart = sourceKind(part.source.kind)?.drill;
       if (!drillPart) {
         throw new LifeboatError(
           'failed',
@@ -167,19 +187,8 @@ export async function runDrill(opts: DrillOptions): Promise<DrillOutcome> {
           { hint: 'upgrade Lifeboat' },
         );
       }
-      const settings = opts.sources?.[name] ?? { url: opts.sourceUrl, binDir: opts.binDir };
       if (several) log(`drill source ${name}`);
-      const result = await drillPart(part, {
-        storage,
-        drill: drillFor(opts.drill, name, several),
-        sourceUrl: settings.url,
-        binDir: settings.binDir,
-        settings,
-        keys: opts.keys,
-        signal,
-        log,
-        warn,
-      });
+      const result = await drillPart(sourceContext(opts, part, several, warn));
       stage = result.stage;
       scratch ??= result.scratch;
       bytes += result.bytes;

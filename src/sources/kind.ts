@@ -8,6 +8,7 @@ import type { CheckResult, DrillReport, DrillStage } from '../catalog/drill-repo
 import type { SourceBackup, TableCount } from '../catalog/manifest.js';
 import type { CodecKeys } from '../codecs/chain.js';
 import type { Storage } from '../storages/storage.js';
+import type { Scratch } from './drill-scratch.js';
 import type { Source } from './source.js';
 
 /** What `lifeboat restore --source NAME --to …` asks of a kind (its checksums already verified). */
@@ -107,6 +108,10 @@ export interface SourceDrillContext {
   /** The job's drill settings as configured; `checks` only those for this source. */
   drill?: {
     checks: Array<{ name: string; database?: string; sql: string; expect: string }>;
+    /** The databases a restored PostgreSQL copy must hold (default: those restored). */
+    expect?: { databases?: string[] };
+    /** Roles to create on a scratch server before restoring a backup that carries none. */
+    scratch?: { roles?: string[] };
     [field: string]: unknown;
   };
   /** The source's URL: a scratch target must never be it. Never connected to. */
@@ -118,6 +123,20 @@ export interface SourceDrillContext {
   keys?: CodecKeys;
   /** Holds a user check's value to its `expect` (the drill's expectation language). */
   judge(expect: string, value: string | null): { ok: boolean; expected: string; detail?: string };
+  /**
+   * Holds a table's row count in the restored copy (undefined: the table is missing) to what the
+   * backup recorded: exact counts exactly, estimates within the job's drill.rowCountTolerance.
+   */
+  judgeRows(
+    recorded: TableCount,
+    actual: number | undefined,
+  ): { ok: boolean; expected: string; actual: string; detail?: string };
+  /**
+   * Opens the scratch PostgreSQL server this source is restored into, as drill.scratch configures
+   * it (a local throwaway cluster, or a configured server that is not the source's). The kind
+   * disposes of it.
+   */
+  openScratch(part: SourceBackup): Promise<Scratch>;
   signal: AbortSignal;
   log: (line: string) => void;
   warn: (line: string) => void;

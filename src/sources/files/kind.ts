@@ -1,5 +1,6 @@
-/** Files as a source kind (sources/kind.ts): config, backup source, health probe, restore (drill: drill/file-drill.ts). */
+/** Files as a source kind (sources/kind.ts): config, backup source, health probe, restore, drill. */
 import type { SourceKind } from '../kind.js';
+import { drillFiles } from './drill.js';
 import { filesSourceSchema, type FilesSourceConfig } from './config.js';
 import { createFilesSource } from './files-source.js';
 import type { FilesBackup } from './record.js';
@@ -14,4 +15,5 @@ export const filesKind = {
     await createFilesSource(cfg).plan(signal);
   },
   restore: (storage, part, opts) => restoreFiles(storage, part as FilesBackup, opts),
+  drill: drillFiles,
 } satisfies SourceKind<FilesSourceConfig>;

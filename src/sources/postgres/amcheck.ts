@@ -4,10 +4,10 @@
  * scratch server's ordering (collations above all) — the failure that otherwise surfaces only as
  * wrong query results after a real restore. Skipped, not failed, where amcheck is not installed.
  */
-import { oneLine } from '../util/errors.js';
-import type { CheckResult } from '../catalog/drill-report.js';
-import { quoteIdent } from '../util/quote-ident.js';
-import { firstValue, withScratchClient } from './query.js';
+import { oneLine } from '../../util/errors.js';
+import type { CheckResult } from '../../catalog/drill-report.js';
+import { quoteIdent } from '../../util/quote-ident.js';
+import { firstValue, withScratchClient } from './scratch-query.js';
 
 const BTREE_INDEXES = `
   select c.oid::text as oid, c.oid::regclass::text as name

@@ -1,21 +1,19 @@
 /**
- * The checks a drill runs against its restored copy, in order: connect (`select 1`), the expected
+ * The checks a drill of a PostgreSQL source runs against its restored copy, in order: connect (`select 1`), the expected
  * databases exist, every table the manifest recorded exists with its row count, amcheck on the
  * B-tree indexes, then the user's checks from `drill.checks`. Each yields a named result with
  * expected and actual; a check that errors fails with the error as its actual value, and the rest
  * still run, so one report shows everything that is wrong.
  */
-import type { TableCount } from '../catalog/manifest.js';
-import type { DrillConfig } from '../config/schema.js';
-import type { PostgresBackup } from '../sources/postgres/record.js';
-import { oneLine } from '../util/errors.js';
+import type { CheckResult } from '../../catalog/drill-report.js';
+import type { TableCount } from '../../catalog/manifest.js';
+import { quoteIdent } from '../../util/quote-ident.js';
+import type { Scratch } from '../drill-scratch.js';
+import type { SourceDrillContext } from '../kind.js';
+import { failedCheck as failed, judgeQueryCheck } from '../query-check.js';
 import { amcheckDatabase } from './amcheck.js';
-import { checkExpectation, describeExpectation, parseExpectation } from '../config/expectation.js';
-import { quoteIdent } from '../util/quote-ident.js';
-import { firstValue, withScratchClient } from './query.js';
-import type { CheckResult } from '../catalog/drill-report.js';
-import { DEFAULT_ROW_COUNT_TOLERANCE, judgeRowCount } from './row-counts.js';
-import type { Scratch } from './scratch.js';
+import type { PostgresBackup } from './record.js';
+import { firstValue, withScratchClient } from './scratch-query.js';
 
 export interface CheckPlan {
   scratch: Pick<Scratch, 'url'>;
@@ -24,16 +22,12 @@ export interface CheckPlan {
   /** The databases the restore put on the scratch server. */
   restored: string[];
   /** The job's drill settings; its `checks` only those for this source. */
-  drill?: DrillConfig;
+  drill?: SourceDrillContext['drill'];
+  /** The drill's judges: a user check's value against its expectation, a row count against the recorded one. */
+  judge: SourceDrillContext['judge'];
+  judgeRows: SourceDrillContext['judgeRows'];
   signal?: AbortSignal;
 }
-
-const failed = (name: string, expected: string, err: unknown): CheckResult => ({
-  name,
-  ok: false,
-  expected,
-  actual: `error: ${oneLine(err)}`,
-});
 
 /** Where checks without a `database` run: a single-database backup's database, else postgres. */
 export function defaultDatabase(manifest: PostgresBackup, restored: string[]): string {
@@ -81,7 +75,7 @@ export async function runChecks(plan: CheckPlan): Promise<CheckResult[]> {
   for (const artifact of manifest.artifacts) {
     if (!artifact.tables?.length) continue;
     const db = manifest.source.mode === 'database' ? restored[0]! : artifact.database!;
-    results.push(...(await rowCountChecks(scratch.url(db), db, artifact.tables, drill, signal)));
+    results.push(...(await rowCountChecks(scratch.url(db), db, artifact.tables, plan)));
   }
 
   for (const db of restored) {
@@ -94,7 +88,7 @@ export async function runChecks(plan: CheckPlan): Promise<CheckResult[]> {
   }
 
   for (const check of drill?.checks ?? []) {
-    results.push(await userCheck(scratch.url(check.database ?? home), check, signal));
+    results.push(await userCheck(scratch.url(check.database ?? home), check, plan));
   }
   return results;
 }
@@ -103,10 +97,8 @@ async function rowCountChecks(
   url: string,
   db: string,
   tables: TableCount[],
-  drill: DrillConfig | undefined,
-  signal: AbortSignal | undefined,
+  { judgeRows, signal }: CheckPlan,
 ): Promise<CheckResult[]> {
-  const tolerance = { ...DEFAULT_ROW_COUNT_TOLERANCE, ...drill?.rowCountTolerance };
   const nameOf = (t: { schema: string; table: string }) => `rows ${db}: ${t.schema}.${t.table}`;
   try {
     return await withScratchClient(url, signal, async (c) => {
@@ -122,7 +114,7 @@ async function rowCountChecks(
           out.push(failed(nameOf(t), String(t.rows), err));
           continue;
         }
-        const verdict = judgeRowCount(t, actual, tolerance);
+        const verdict = judgeRows(t, actual);
         out.push({ name: nameOf(t), ...verdict });
       }
       return out;
@@ -135,44 +127,14 @@ async function rowCountChecks(
 
 async function userCheck(
   url: string,
-  check: NonNullable<DrillConfig['checks']>[number],
-  signal: AbortSignal | undefined,
+  check: NonNullable<CheckPlan['drill']>['checks'][number],
+  { judge, signal }: CheckPlan,
 ): Promise<CheckResult> {
   return judgeQueryCheck(
+    judge,
     check.name,
     check.expect,
     () => withScratchClient(url, signal, (c) => firstValue(c, check.sql)),
     signal,
   );
-}
-
-/**
- * A user check's verdict, whatever the source kind runs its query against: the query's first
- * value judged by the check's expectation; no row, or an error, fails the check (an abort is
- * rethrown, so a stopped drill stays stopped).
- */
-export async function judgeQueryCheck(
-  name: string,
-  expect: string,
-  query: () => Promise<string | null | undefined>,
-  signal: AbortSignal | undefined,
-): Promise<CheckResult> {
-  // Validated when the config was loaded; parsing again here cannot fail.
-  const expectation = parseExpectation(expect);
-  const expected = describeExpectation(expectation);
-  try {
-    const value = await query();
-    if (value === undefined) return { name, ok: false, expected, actual: '(no rows)' };
-    const verdict = checkExpectation(expectation, value);
-    return {
-      name,
-      ok: verdict.ok,
-      expected,
-      actual: value ?? 'NULL',
-      ...(verdict.detail ? { detail: verdict.detail } : {}),
-    };
-  } catch (err) {
-    signal?.throwIfAborted();
-    return failed(name, expected, err);
-  }
 }

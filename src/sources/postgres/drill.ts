@@ -1,36 +1,20 @@
 /**
- * The drill of one PostgreSQL source of a backup: start (or borrow) a scratch server, restore the
- * source into it, run the checks, and remove the scratch server (always, also on failure or abort).
- * Checksums were verified by the caller (run.ts) for the whole backup. Never throws for a failed
- * drill: the result says where it stopped and why.
+ * The drill of one PostgreSQL source of a backup (its kind's `drill`): open a scratch server (the
+ * context's), restore the source into it, run the checks, and remove the scratch server (always,
+ * also on failure or abort). Checksums were verified by the caller (drill/run.ts) for the whole
+ * backup. Never throws for a failed drill: the result says where it stopped and why.
  */
-import { referencedRoles } from '../catalog/manifest.js';
-import type { DrillConfig } from '../config/schema.js';
-import { oneLine } from '../util/errors.js';
-import type { CodecKeys } from '../codecs/chain.js';
-import { restorePostgres } from '../sources/postgres/restore.js';
-import { createMissingRoles } from '../sources/postgres/target.js';
-import type { SourceDrillResult } from '../sources/kind.js';
-import type { PostgresBackup } from '../sources/postgres/record.js';
-import type { Storage } from '../storages/storage.js';
-import { runChecks } from './checks.js';
-import { withScratchClient } from './query.js';
-import { openScratch, type Scratch } from './scratch.js';
+import { referencedRoles } from '../../catalog/manifest.js';
+import { oneLine } from '../../util/errors.js';
+import type { Scratch } from '../drill-scratch.js';
+import type { SourceDrillContext, SourceDrillResult } from '../kind.js';
+import { runChecks } from './drill-checks.js';
+import type { PostgresBackup } from './record.js';
+import { restorePostgres } from './restore.js';
+import { withScratchClient } from './scratch-query.js';
+import { createMissingRoles } from './target.js';
 
-export interface SourceDrillOptions {
-  storage: Storage;
-  part: PostgresBackup;
-  /** The job's drill settings, its checks only those of this source. */
-  drill?: DrillConfig;
-  /** The source's URL: only to refuse a scratch URL that points at it. Never connected to. */
-  sourceUrl?: string;
-  binDir?: string;
-  /** What decrypting an encrypted backup needs (the age identity file). */
-  keys?: CodecKeys;
-  signal: AbortSignal;
-  log: (line: string) => void;
-  warn: (line: string) => void;
-}
+type DrillOptions = SourceDrillContext & { part: PostgresBackup };
 
 /** Databases a backup puts on the server it is restored into. */
 export function restoredDatabases(part: PostgresBackup): string[] {
@@ -51,7 +35,7 @@ function roleHint(part: PostgresBackup, err: unknown): string | undefined {
  * A single-database backup carries no roles: the scratch server gets the ones the backup recorded
  * (owners, grantees) and any listed in drill.scratch.roles, NOLOGIN, before the restore.
  */
-async function createRoles(scratch: Scratch, opts: SourceDrillOptions): Promise<string[]> {
+async function createRoles(scratch: Scratch, opts: DrillOptions): Promise<string[]> {
   const recorded = referencedRoles(opts.part);
   const extra = (opts.drill?.scratch?.roles ?? []).filter((r) => !recorded.includes(r));
   if (!recorded.length && !extra.length) return [];
@@ -65,7 +49,7 @@ async function createRoles(scratch: Scratch, opts: SourceDrillOptions): Promise<
   });
 }
 
-export async function drillPostgresSource(opts: SourceDrillOptions): Promise<SourceDrillResult> {
+export async function drillPostgres(opts: DrillOptions): Promise<SourceDrillResult> {
   const { storage, part, signal, log } = opts;
   const timings = { scratchMs: 0, restoreMs: 0, checksMs: 0 };
   const timed = async <T>(key: keyof typeof timings, fn: () => Promise<T>): Promise<T> => {
@@ -89,15 +73,7 @@ export async function drillPostgresSource(opts: SourceDrillOptions): Promise<Sou
   let scratch: Scratch | undefined;
   try {
     signal.throwIfAborted();
-    scratch = await timed('scratchMs', () =>
-      openScratch({
-        manifest: part,
-        scratch: opts.drill?.scratch,
-        sourceUrl: opts.sourceUrl,
-        binDir: opts.binDir,
-        log,
-      }),
-    );
+    scratch = await timed('scratchMs', () => opts.openScratch(part));
     const ready = scratch;
     result.scratch = { kind: ready.kind, where: ready.where, serverVersion: ready.serverVersion };
     await ready.prepare(databases);
@@ -129,7 +105,15 @@ export async function drillPostgresSource(opts: SourceDrillOptions): Promise<Sou
     result.stage = 'checks';
     signal.throwIfAborted();
     result.checks = await timed('checksMs', () =>
-      runChecks({ scratch: ready, manifest: part, restored: databases, drill: opts.drill, signal }),
+      runChecks({
+        scratch: ready,
+        manifest: part,
+        restored: databases,
+        drill: opts.drill,
+        judge: opts.judge,
+        judgeRows: opts.judgeRows,
+        signal,
+      }),
     );
   } catch (err) {
     result.error = err;

@@ -4,7 +4,7 @@
  * PostgreSQL's own text, so checks compare what psql would print, not JavaScript conversions.
  */
 import type pg from 'pg';
-import { withClient } from '../sources/postgres/connection.js';
+import { withClient } from './connection.js';
 
 /** Runs `fn` with a client on `url`; aborting `signal` ends the connection, which fails the pending query. */
 export function withScratchClient<T>(

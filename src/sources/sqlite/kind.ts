@@ -1,5 +1,6 @@
-/** SQLite as a source kind (sources/kind.ts): config, backup source, health probe, restore (drill: drill/file-drill.ts). */
+/** SQLite as a source kind (sources/kind.ts): config, backup source, health probe, restore, drill. */
 import type { SourceKind } from '../kind.js';
+import { drillSqlite } from './drill.js';
 import { sqliteSourceSchema, type SqliteSourceConfig } from './config.js';
 import type { SqliteBackup } from './record.js';
 import { restoreSqlite } from './restore.js';
@@ -14,4 +15,5 @@ export const sqliteKind = {
     await createSqliteSource(cfg).plan(signal);
   },
   restore: (storage, part, opts) => restoreSqlite(storage, part as SqliteBackup, opts),
+  drill: drillSqlite,
 } satisfies SourceKind<SqliteSourceConfig>;
