@@ -1,7 +1,8 @@
 /**
  * The layering check of src/ (README "Architecture"): folder pairs that import each other, file
- * import cycles, and source files over the line limit. Prints "pairs=N cycles=N max=N (file)" and
- * exits 1 when any pair or cycle exists or a file is over the limit.
+ * import cycles, imports that go up the layer order, and source files over the line limit. Prints
+ * "pairs=N cycles=N up=N max=N (file)" and exits 1 when any pair, cycle or upward import exists
+ * or a file is over the limit.
  *
  *   node --import tsx scripts/layers.ts [max-lines]     (npm run layers)
  */
@@ -9,6 +10,27 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve('src');
+
+/** The layers, lowest first (README "Architecture"): a folder imports only folders before it. */
+const ORDER = [
+  'util',
+  'codecs',
+  'storages',
+  'catalog',
+  'sources',
+  'config',
+  'core',
+  'drill',
+  'jobs',
+  'demo',
+  'deploy',
+  'history',
+  'scheduler',
+  'notify',
+  'server',
+  'service',
+  'cli',
+];
 const limit = Number(process.argv[2] ?? 400);
 
 const files: string[] = [];
@@ -86,20 +108,21 @@ const strong = (v: string) => {
 };
 for (const file of files) if (!indexOf.has(file)) strong(file);
 
-// Folders lowest first: each after every folder it imports (meaningful when there are no pairs).
-const order: string[] = [];
-const seen = new Set<string>();
-const visit = (f: string) => {
-  if (seen.has(f)) return;
-  seen.add(f);
-  for (const d of [...(folderEdges.get(f) ?? [])].sort()) visit(d);
-  order.push(f);
-};
-for (const f of [...new Set(files.map(folderOf))].filter((f) => f !== '.').sort()) visit(f);
+// Imports that go up the order, and folders the order does not place (a new folder needs a layer).
+const upward: string[] = [];
+for (const [a, bs] of folderEdges)
+  for (const b of bs)
+    if (ORDER.includes(a) && ORDER.indexOf(b) > ORDER.indexOf(a)) upward.push(`${a} -> ${b}`);
+const unplaced = [...new Set(files.map(folderOf))].filter((f) => f !== '.' && !ORDER.includes(f)).sort();
 
 if (pairs.length) console.log('folders importing each other: ' + pairs.join(' '));
 for (const c of cycles) console.log('file cycle: ' + c.map((f) => path.relative(root, f)).join(' -> '));
+if (upward.length) console.log('imports up the layer order: ' + upward.sort().join(', '));
+if (unplaced.length)
+  console.log('folders without a layer (add them to ORDER in scripts/layers.ts): ' + unplaced.join(' '));
 if (max > limit) console.log(`over ${limit} lines: ${maxFile}`);
-if (!pairs.length) console.log('order, lowest first: ' + order.join(' < '));
-console.log(`pairs=${pairs.length} cycles=${cycles.length} max=${max} (${maxFile}) files=${files.length}`);
-process.exitCode = pairs.length || cycles.length || max > limit ? 1 : 0;
+console.log('order, lowest first: ' + ORDER.join(' < '));
+console.log(
+  `pairs=${pairs.length} cycles=${cycles.length} up=${upward.length + unplaced.length} max=${max} (${maxFile}) files=${files.length}`,
+);
+process.exitCode = pairs.length || cycles.length || upward.length || unplaced.length || max > limit ? 1 : 0;
