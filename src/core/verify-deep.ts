@@ -10,12 +10,10 @@
  * Nothing is restored anywhere but a temp directory of its own, removed afterwards.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { assertDecodable, codecChain, startDecoders, type CodecKeys } from '../codecs/chain.js';
+import { decodeArtifact, decodeToFile } from '../catalog/artifact-stream.js';
+import { assertDecodable, codecChain, type CodecKeys } from '../codecs/chain.js';
 import { sourceBackup, type ArtifactRecord, type Manifest, type SourceBackup } from '../catalog/manifest.js';
 import { checkArchiveAgainstIndex } from '../sources/files/index-check.js';
 import { checkRestored } from '../sources/sqlite/online-copy.js';
@@ -43,20 +41,7 @@ export interface DeepOptions {
 async function decode(storage: Storage, part: SourceBackup, a: ArtifactRecord, opts: DeepOptions) {
   const codecs = codecChain(part, opts.keys);
   assertDecodable(codecs);
-  const decoders = startDecoders(codecs, opts.signal, storage.localPath?.(a.key));
-  if (!decoders)
-    return {
-      stream: (await storage.get(a.key, { signal: opts.signal })) as Readable,
-      done: Promise.resolve(),
-    };
-  const feeds: Array<Promise<unknown>> = [...decoders.stages];
-  if (decoders.stdin)
-    feeds.push(
-      pipeline(await storage.get(a.key, { signal: opts.signal }), decoders.stdin, { signal: opts.signal }),
-    );
-  const done = Promise.all(feeds).then(() => undefined);
-  done.catch(() => {});
-  return { stream: decoders.stdout, done };
+  return decodeArtifact(storage, codecs, a.key, opts.signal);
 }
 
 async function checkFiles(storage: Storage, part: SourceBackup, opts: DeepOptions, out: DeepResult) {
@@ -100,8 +85,9 @@ async function checkSqlite(storage: Storage, part: SourceBackup, opts: DeepOptio
     let databases = 0;
     for (const a of part.artifacts.filter((x) => x.role === 'file')) {
       const file = path.join(dir, `${databases++}.db`);
-      const { stream, done } = await decode(storage, part, a, opts);
-      await Promise.all([pipeline(stream, createWriteStream(file, { flags: 'wx', mode: 0o600 })), done]);
+      const codecs = codecChain(part, opts.keys);
+      assertDecodable(codecs);
+      await decodeToFile(storage, codecs, a.key, file, opts.signal);
       let tables;
       try {
         tables = (await checkRestored(file, { signal: opts.signal, what: `verify ${a.key}` })).tables;

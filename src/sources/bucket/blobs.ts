@@ -13,7 +13,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { safeSegment } from '../../catalog/layout.js';
-import { startDecoders, startEncoders, type CodecChain } from '../../codecs/chain.js';
+import { decodeArtifact } from '../../catalog/artifact-stream.js';
+import { startEncoders, type CodecChain } from '../../codecs/chain.js';
 import type { Storage } from '../../storages/storage.js';
 import { fanOut } from '../../util/fan-out.js';
 import { isLifeboatError, LifeboatError } from '../../util/errors.js';
@@ -158,7 +159,7 @@ export async function readBlob(
   codecs: CodecChain,
   signal: AbortSignal,
 ): Promise<AsyncGenerator<Uint8Array>> {
-  const { stream, done } = await decodeObject(storage, entry.blob, codecs, signal);
+  const { stream, done } = await decodeArtifact(storage, codecs, entry.blob, signal);
   return (async function* checked() {
     const hash = createHash('sha256');
     let size = 0;
@@ -179,19 +180,6 @@ export async function readBlob(
       );
     if (held) yield held;
   })();
-}
-
-/** An object's stored bytes decoded through `codecs`; `done` settles once every stage has exited. */
-export async function decodeObject(storage: Storage, key: string, codecs: CodecChain, signal: AbortSignal) {
-  const local = storage.localPath?.(key);
-  const decoders = startDecoders(codecs, signal, local);
-  if (!decoders)
-    return { stream: await storage.get(key, { signal }), done: Promise.resolve() as Promise<unknown> };
-  const stages: Array<Promise<unknown>> = [...decoders.stages];
-  if (decoders.stdin) stages.push(pipeline(await storage.get(key, { signal }), decoders.stdin, { signal }));
-  const done = Promise.all(stages);
-  done.catch(() => {});
-  return { stream: decoders.stdout as Readable, done: done as Promise<unknown> };
 }
 
 /** A path for a spooled object in the run's private temp directory. */

@@ -8,10 +8,10 @@
  */
 import { listBackups } from '../../catalog/catalog.js';
 import { manifestKey } from '../../catalog/layout.js';
+import { decodeArtifact } from '../../catalog/artifact-stream.js';
 import { codecChain } from '../../codecs/chain.js';
 import { oneLine } from '../../util/errors.js';
 import type { PlanContext } from '../source.js';
-import { decodeObject } from './blobs.js';
 import { readIndex, type IndexEntry } from './index-file.js';
 import type { BucketSourceRecord } from './record.js';
 
@@ -39,7 +39,7 @@ export async function previousIndex(
   for (const s of others) if (!(await s.stat(manifestKey(ctx.job, m.id), { signal }))) return undefined;
   const entries = new Map<string, IndexEntry>();
   try {
-    const { stream, done } = await decodeObject(first, artifact.key, codecChain(m, ctx.keys), signal);
+    const { stream, done } = await decodeArtifact(first, codecChain(m, ctx.keys), artifact.key, signal);
     for await (const e of readIndex(stream, `read index ${artifact.key}`)) entries.set(e.key, e);
     await done;
   } catch (err) {

@@ -16,7 +16,8 @@ import { LifeboatError } from '../../util/errors.js';
 import type { SourceRestoreOptions, SourceRestoreResult } from '../kind.js';
 import type { SourceBackup } from '../../catalog/manifest.js';
 import { openBucket, type BucketClient } from './bucket-client.js';
-import { decodeObject, readBlob } from './blobs.js';
+import { decodeArtifact } from '../../catalog/artifact-stream.js';
+import { readBlob } from './blobs.js';
 import { bucketSourceSchema, connectionOf } from './config.js';
 import { readIndex, type IndexEntry } from './index-file.js';
 import type { BucketBackup } from './record.js';
@@ -38,7 +39,7 @@ export async function* snapshotEntries(
     );
   const codecs = codecChain(part, opts.keys);
   assertDecodable(codecs);
-  const { stream, done } = await decodeObject(storage, artifact.key, codecs, opts.signal);
+  const { stream, done } = await decodeArtifact(storage, codecs, artifact.key, opts.signal);
   yield* readIndex(stream, `read index ${artifact.key}`);
   await done;
 }
