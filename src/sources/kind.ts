@@ -45,7 +45,7 @@ export interface SourceRestoreOptions {
   keys?: CodecKeys;
   /**
    * The manifest's signature was checked in this run: its sha256 values are authentic, so an
-   * encrypted artifact is decrypted once, as it is restored (core/restore.ts, verifyBeforeRestore).
+   * encrypted artifact is decrypted once, as it is restored (core/verify.ts, verifyBeforeRestore).
    */
   signed?: boolean;
   signal?: AbortSignal;
