@@ -13,7 +13,9 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { hooksSchema } from '../src/config/hooks.js';
 import { parseConfig } from '../src/config/load.js';
+import { acquireJobLock } from '../src/core/job-lock.js';
 import { runAfterHooks, runBeforeHooks } from '../src/jobs/hooks.js';
+import { createLocalStorage } from '../src/storages/local.js';
 import { filesUnder, lifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { writeConfig } from './helpers/scenarios.js';
@@ -196,9 +198,9 @@ describe('hooks: lifeboat backup and restore', () => {
         `storages:\n  disk: { type: local, path: ${path.join(dir, 'b')} }\n` +
           `jobs:\n  app:\n    source: { type: files, paths: [${data}] }\n    storages: [disk]\n    retention: { keepLast: 1 }\n    hooks:\n${hooks}`,
       );
-    // beforeBackup sees an empty storage: it runs before anything is written.
+    // beforeBackup sees a storage holding only the job's lock: it runs before anything is written.
     let config = await write(
-      `      beforeBackup: [[sh, -c, 'ls -A ${path.join(dir, 'b')} 2>/dev/null | wc -l > ${path.join(dir, 'before.count')}'], ${JSON.stringify(recorder(order))}]\n` +
+      `      beforeBackup: [[sh, -c, 'find ${path.join(dir, 'b')} -type f ! -name lock.json 2>/dev/null | wc -l > ${path.join(dir, 'before.count')}'], ${JSON.stringify(recorder(order))}]\n` +
         `      afterBackup: ${JSON.stringify(recorder(order))}\n`,
     );
     const ok = await lifeboat(['--config', config, 'backup', '--json']);
@@ -236,6 +238,23 @@ describe('hooks: lifeboat backup and restore', () => {
       /^\d{8}T\d{6}Z\.json$/.test(f),
     );
     assert.equal(manifests.length, 2, 'committed, and keepLast: 1 did not remove the older one');
+
+    // Another run holds the job's lock: this run is refused before its hooks, so neither runs
+    // (its afterBackup must not restart an app the other run is still backing up).
+    config = await write(
+      `      beforeBackup: ${JSON.stringify(recorder(order))}\n      afterBackup: ${JSON.stringify(recorder(order))}\n`,
+    );
+    const hooksSoFar = await readFile(order, 'utf8');
+    const storage = createLocalStorage({ name: 'disk', path: path.join(dir, 'b') });
+    const held = await acquireJobLock([storage], 'app', { kind: 'backup', host: 'elsewhere', ttlMs: 60_000 });
+    try {
+      const locked = await lifeboat(['--config', config, 'backup']);
+      assert.notEqual(locked.code, 0, 'refused while the lock is held');
+      assert.match(locked.stderr, /lock/);
+      assert.equal(await readFile(order, 'utf8'), hooksSoFar, 'no hook ran');
+    } finally {
+      await held.release();
+    }
   });
 
   test('restore: beforeRestore and afterRestore around it, an http step, a failing beforeRestore restores nothing, --no-hooks', async (t) => {

@@ -157,12 +157,25 @@ async function discard(storage: Storage, job: string, id: string, keys: string[]
  * job, from this process (serve) or any other, is refused instead of racing this one for a backup id.
  */
 export async function runBackup(job: BackupJob, hooks: BackupHooks = {}): Promise<BackupResult> {
-  for (const line of job.warnings ?? []) hooks.warn?.(line);
-  const lockOpts = { kind: 'backup' as const, signal: hooks.signal, warn: hooks.warn };
-  return withJobLock(job.storages, job.name, lockOpts, (signal) => runLocked(job, { ...hooks, signal }));
+  return withBackupLock(job, hooks, (signal) => runBackupLocked(job, { ...hooks, signal }));
 }
 
-async function runLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResult> {
+/**
+ * Runs `fn` holding the job's backup lock, after the job's per-run warnings. jobs/ runs its
+ * beforeBackup/afterBackup hooks inside it too, so a run the lock refuses runs no hook.
+ */
+export function withBackupLock<T>(
+  job: BackupJob,
+  hooks: Pick<BackupHooks, 'signal' | 'warn'>,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  for (const line of job.warnings ?? []) hooks.warn?.(line);
+  const lockOpts = { kind: 'backup' as const, signal: hooks.signal, warn: hooks.warn };
+  return withJobLock(job.storages, job.name, lockOpts, fn);
+}
+
+/** The backup itself; the caller holds the job's lock (withBackupLock) and passes its signal. */
+export async function runBackupLocked(job: BackupJob, hooks: BackupHooks): Promise<BackupResult> {
   const controller = new AbortController();
   // Every child process and stream of the run listens to this one signal.
   setMaxListeners(100, controller.signal);

@@ -9,7 +9,8 @@
 import type { MissingDatabase, Manifest } from '../catalog/manifest.js';
 import type { JobConfig } from '../config/schema.js';
 import {
-  runBackup,
+  runBackupLocked,
+  withBackupLock,
   type BackupHooks,
   type BackupJob,
   type BackupResult,
@@ -57,23 +58,30 @@ export async function runJobBackup(
     redact: hooks.redact,
     signal: hooks.signal,
   };
-  let backup: BackupResult;
-  try {
-    await runBeforeHooks(config?.hooks, 'beforeBackup', hookRun);
-    backup = await runBackup(job, hooks);
-  } catch (err) {
-    const after = await runAfterHooks(config?.hooks, 'afterBackup', { ...hookRun, result: 'failure' });
-    if (after) hookRun.log(`backup ${job.name}: ${after.message}`);
-    throw err;
-  }
+  // Inside the job's lock: a run the lock refuses (another is backing up) runs no hook, so its
+  // afterBackup cannot restart an app while the other run is still copying it.
+  const { backup, hookError } = await withBackupLock(job, hooks, async (signal) => {
+    // The hooks keep the run's own signal: losing the lock must not cut an afterBackup short.
+    const run = hookRun;
+    let backup: BackupResult;
+    try {
+      await runBeforeHooks(config?.hooks, 'beforeBackup', run);
+      backup = await runBackupLocked(job, { ...hooks, signal });
+    } catch (err) {
+      const after = await runAfterHooks(config?.hooks, 'afterBackup', { ...run, result: 'failure' });
+      if (after) hookRun.log(`backup ${job.name}: ${after.message}`);
+      throw err;
+    }
+    const hookError = await runAfterHooks(config?.hooks, 'afterBackup', {
+      ...run,
+      backupId: backup.manifest.id,
+      result: runIsGood(backup) ? 'success' : 'failure',
+    });
+    return { backup, hookError };
+  });
   const failed = backup.outcomes.filter((o) => !o.ok);
   const missing = backup.manifest.missing ?? [];
-  const good = !failed.length && !missing.length;
-  const hookError = await runAfterHooks(config?.hooks, 'afterBackup', {
-    ...hookRun,
-    backupId: backup.manifest.id,
-    result: good ? 'success' : 'failure',
-  });
+  const good = runIsGood(backup);
   const result: JobBackupResult = {
     ...backup,
     failed,
@@ -114,4 +122,9 @@ export function jobBackupError(job: string, result: JobBackupResult): LifeboatEr
       hint: result.hookError.hint,
     });
   return undefined;
+}
+
+/** Every storage committed and no database went missing during the run. */
+function runIsGood(backup: BackupResult): boolean {
+  return backup.outcomes.every((o) => o.ok) && !(backup.manifest.missing ?? []).length;
 }
