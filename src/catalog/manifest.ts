@@ -9,6 +9,7 @@
  * `main` (DEFAULT_SOURCE), the name a job's `source:` shorthand gets too.
  */
 import { LifeboatError } from '../util/errors.js';
+import { isRelativeKey } from '../storages/storage.js';
 
 export const MANIFEST_FORMAT = 'lifeboat-manifest';
 export const MANIFEST_VERSION = 2;
@@ -186,7 +187,7 @@ function manifestProblem(m: Manifest): string | undefined {
  * An empty key, a leading or trailing `/` and `//` all leave an empty segment, refused below.
  */
 function isArtifactKey(key: string): boolean {
-  return !key.startsWith('.lifeboat/') && !key.split('/').some((p) => p === '' || p === '.' || p === '..');
+  return !key.startsWith('.lifeboat/') && isRelativeKey(key);
 }
 
 /**

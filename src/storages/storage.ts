@@ -101,12 +101,17 @@ export function putText(storage: Storage, key: string, text: string, opts?: { si
   return storage.put(key, [Buffer.from(text, 'utf8')], opts);
 }
 
+/**
+ * A key that names a place below a root, as an object key or a path: not empty, no leading `/`,
+ * no empty, `.` or `..` segment (so a trailing `/` or `//` is refused too). The one segment check
+ * for storages, manifests and restores into a directory.
+ */
+export function isRelativeKey(key: string): boolean {
+  return (
+    key !== '' && !key.startsWith('/') && !key.split('/').some((p) => p === '' || p === '.' || p === '..')
+  );
+}
+
 export function validateKey(key: string): void {
-  if (
-    !key ||
-    key.startsWith('/') ||
-    key.split('/').some((part) => part === '' || part === '.' || part === '..')
-  ) {
-    throw new Error(`invalid object key "${key}"`);
-  }
+  if (!isRelativeKey(key)) throw new Error(`invalid object key "${key}"`);
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { assertDecodable, codecChain } from '../../codecs/chain.js';
 import { parseS3Url, s3OptionsFromUrl, s3Location } from '../../storages/s3/url.js';
-import type { Storage } from '../../storages/storage.js';
+import { isRelativeKey, type Storage } from '../../storages/storage.js';
 import { LifeboatError } from '../../util/errors.js';
 import type { SourceRestoreOptions, SourceRestoreResult } from '../kind.js';
 import type { SourceBackup } from '../../catalog/manifest.js';
@@ -86,10 +86,9 @@ async function pool<T>(
   if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
-/** A relative key that cannot be a path below a directory (an empty, `.` or `..` segment). */
+/** A relative key that cannot be a path below a directory; a trailing `/` is a directory marker. */
 function unsafePath(rel: string): boolean {
-  const parts = rel.replace(/\/$/, '').split('/');
-  return rel === '' || rel.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..');
+  return !isRelativeKey(rel.replace(/\/$/, ''));
 }
 
 export async function restoreBucket(
