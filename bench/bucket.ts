@@ -11,12 +11,10 @@
  * LIFEBOAT_S3_ENDPOINT (+ _ACCESS_KEY, _SECRET_KEY) uses a running server instead of starting one.
  * Prints only.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
@@ -28,8 +26,8 @@ import {
 import { listBackups } from '../src/catalog/catalog.js';
 import { createS3Storage } from '../src/storages/s3/storage.js';
 import { s3Client, serverFromEnv, startCephRgw, type S3Server } from '../test/helpers/s3-server.js';
+import { probedCli } from './probed-cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OBJECTS = Number(process.env.BENCH_BUCKET_OBJECTS ?? 1100);
 const MiB = 2 ** 20;
 
@@ -84,26 +82,8 @@ async function empty(client: S3Client, bucket: string): Promise<void> {
   }
 }
 
-async function backup(config: string, probe: string): Promise<{ wallMs: number; rssMb: number }> {
-  const started = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        path.join(ROOT, 'bench/rss-probe.mjs'),
-        path.join(ROOT, 'dist/cli/main.js'),
-        'backup',
-        '--config',
-        config,
-      ],
-      { env: { ...process.env, BENCH_PROBE_FILE: probe }, stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`backup exited ${code}`))));
-  });
-  const wallMs = performance.now() - started;
-  const { maxRssKb } = JSON.parse(await readFile(probe, 'utf8')) as { maxRssKb: number };
-  return { wallMs, rssMb: maxRssKb / 1024 };
+async function backup(config: string, probeFile: string): Promise<{ wallMs: number; rssMb: number }> {
+  return probedCli(['backup', '--config', config], { probeFile });
 }
 
 function configYaml(server: S3Server): string {

@@ -7,17 +7,15 @@
  * sidecar and manifest PUTs, ~0.4 s in all — weighs as much as the rate) sizes the pgbench + jsonb
  * database; BENCH_ROUNDS (default 3).
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { startLocalCluster } from '../src/sources/postgres/local-cluster.js';
 import { awsEnv, s3Client, startCephRgw } from '../test/helpers/s3-server.js';
 import { buildDatabase, tuneForBulkLoad } from './data.js';
+import { probedCli } from './probed-cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCALE = Number(process.env.BENCH_SCALE ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
@@ -33,33 +31,11 @@ async function backup(
   env: Record<string, string>,
   probeFile: string,
 ): Promise<Measured> {
-  const started = performance.now();
-  const stdout = await new Promise<string>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        path.join(ROOT, 'bench/rss-probe.mjs'),
-        path.join(ROOT, 'dist/cli/main.js'),
-        'backup',
-        '--source',
-        url,
-        '--to',
-        to,
-        '--json',
-      ],
-      { env: { ...process.env, ...env, BENCH_PROBE_FILE: probeFile }, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`backup to ${to} exited ${code}`)),
-    );
-  });
-  const wallMs = performance.now() - started;
-  const [result] = JSON.parse(stdout) as Array<{ size: number }>;
-  const probe = JSON.parse(await readFile(probeFile, 'utf8')) as { maxRssKb: number };
-  return { wallMs, bytes: result!.size, rssMb: probe.maxRssKb / 1024 };
+  const run = await probedCli(['backup', '--source', url, '--to', to, '--json'], { env, probeFile }).catch(
+    (err: Error) => Promise.reject(new Error(`backup to ${to}: ${err.message}`)),
+  );
+  const [result] = JSON.parse(run.stdout) as Array<{ size: number }>;
+  return { wallMs: run.wallMs, bytes: result!.size, rssMb: run.rssMb };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -1,0 +1,43 @@
+/**
+ * One `lifeboat` CLI run for the benches, with bench/rss-probe.mjs preloaded: its wall time, its
+ * stdout and the node process's peak RSS (zstd, pg_dump and other children are not counted).
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ProbedRun {
+  wallMs: number;
+  stdout: string;
+  rssMb: number;
+}
+
+/** Runs dist/cli/main.js with `args`; rejects with the exit code when it is not 0. */
+export async function probedCli(
+  args: string[],
+  opts: { probeFile: string; env?: Record<string, string> },
+): Promise<ProbedRun> {
+  const started = performance.now();
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', path.join(ROOT, 'bench/rss-probe.mjs'), path.join(ROOT, 'dist/cli/main.js'), ...args],
+      {
+        env: { ...process.env, ...opts.env, BENCH_PROBE_FILE: opts.probeFile },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`lifeboat ${args[0]} exited ${code}`)),
+    );
+  });
+  const wallMs = performance.now() - started;
+  const { maxRssKb } = JSON.parse(await readFile(opts.probeFile, 'utf8')) as { maxRssKb: number };
+  return { wallMs, stdout, rssMb: maxRssKb / 1024 };
+}
