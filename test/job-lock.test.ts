@@ -185,6 +185,37 @@ describe('job lock', () => {
     assert.deepEqual(await keys(storage), []);
   });
 
+  test('a break marker left by a breaker of this host whose process is gone is removed at once; a live one waits', async () => {
+    // A run killed between writing its break marker and removing the stale lock (seen in the chaos
+    // test) must not block the job until the marker's ttl runs out.
+    const storage = createMemoryStorage();
+    await putText(storage, lockKey('app'), JSON.stringify(lockOf({ host: 'here', pid: 4242 })));
+    await putText(storage, breakMarkerKey('app', 'old-token'), JSON.stringify({ host: 'here', pid: 4343 }));
+    // The breaker is alive: it is still breaking, so this run is refused and the marker stays.
+    const held = await refusal(acquireJobLock([storage], 'app', { ...me, isAlive: (pid) => pid === 4343 }));
+    assert.match(held.message, /held by a backup on here \(pid 4242\)/);
+    assert.ok(await storage.stat(breakMarkerKey('app', 'old-token')));
+    // The breaker is gone too: the marker and the stale lock are removed, and this run holds the lock.
+    const warnings: string[] = [];
+    const lock = await acquireJobLock([storage], 'app', {
+      ...me,
+      isAlive: (pid) => pid !== 4242 && pid !== 4343,
+      warn: (l) => warnings.push(l),
+    });
+    assert.equal((await readLock(storage)).pid, 100);
+    assert.match(warnings.join('\n'), /broke the stale lock of a backup on here \(pid 4242\)/);
+    await lock.release();
+    assert.deepEqual(await keys(storage), []);
+  });
+
+  test('a break marker left by a breaker killed after removing the lock is swept by the next run', async () => {
+    const storage = createMemoryStorage();
+    await putText(storage, breakMarkerKey('app', 'gone-token'), JSON.stringify({ host: 'here', pid: 4343 }));
+    const lock = await acquireJobLock([storage], 'app', me);
+    assert.deepEqual(await keys(storage), ['.lifeboat/app/lock.json']);
+    await lock.release();
+  });
+
   test('refresh pushes the expiry forward; the heartbeat calls it', async () => {
     const storage = createMemoryStorage();
     let clock = new Date('2026-12-01T00:00:00Z');

@@ -53,9 +53,12 @@ export function lockKey(job: string): string {
   return `${CATALOG_PREFIX}${safeSegment(job)}/lock.json`;
 }
 
+/** Where a run breaking the stale lock with `token` marks that it does (see breakStale). */
 export function breakMarkerKey(job: string, token: string): string {
-  return `${CATALOG_PREFIX}${safeSegment(job)}/lock-break-${safeSegment(token)}.json`;
+  return `${breakMarkerPrefix(job)}${safeSegment(token)}.json`;
 }
+
+const breakMarkerPrefix = (job: string) => `${CATALOG_PREFIX}${safeSegment(job)}/lock-break-`;
 
 export interface JobLockOptions {
   kind: LockKind;
@@ -168,6 +171,7 @@ async function acquireOne(
   for (let attempt = 1; attempt <= 5; attempt++) {
     try {
       await putText(storage, key, text, { signal });
+      await sweepBreakMarkers(storage, job, opts);
       return;
     } catch (err) {
       if (!isLifeboatError(err, 'exists')) throw err;
@@ -211,10 +215,7 @@ async function breakStale(
     });
   } catch (err) {
     if (!isLifeboatError(err, 'exists')) throw err;
-    // A breaker killed mid-way leaves its marker; one older than a ttl is abandoned.
-    const info = await storage.stat(marker, { signal });
-    if (info && info.modified.getTime() + opts.ttlMs < opts.now().getTime())
-      await storage.delete(marker, FORCE);
+    if (await markerAbandoned(storage, marker, opts)) await storage.delete(marker, FORCE);
     return false;
   }
   try {
@@ -227,6 +228,44 @@ async function breakStale(
     // Safe to drop now: the token is gone for good, so this marker can never be needed again.
     await storage.delete(marker, FORCE).catch(() => {});
   }
+}
+
+/**
+ * Removes the break markers of earlier locks, right after this run took the lock. A breaker killed
+ * after removing a stale lock leaves its marker behind, and nothing else would ever remove it. Safe:
+ * every marker names a token that is no longer the lock (ours is new), so a breaker still at work on
+ * one gives up when it reads the lock again. Best effort: a leftover costs nothing but a key.
+ */
+async function sweepBreakMarkers(storage: Storage, job: string, opts: JobLockOptions): Promise<void> {
+  try {
+    for await (const o of storage.list(breakMarkerPrefix(job), opts)) await storage.delete(o.key, FORCE);
+  } catch (err) {
+    if (opts.signal?.aborted) throw err;
+  }
+}
+
+/**
+ * Whether the break marker was left by a breaker killed mid-way: one of this host whose process is
+ * gone (the next run breaks the lock at once, as it would the lock itself), or any older than a ttl.
+ * Without the first rule a run killed while breaking blocked the job until the ttl ran out.
+ */
+async function markerAbandoned(
+  storage: Storage,
+  marker: string,
+  opts: Required<Pick<JobLockOptions, 'now' | 'ttlMs' | 'host' | 'isAlive'>> & JobLockOptions,
+): Promise<boolean> {
+  const { signal } = opts;
+  let breaker: { host?: unknown; pid?: unknown } = {};
+  try {
+    breaker = JSON.parse(await readText(storage, marker, { signal })) as typeof breaker;
+  } catch (err) {
+    if (isLifeboatError(err, 'not-found')) return false; // the breaker finished meanwhile
+    // unreadable: judged by its age alone
+  }
+  const { host, pid } = breaker;
+  if (host === opts.host && typeof pid === 'number' && pid > 0 && !opts.isAlive(pid)) return true;
+  const info = await storage.stat(marker, { signal });
+  return !!info && info.modified.getTime() + opts.ttlMs < opts.now().getTime();
 }
 
 /**
