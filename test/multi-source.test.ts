@@ -187,4 +187,34 @@ describe('config of a job with sources', () => {
     );
     parseConfig(job(JSON.stringify(check({ source: 'b' }))), 'x.yaml');
   });
+
+  test('an SQL check names a postgres or sqlite source; one on another kind could only fail', () => {
+    const files = { type: 'files', paths: ['/srv/data'] };
+    const sqlite = { type: 'sqlite', path: '/srv/state.db' };
+    const checks = { checks: [{ name: 'c', sql: 'select 1', expect: 1 }] };
+    refused(
+      job(JSON.stringify({ source: files, drill: checks })),
+      `jobs.app.drill.checks[0].source: an SQL check runs against a postgres or sqlite source; the job's source is files`,
+    );
+    refused(
+      job(
+        JSON.stringify({
+          sources: { db: pgSource, repos: files },
+          drill: { checks: [{ ...checks.checks[0], source: 'repos' }] },
+        }),
+      ),
+      'jobs.app.drill.checks[0].source: an SQL check runs against a postgres or sqlite source; "repos" is files',
+    );
+    parseConfig(job(JSON.stringify({ source: sqlite, drill: checks })), 'x.yaml');
+    // http checks reach a URL, whatever the job's sources are.
+    parseConfig(
+      job(
+        JSON.stringify({
+          source: files,
+          drill: { checks: [{ type: 'http', name: 'h', url: 'http://127.0.0.1:1/' }] },
+        }),
+      ),
+      'x.yaml',
+    );
+  });
 });

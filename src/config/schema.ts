@@ -16,7 +16,7 @@ export { notifySchema };
 import { RECIPIENT_EXPECTED, recipientProblem } from '../codecs/age.js';
 import { sourceCommon } from '../sources/common-config.js';
 import { kubernetesDrillSchema } from '../sources/kubernetes/config.js';
-import { PLANNED_KINDS, SOURCE_KINDS } from '../sources/registry.js';
+import { PLANNED_KINDS, SOURCE_KINDS, sourceKind } from '../sources/registry.js';
 import { s3ConnectionShape } from '../storages/s3/fields.js';
 
 const wholeNumber = z
@@ -218,17 +218,28 @@ export const jobSchema = z
     }
     if (job.sources && Object.keys(job.sources).length === 0)
       ctx.addIssue({ code: 'custom', path: ['sources'], message: 'expected at least one source' });
-    const names = Object.keys(job.sources ?? { [DEFAULT_SOURCE]: 0 });
+    const sources = job.sources ?? { [DEFAULT_SOURCE]: job.source! };
+    const names = Object.keys(sources);
     job.drill?.checks.forEach((check, i) => {
       if (check.type === 'http') return; // reaches a URL, not a source
-      if (check.source === undefined ? names.length > 1 : !names.includes(check.source))
+      const path = ['drill', 'checks', i, 'source'];
+      if (check.source === undefined ? names.length > 1 : !names.includes(check.source)) {
         ctx.addIssue({
           code: 'custom',
-          path: ['drill', 'checks', i, 'source'],
+          path,
           message:
             check.source === undefined
               ? `required in a job with several sources (${names.join(', ')})`
               : `no source named "${check.source}" (have: ${names.join(', ')})`,
+        });
+        return;
+      }
+      const type = sources[check.source ?? names[0]!]!.type;
+      if (!sourceKind(type)?.runsSqlChecks)
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `an SQL check runs against a postgres or sqlite source; ${check.source === undefined ? "the job's source" : `"${check.source}"`} is ${type}`,
         });
     });
   })

@@ -169,6 +169,11 @@ export interface SourceKind<C extends { type: string } = { type: string }> {
    * `where` (e.g. `jobs.app.source`). Runs where the source is built, as `check` and backups do.
    */
   validate?(cfg: C, where: string): void;
+  /**
+   * Whether a drill runs the job's SQL checks (`drill.checks`) against the restored copy. A check
+   * naming a source of another kind is a config error: it could only ever fail.
+   */
+  readonly runsSqlChecks?: boolean;
   /** The source a backup run plans and dumps. */
   create(cfg: C): Source;
   /** For `lifeboat serve`: the cheapest proof that the source answers. None: not reported. */

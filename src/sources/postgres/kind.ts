@@ -9,6 +9,7 @@ import { restorePostgres } from './restore.js';
 
 export const postgresKind = {
   type: 'postgres',
+  runsSqlChecks: true,
   schema: postgresSourceSchema,
   validate: validatePostgresSource,
   create: createPostgresSource,

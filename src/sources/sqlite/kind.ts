@@ -8,6 +8,7 @@ import { createSqliteSource } from './sqlite-source.js';
 
 export const sqliteKind = {
   type: 'sqlite',
+  runsSqlChecks: true,
   schema: sqliteSourceSchema,
   create: (cfg) => createSqliteSource(cfg),
   /** Every database file is there, readable and an SQLite database (what plan checks). */
