@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../src/sources/kubernetes/client.js';
 import { withCluster } from './helpers/cluster.js';
-import { ageKey, b64, SECRET } from './helpers/kubernetes-flow.js';
+import { ageKey, b64, configRestoreArgs, SECRET } from './helpers/kubernetes-flow.js';
 import { lifeboat, type RunResult } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { writeConfig } from './helpers/scenarios.js';
@@ -114,18 +114,7 @@ describe(
       assert.equal(checks[`config: objects ${ns}`], 'ConfigMap 300, Secret 200, all valid');
       assert.equal(checks[`config: server-side dry run ${ns}`], '500 accepted');
 
-      const restore = await run([
-        'restore',
-        'latest',
-        '--job',
-        'eternia',
-        '--source',
-        'config',
-        '--to-cluster',
-        '--namespace-map',
-        `${ns}=${restoredNs}`,
-        '--json',
-      ]);
+      const restore = await run(configRestoreArgs(`${ns}=${restoredNs}`, '--json'));
       assert.equal(restore.code, 0, restore.stderr);
       const summary = JSON.parse(restore.stdout) as { perKind: Record<string, { created: number }> };
       assert.equal(summary.perKind.ConfigMap!.created, 300);

@@ -54,6 +54,25 @@ export function seedNamespace(api: KubeApiServer, ns = 'prod'): void {
     });
 }
 
+/**
+ * The argv that restores the `config` source of job eternia's latest backup into the cluster,
+ * `namespaceMap` (`from=to`) applied: the flow's and the real-cluster test's restore.
+ */
+export function configRestoreArgs(namespaceMap: string, ...extra: string[]): string[] {
+  return [
+    'restore',
+    'latest',
+    '--job',
+    'eternia',
+    '--source',
+    'config',
+    '--to-cluster',
+    '--namespace-map',
+    namespaceMap,
+    ...extra,
+  ];
+}
+
 /** An age identity in `dir`: its file, its secret line and its recipient. */
 export function ageKey(dir: string) {
   const file = path.join(dir, 'age-key.txt');
@@ -156,18 +175,7 @@ export async function kubernetesFlow(opts: KubernetesFlowOptions): Promise<void>
   assert.equal(dryApplies.length, 500);
 
   // Restore the objects into another namespace.
-  const restore = await run([
-    'restore',
-    'latest',
-    '--job',
-    'eternia',
-    '--source',
-    'config',
-    '--to-cluster',
-    '--namespace-map',
-    'prod=prod-restored',
-    '--json',
-  ]);
+  const restore = await run(configRestoreArgs('prod=prod-restored', '--json'));
   assert.equal(restore.code, 0, restore.stderr);
   const summary = JSON.parse(restore.stdout) as {
     perKind: Record<string, unknown>;
@@ -186,34 +194,13 @@ export async function kubernetesFlow(opts: KubernetesFlowOptions): Promise<void>
   assert.equal(Buffer.from(restored[7]!.data.password, 'base64').toString(), `${SECRET}-7`);
   assert.match(restore.stderr, /sha256 OK, decrypt OK/);
 
-  const again = await run([
-    'restore',
-    'latest',
-    '--job',
-    'eternia',
-    '--source',
-    'config',
-    '--to-cluster',
-    '--namespace-map',
-    'prod=prod-restored',
-  ]);
+  const again = await run(configRestoreArgs('prod=prod-restored'));
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /: 0 created, 500 unchanged, 0 conflicting in /);
   assert.match(again.stdout, /^ConfigMap\t0 created\t300 unchanged\t0 conflicting$/m);
   assert.match(again.stdout, /^Secret\t0 created\t200 unchanged\t0 conflicting$/m);
 
-  const dry = await run([
-    'restore',
-    'latest',
-    '--job',
-    'eternia',
-    '--source',
-    'config',
-    '--to-cluster',
-    '--namespace-map',
-    'prod=prod-dry',
-    '--dry-run',
-  ]);
+  const dry = await run(configRestoreArgs('prod=prod-dry', '--dry-run'));
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(
     dry.stdout,
