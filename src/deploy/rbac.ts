@@ -5,11 +5,9 @@
  */
 import { LifeboatError } from '../util/errors.js';
 import type { Config } from '../config/schema.js';
+import { DEFAULT_KINDS } from '../sources/kubernetes/config.js';
 import { labels } from './names.js';
 import type { Obj } from './pod.js';
-
-/** Kept equal to DEFAULT_KINDS in sources/kubernetes/collect.ts (a test holds them together). */
-export const SOURCE_DEFAULT_KINDS = ['ConfigMap', 'Secret'];
 
 /** The API group of built-in kinds named without one (as `kinds: [Deployment]` allows). */
 const BUILTIN_GROUPS: Record<string, string> = {
@@ -113,7 +111,7 @@ export function rbacFor(
   });
   const subject = [{ kind: 'ServiceAccount', name: account, namespace }];
   const out: Obj[] = [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(account, namespace) }];
-  const kindsOf = (s: KubeSource) => (Array.isArray(s.kinds) ? (s.kinds as string[]) : SOURCE_DEFAULT_KINDS);
+  const kindsOf = (s: KubeSource) => (Array.isArray(s.kinds) ? (s.kinds as string[]) : DEFAULT_KINDS);
   const everywhere = sources.filter((s) => s.source.namespaces === 'all');
   if (everywhere.length > 0) {
     const name = `${namespace}-${account}`;

@@ -10,10 +10,7 @@ import { cleanObject, isNoise, type KubeObject } from './clean.js';
 import type { KubeClient } from './client.js';
 import { resolveKinds, type ResolvedKind } from './discovery.js';
 import { listAll } from './list.js';
-
 import { DEFAULT_KINDS } from './config.js';
-
-export { DEFAULT_KINDS };
 
 export interface KubernetesSelection {
   namespaces: string[] | 'all';
