@@ -6,7 +6,7 @@
  */
 import { startLocalCluster } from '../sources/postgres/local-cluster.js';
 import { oneLine } from '../util/errors.js';
-import type { Scratch } from './scratch-target.js';
+import type { Scratch } from '../sources/drill-scratch.js';
 
 export async function startLocalScratch(opts: {
   minMajor: number;

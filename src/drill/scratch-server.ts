@@ -18,7 +18,7 @@ import {
   withDatabase,
 } from '../sources/postgres/connection.js';
 import { quoteIdent } from '../util/quote-ident.js';
-import type { Scratch } from './scratch-target.js';
+import type { Scratch } from '../sources/drill-scratch.js';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 

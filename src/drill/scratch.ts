@@ -2,16 +2,14 @@
  * The scratch server a drill restores into, and the promise that it goes away afterwards. Two
  * kinds: a local throwaway cluster Lifeboat starts (the default), or a configured server
  * (`drill.scratch.url`) that Lifeboat borrows and leaves as it found it. The rest of the drill
- * only sees the Scratch interface (scratch-target.ts).
+ * only sees the Scratch interface (sources/drill-scratch.ts).
  */
 import type { PostgresBackup } from '../sources/postgres/record.js';
 import type { DrillConfig } from '../config/schema.js';
 import { majorOf } from '../sources/postgres/binaries.js';
 import { startLocalScratch } from './scratch-local.js';
 import { openServerScratch } from './scratch-server.js';
-import type { Scratch } from './scratch-target.js';
-
-export type { Scratch } from './scratch-target.js';
+import type { Scratch } from '../sources/drill-scratch.js';
 
 export interface ScratchOptions {
   manifest: PostgresBackup;

@@ -1,7 +1,7 @@
 /**
- * A conformance suite for drill scratch targets (src/drill/scratch-target.ts): a local throwaway
- * cluster and a configured server (plain or disposable) must all behave the same way towards the
- * drill:
+ * A conformance suite for drill scratch targets (Scratch, src/sources/drill-scratch.ts): a local
+ * throwaway cluster and a configured server (plain or disposable) must all behave the same way
+ * towards the drill:
  *
  *   scratchConformance('local', { open, minMajor });
  *
@@ -12,7 +12,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { Scratch } from '../../src/drill/scratch-target.js';
+import type { Scratch } from '../../src/sources/drill-scratch.js';
 import { withClient } from '../../src/sources/postgres/connection.js';
 
 export interface ScratchKind {
