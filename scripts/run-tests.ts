@@ -12,12 +12,14 @@
  * (or the CLI they start) create lives there. Afterwards the run fails if any such cluster is
  * left — a dir or a live server process — whatever test left it; the leftovers are listed and
  * stopped. Other runs on the same machine (other checkouts) have their own directory and are
- * never looked at.
+ * never looked at. A sibling dir holds the clusters' initdb templates for the run (one initdb per
+ * PostgreSQL installation instead of one per cluster), removed afterwards.
  */
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { TEMPLATES_ENV } from '../src/sources/postgres/local-cluster-template.js';
 import { clusterTraces } from '../test/helpers/cluster-traces.js';
 import { serverEnv, serverFromEnv, startCephRgw } from '../test/helpers/s3-server.js';
 
@@ -49,6 +51,12 @@ if (!serverFromEnv() && files.some((f) => /(^|\/)s3-[^/]*\.test\.ts$/.test(f))) 
 const runTmp = await mkdtemp(path.join(os.tmpdir(), 'lb-run-'));
 await chmod(runTmp, 0o755); // the postgres user must reach the clusters' dirs
 env.TMPDIR = runTmp;
+// One initdb per PostgreSQL installation for the whole run: every cluster after the first, in the
+// tests and in the CLI they start, copies that one (src/sources/postgres/local-cluster-template.ts).
+// Beside TMPDIR, not in it, so tests that look at their temp dir never see it.
+const pgTemplates = await mkdtemp(path.join(os.tmpdir(), 'lb-pgtpl-'));
+await chmod(pgTemplates, 0o755);
+env[TEMPLATES_ENV] = pgTemplates;
 
 const child = spawn(
   process.execPath,
@@ -60,6 +68,7 @@ const code = await new Promise<number>((resolve) =>
   child.on('close', (c, s) => resolve(c ?? (s ? 128 + 15 : 1))),
 );
 await stop?.();
+await rm(pgTemplates, { recursive: true, force: true }).catch(() => undefined);
 process.exit(Math.max(code, await leftClusters()));
 
 /** 1 (and a list on stderr) when a throwaway cluster of this run outlived its test; stops them. */

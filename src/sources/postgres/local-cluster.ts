@@ -1,6 +1,7 @@
 /**
- * Throwaway local PostgreSQL clusters: initdb into a fresh temp dir, start on a free port, hand out
- * a connection URL and a psql runner, and on stop() kill the server and delete everything. Used by
+ * Throwaway local PostgreSQL clusters: initdb into a fresh temp dir (or a copy of a template, in
+ * test runs: local-cluster-template.ts), start on a free port, hand out a connection URL and a
+ * psql runner, and on stop() kill the server and delete everything. Used by
  * the test suite, by `lifeboat demo` and by restore drills (scratch clusters), so it owns the whole
  * life cycle of those clusters, including running them as the `postgres` OS user when we are root
  * (the server refuses to run as root).
@@ -19,6 +20,7 @@ import {
   startServer,
 } from './local-cluster-setup.js';
 import { stopServer } from './local-cluster-stop.js';
+import { initdbFromTemplate, TEMPLATES_ENV } from './local-cluster-template.js';
 
 export { reapOrphanedClusters } from './local-cluster-orphans.js';
 export { freePort } from './local-cluster-setup.js';
@@ -110,7 +112,9 @@ async function start(opts: StartOptions): Promise<LocalCluster> {
       await chown(base, runAs.uid, runAs.gid);
       await chown(socketDir, runAs.uid, runAs.gid);
     }
-    await initdb(ctx);
+    const templates = process.env[TEMPLATES_ENV];
+    if (templates) await initdbFromTemplate(ctx, templates);
+    else await initdb(ctx);
     const port = await startServer(ctx);
     const cluster = new Cluster(ctx, port);
     running.add(cluster);
