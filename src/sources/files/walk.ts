@@ -5,8 +5,8 @@
  * with a note (a tar of them restores nothing useful); unreadable files and directories fail the
  * run, or with `onUnreadable: warn` are skipped with a warning.
  */
-import { constants, type Stats } from 'node:fs';
-import { access, glob, lstat, opendir } from 'node:fs/promises';
+import { accessSync, constants, lstatSync, opendirSync, type Dir, type Dirent, type Stats } from 'node:fs';
+import { glob, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { LifeboatError, oneLine } from '../../util/errors.js';
 
@@ -63,60 +63,78 @@ function excluded(abs: string, patterns: string[]): boolean {
   return patterns.some((p) => (p.includes('/') ? path.matchesGlob(abs, p) : path.matchesGlob(base, p)));
 }
 
-function kindOf(st: Stats): 'file' | 'dir' | 'keep' | 'skip' {
+type Kind = 'file' | 'dir' | 'keep' | 'skip';
+
+function kindOf(st: Stats | Dirent): Kind {
   if (st.isDirectory()) return 'dir';
   if (st.isFile()) return 'file';
   if (st.isSocket() || st.isCharacterDevice() || st.isBlockDevice()) return 'skip';
   return 'keep'; // symlinks and FIFOs: archived as entries, never read
 }
 
-/** Every path to archive, absolute, parents before children. */
+/**
+ * Every path to archive, absolute, parents before children.
+ *
+ * The calls are synchronous on purpose: through the thread pool each lstat, access and directory
+ * read was a round trip to another thread, and 20,000 small files took 20 s of wall time (6 s of
+ * CPU) under load, while tar sat waiting for names; synchronous, the same walk is 0.4 s of CPU.
+ * Each call is one quick syscall and the caller takes the names in 64 KB batches, so the event
+ * loop is never held for long. Entry types come from the directory listing (d_type; Node lstats
+ * an entry itself where the filesystem does not say), so an entry costs no stat of its own.
+ */
 export async function* walk(roots: string[], opts: WalkOptions): AsyncGenerator<string> {
   for (const root of roots) {
     if (excluded(root, opts.exclude)) continue;
-    yield* visit(root, opts);
+    let st: Stats;
+    try {
+      st = lstatSync(root);
+    } catch (err) {
+      // Removed since the plan resolved it: nothing to archive, and tar would report it anyway.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw pathError(err as NodeJS.ErrnoException, root, opts.what);
+    }
+    yield* visit(root, kindOf(st), st.isSocket(), opts);
   }
 }
 
-async function* visit(abs: string, opts: WalkOptions): AsyncGenerator<string> {
-  let st: Stats;
-  try {
-    st = await lstat(abs);
-  } catch (err) {
-    // Removed since its directory was listed: nothing to archive, and tar would report it anyway.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw pathError(err as NodeJS.ErrnoException, abs, opts.what);
-  }
-  const kind = kindOf(st);
+function* visit(abs: string, kind: Kind, socket: boolean, opts: WalkOptions): Generator<string> {
   if (kind === 'skip') {
-    opts.note(`skipped ${st.isSocket() ? 'socket' : 'device'} ${abs}`);
+    opts.note(`skipped ${socket ? 'socket' : 'device'} ${abs}`);
     return;
   }
-  if (kind === 'file' && !(await readable(abs, opts))) return;
+  if (kind === 'file' && !readable(abs, opts)) return;
   if (kind !== 'dir') {
     yield abs;
     return;
   }
-  let dir;
+  let dir: Dir;
   try {
-    dir = await opendir(abs);
+    dir = opendirSync(abs);
   } catch (err) {
+    // Removed since its parent was listed.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     if (!unreadable(err, abs, opts)) throw pathError(err as NodeJS.ErrnoException, abs, opts.what);
     return;
   }
-  yield abs;
-  for await (const d of dir) {
-    const child = path.join(abs, d.name);
-    if (excluded(child, opts.exclude)) continue;
-    yield* visit(child, opts);
+  try {
+    yield abs;
+    for (let d = dir.readSync(); d; d = dir.readSync()) {
+      const child = path.join(abs, d.name);
+      if (excluded(child, opts.exclude)) continue;
+      yield* visit(child, kindOf(d), d.isSocket(), opts);
+    }
+  } finally {
+    dir.closeSync();
   }
 }
 
-async function readable(abs: string, opts: WalkOptions): Promise<boolean> {
+function readable(abs: string, opts: WalkOptions): boolean {
   try {
-    await access(abs, constants.R_OK);
+    accessSync(abs, constants.R_OK);
     return true;
   } catch (err) {
+    // Removed since its directory was listed: nothing to archive, and tar would report it anyway.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     if (unreadable(err, abs, opts)) return false;
     throw pathError(err as NodeJS.ErrnoException, abs, opts.what);
   }
