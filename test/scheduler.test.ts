@@ -353,6 +353,40 @@ describe('scheduler', () => {
     await scheduler.stop(0);
   });
 
+  test('a rejecting async listener or a bug inside a run leaves no rejection unowned', async () => {
+    const unowned: unknown[] = [];
+    const onUnhandled = (err: unknown) => unowned.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const clock = new FakeClock('2026-05-01T00:00:00Z');
+      const finished: unknown[] = [];
+      const scheduler = createScheduler({
+        tasks: [{ job: 'app', kind: 'backup', schedule: { cron: '0 * * * *' } }],
+        clock,
+        retry: { maxAttempts: 2, baseDelayMs: MIN, maxDelayMs: MIN },
+        run: () =>
+          Promise.reject(new LifeboatError('unreachable', 'connect: ECONNREFUSED', { retryable: true })),
+        // Called for the retry's backoff: a bug inside execute(), after the run itself failed.
+        random: () => {
+          throw new Error('random bug');
+        },
+        onEvent: async (e) => {
+          if (e.type === 'finish') finished.push((e.error as Error).message);
+          throw new Error('listener bug');
+        },
+      });
+      scheduler.start();
+      await clock.advanceTo('2026-05-01T02:00:00Z');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(finished, ['random bug', 'random bug'], 'each run reported failed, the next one ran');
+      assert.deepEqual(scheduler.running(), []);
+      await scheduler.stop(0);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.deepEqual(unowned, []);
+  });
+
   test('on the system clock, stop() leaves no timer behind (the process can exit)', async () => {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();

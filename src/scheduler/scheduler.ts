@@ -48,13 +48,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   let started = false;
   let stopping: Promise<{ aborted: Array<{ job: string; kind: ScheduledKind }> }> | undefined;
 
-  const emit = (event: SchedulerEvent) => {
-    try {
-      opts.onEvent?.(event);
-    } catch {
-      // a listener's bug must not stop backups
-    }
-  };
+  const emit = (event: SchedulerEvent) => listen(() => opts.onEvent?.(event));
 
   async function sleepUntil(target: number): Promise<void> {
     for (let now = clock.now().getTime(); now < target; now = clock.now().getTime()) {
@@ -87,11 +81,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       if (trigger === 'schedule') {
         const key = keyOf(task.job, task.kind);
         skips.set(key, (skips.get(key) ?? 0) + 1);
-        try {
-          opts.onSkip?.(task);
-        } catch {
-          // as for onEvent
-        }
+        listen(() => opts.onSkip?.(task));
         emit({ type: 'skip', job: task.job, kind: task.kind, trigger, at: clock.now() });
       }
       return { started: false, reason: 'running' };
@@ -107,7 +97,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       done: Promise.resolve(),
     };
     busy.set(task.job, active);
-    active.done = execute(active).finally(() => busy.delete(task.job));
+    // `done` never rejects (a scheduled run's is not even awaited): a bug inside execute() is
+    // reported as the run's failure instead of escaping as an unhandled rejection.
+    active.done = execute(active)
+      .catch((error: unknown) => reportBug(active, error))
+      .finally(() => busy.delete(task.job));
     return { started: true, done: active.done };
   }
 
@@ -153,6 +147,23 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         return; // stopping: a pending retry is simply dropped
       }
     }
+  }
+
+  function reportBug(active: ActiveRun, error: unknown): void {
+    const { job, kind, attempt } = active;
+    const trigger: RunTrigger = attempt === 1 ? active.trigger : 'retry';
+    listen(() =>
+      opts.onEvent?.({
+        type: 'finish',
+        job,
+        kind,
+        trigger,
+        attempt,
+        at: clock.now(),
+        outcome: 'failure',
+        error,
+      }),
+    );
   }
 
   function armDeadline(controller: AbortController): () => void {
@@ -241,6 +252,19 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       return stopping;
     },
   };
+}
+
+/**
+ * Calls a listener. Its bug must not stop backups nor leave a rejection unowned: an async listener
+ * (its `void` type allows one) fails through the promise it returns, not by throwing.
+ */
+function listen(call: () => unknown): void {
+  try {
+    const returned = call();
+    if (returned instanceof Promise) returned.catch(() => {});
+  } catch {
+    // ignored, as above
+  }
 }
 
 function formatMs(ms: number): string {

@@ -66,7 +66,7 @@ export interface SchedulerOptions {
   /** Random source in [0, 1) for jitter and backoff; tests pin it. */
   random?: () => number;
   onSkip?(task: ScheduledTask): void;
-  /** Never allowed to break the scheduler: a throwing listener is ignored. */
+  /** Never allowed to break the scheduler: a listener that throws or returns a rejection is ignored. */
   onEvent?(event: SchedulerEvent): void;
 }
 
