@@ -24,9 +24,17 @@ import { s3ConfigEnv, s3StorageYaml } from './helpers/s3-config.js';
 import { testBucket, type TestBucket } from './helpers/s3-server.js';
 import { MiB, storageOn } from './helpers/s3-storage.js';
 
-function configYaml(source: TestBucket, backups: TestBucket, extra = ''): string {
+/** The job `objects` backs up `app/` of `source` into `backups`; `restored`, when given, is a storage to restore into. */
+function configYaml(source: TestBucket, backups: TestBucket, extra = '', restored?: TestBucket): string {
   return (
     `storages:\n${s3StorageYaml('offsite', { bucket: backups.name, endpoint: backups.server.endpoint })}` +
+    (restored
+      ? s3StorageYaml('restored', {
+          bucket: restored.name,
+          endpoint: restored.server.endpoint,
+          prefix: 'now',
+        })
+      : '') +
     `jobs:\n  objects:\n    source:\n      type: bucket\n      endpoint: ${source.server.endpoint}\n` +
     `      bucket: ${source.name}\n      prefix: app/\n      forcePathStyle: true\n` +
     `      accessKeyId: \${S3_KEY}\n      secretAccessKey: \${S3_SECRET}\n      exclude: ["*.tmp"]\n` +
@@ -93,7 +101,7 @@ describe('bucket source on S3', () => {
     await put('same-2.txt', Buffer.from('twins\n'));
     await put('scratch.tmp', Buffer.from('excluded\n'));
     await putObject(source.client, source.name, 'other/outside.txt', Buffer.from('not under the prefix\n'));
-    const config = await writeConfig(dir, configYaml(source, backups));
+    const config = await writeConfig(dir, configYaml(source, backups, '', target));
 
     // First backup: every object read; identical content stored once.
     const first = await backup(config, env, backups);
@@ -161,11 +169,25 @@ describe('bucket source on S3', () => {
     const oldBytes = bytesOf(state1);
     oldBytes.delete('dir/');
     assert.deepEqual(await dirState(old), oldBytes);
-    const r3 = await lifeboat(
-      ['restore', third.id, '--job', 'objects', '--to', `s3://${target.name}/now`, '--config', config],
-      { env },
-    );
+    // Into a storage named in the config (its bucket and prefix, its connection): --path first; then
+    // the whole snapshot, refused over the one key already there, then forced.
+    const intoStorage = (...more: string[]) =>
+      lifeboat(['restore', third.id, '--job', 'objects', '--to', 'restored', ...more, '--config', config], {
+        env,
+      });
+    const r3 = await intoStorage('--path', 'new/**');
     assert.equal(r3.code, 0, r3.stderr);
+    assert.deepEqual([...(await bucketState(target.client, target.name, 'now/')).keys()], ['new/added.txt']);
+    const clash = await intoStorage();
+    assert.equal(clash.code, 1);
+    assert.match(
+      clash.stderr,
+      new RegExp(
+        `1 object\\(s\\) already exist in storage restored \\(s3://${target.name}/now\\) \\(now/new/added\\.txt\\)`,
+      ),
+    );
+    const r3f = await intoStorage('--force');
+    assert.equal(r3f.code, 0, r3f.stderr);
     assert.deepEqual(await bucketState(target.client, target.name, 'now/'), state3);
 
     // --path: a subset.

@@ -124,14 +124,14 @@ program
   .option('--source <name>', 'the source to restore, in a backup of several sources')
   .option(
     '--to <target>',
-    'postgres://user@host:5432/dbname; a path (sqlite), a directory (files, bucket) or s3://bucket/prefix (bucket)',
+    'postgres://user@host:5432/dbname; a path (sqlite), a directory (files, bucket), s3://bucket/prefix or a storage name (bucket)',
   )
   .option('--from <storage>', 'a storage name, a directory or s3://bucket/prefix')
   .option('--clean', 'drop and recreate target databases that are not empty')
   .option('--create', 'create target databases that do not exist')
   .option(
     '--force',
-    'restore over non-empty databases as they are; replace a file, fill a non-empty directory',
+    'restore over non-empty databases as they are; replace a file, fill a non-empty directory, overwrite keys',
   )
   .option('--path <glob...>', 'files or bucket source: restore only the members (keys) matching these globs')
   .option('--create-roles', "create the roles a single-database backup's objects need (NOLOGIN)")

@@ -27,6 +27,12 @@ export interface SourceRestoreOptions {
   paths?: string[];
   /** The source's config block in the job, when a config names it (a bucket restore's connection). */
   config?: unknown;
+  /**
+   * `--to NAME` named a storage of the config: its name and config block (a bucket source restores
+   * into an `s3` storage's bucket and prefix, or a `local` storage's directory). Kinds that restore
+   * elsewhere ignore it.
+   */
+  toStorage?: { name: string; config: unknown };
   /** Parallel jobs (pg_restore of a custom-format dump). */
   jobs?: number;
   binDir?: string;

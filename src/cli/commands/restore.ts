@@ -138,6 +138,10 @@ export async function restoreCommand(
       binDir: source?.binDir,
       paths: opts.path,
       config: source,
+      // A storage's name (a bucket source restores into its bucket and prefix, or its directory).
+      ...(config?.storages[opts.to]
+        ? { toStorage: { name: opts.to, config: config.storages[opts.to] } }
+        : {}),
       signal,
       log,
       onBytes: ctx.output.interactive ? progress : undefined,

@@ -42,7 +42,15 @@ export interface BucketClient {
   destroy(): void;
 }
 
-export function openBucket(conn: S3ConnectionOptions, bucket: string): BucketClient {
+/**
+ * `conditionalWrites: false` (an `s3` storage's setting, for servers that ignore If-None-Match)
+ * guards a create-only put with a HEAD instead.
+ */
+export function openBucket(
+  conn: S3ConnectionOptions,
+  bucket: string,
+  settings: { conditionalWrites?: boolean } = {},
+): BucketClient {
   const { client, retry, partSize, stallTimeoutSeconds, endpoint } = connectS3(conn);
   const location = s3Location(bucket, '');
   const fail = (err: unknown, what: string) =>
@@ -109,7 +117,7 @@ export function openBucket(conn: S3ConnectionOptions, bucket: string): BucketCli
           label: key,
           location,
           partSize,
-          conditionalWrites: true,
+          conditionalWrites: settings.conditionalWrites ?? true,
           headers,
           overwrite: opts.overwrite,
           head: () => head(key, opts.signal),

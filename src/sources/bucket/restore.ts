@@ -1,5 +1,5 @@
 /**
- * `lifeboat restore ID --source NAME --to s3://bucket/prefix | DIR` for a bucket source: every
+ * `lifeboat restore ID --source NAME --to s3://bucket/prefix | STORAGE | DIR` for a bucket source: every
  * object of the snapshot (or those matching --path globs) written from its blob, its bytes
  * checked against the index's SHA-256 as they pass (a mismatch fails before the object is
  * committed), with its content type and user metadata on S3. Keys already at the target are
@@ -10,18 +10,16 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { assertDecodable, codecChain } from '../../codecs/chain.js';
-import { parseS3Url, s3OptionsFromUrl, s3Location } from '../../storages/s3/url.js';
 import { isRelativeKey, type Storage } from '../../storages/storage.js';
 import { LifeboatError } from '../../util/errors.js';
 import type { SourceRestoreOptions, SourceRestoreResult } from '../kind.js';
 import type { SourceBackup } from '../../catalog/manifest.js';
-import { openBucket, type BucketClient } from './bucket-client.js';
 import { decodeArtifact } from '../../catalog/artifact-stream.js';
 import { readBlob } from './blobs.js';
-import { bucketSourceSchema, connectionOf } from './config.js';
 import { readIndex, type IndexEntry } from './index-file.js';
 import type { BucketBackup } from './record.js';
 import { excluded } from './snapshot.js';
+import { restoreTarget } from './target.js';
 
 const CONCURRENCY = 8;
 
@@ -48,22 +46,6 @@ export async function* snapshotEntries(
 export function relativeKey(part: BucketBackup, key: string): string {
   const prefix = part.source.prefix ?? '';
   return key.startsWith(prefix) ? key.slice(prefix.length) : key;
-}
-
-/** A target bucket's client: the job's own connection to its server when the config names the source, else the AWS_* variables. */
-function targetBucket(
-  part: BucketBackup,
-  opts: SourceRestoreOptions,
-): { client: BucketClient; prefix: string } {
-  const { bucket, prefix } = parseS3Url(opts.to);
-  const configured = bucketSourceSchema.safeParse(opts.config);
-  if (configured.success) return { client: openBucket(connectionOf(configured.data), bucket), prefix };
-  const env = s3OptionsFromUrl(opts.to, process.env);
-  const endpoint = env.endpoint ?? part.source.endpoint;
-  return {
-    client: openBucket({ endpoint, region: env.region, forcePathStyle: endpoint !== undefined }, bucket),
-    prefix,
-  };
 }
 
 /** Runs `work` over `items` with at most `n` at once; the first failure stops the rest. */
@@ -118,8 +100,9 @@ export async function restoreBucket(
     bytes += n;
     opts.onBytes?.(part.name, bytes);
   };
-  if (opts.to.startsWith('s3://')) {
-    const { client, prefix } = targetBucket(part, opts);
+  const target = restoreTarget(part, opts);
+  if (target.type === 's3') {
+    const { client, prefix } = target;
     try {
       if (!opts.force) {
         const existing = new Set<string>();
@@ -127,7 +110,7 @@ export async function restoreBucket(
         refuseClashes(
           what,
           chosen.map((e) => prefix + e.rel).filter((k) => existing.has(k)),
-          s3Location(parseS3Url(opts.to).bucket, prefix),
+          target.where,
         );
       }
       await pool(chosen, CONCURRENCY, signal, async (e, s) => {
@@ -144,7 +127,7 @@ export async function restoreBucket(
       client.destroy();
     }
   } else {
-    const dir = path.resolve(opts.to);
+    const { dir } = target;
     const unsafe = chosen.filter((e) => unsafePath(e.rel));
     for (const e of unsafe) log(`${what}: ${JSON.stringify(e.key)} is not a usable file path, skipped`);
     const files = chosen.filter((e) => !unsafePath(e.rel));
@@ -158,7 +141,7 @@ export async function restoreBucket(
           )
         )
           clashes.push(e.rel);
-      refuseClashes(what, clashes, dir);
+      refuseClashes(what, clashes, target.where);
     }
     await pool(files, CONCURRENCY, signal, async (e, s) => {
       const dest = path.join(dir, e.rel);
@@ -178,7 +161,7 @@ export async function restoreBucket(
       count(e.size);
     });
   }
-  log(`${what}: ${chosen.length} objects restored to ${opts.to}`);
+  log(`${what}: ${chosen.length} objects restored to ${target.where}`);
   log('restore OK');
   return {
     databases: [`${chosen.length} objects`],
