@@ -6,7 +6,7 @@
  * never pass through JavaScript.
  */
 import { createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { startDecoders, type CodecChain } from '../codecs/chain.js';
 import type { Storage } from '../storages/storage.js';
@@ -30,11 +30,43 @@ export async function decodeArtifact(
   const decoders = startDecoders(codecs, signal, storage.localPath?.(key));
   if (!decoders) return { stream: await storage.get(key, { signal }), done: Promise.resolve() };
   const feeds: Array<Promise<unknown>> = [...decoders.stages];
-  if (decoders.stdin) feeds.push(pipeline(await storage.get(key, { signal }), decoders.stdin, { signal }));
+  if (decoders.stdin) {
+    const stored = await readStored(storage, key, signal, decoders.stdin, () =>
+      stopped(decoders.stdout, decoders.stages),
+    );
+    feeds.push(pipeline(stored, decoders.stdin, { signal }));
+  }
   const done = Promise.all(feeds);
   // Awaited by the caller after the stream; until then a failure must not count as unhandled.
   done.catch(() => {});
   return { stream: decoders.stdout, done };
+}
+
+/**
+ * The stored bytes at `key`, to be piped into `into`, the stdin of children already running. When
+ * they cannot be read, `into` is closed and `stop` awaited before the error goes on: the children
+ * end (at the end of their input) instead of waiting on it forever.
+ */
+async function readStored(
+  storage: Storage,
+  key: string,
+  signal: AbortSignal,
+  into: Writable,
+  stop: () => Promise<unknown>,
+): Promise<Readable> {
+  try {
+    return await storage.get(key, { signal });
+  } catch (err) {
+    into.destroy();
+    await stop();
+    throw err;
+  }
+}
+
+/** Waits for children whose input was closed, their output thrown away; never rejects. */
+function stopped(output: Readable | null, done: Array<Promise<unknown>>): Promise<unknown> {
+  output?.destroy();
+  return Promise.allSettled(done);
 }
 
 /** Writes the decoded artifact to a new file (created, never overwritten; mode 0600). */
@@ -74,15 +106,14 @@ export async function streamIntoClient(
   const local = storage.localPath?.(key);
   const decoders = startDecoders(codecs, opts.signal, local && !opts.onBytes ? local : undefined);
   const feeds: Promise<unknown>[] = [];
-  const feed = async (into: NodeJS.WritableStream) => {
+  const feed = async (into: Writable, stop: () => Promise<unknown>) => {
+    const stored = await readStored(storage, key, opts.signal, into, stop);
     const tap = createTap(opts.onBytes);
-    feeds.push(
-      pipeline(await storage.get(key, { signal: opts.signal }), tap.through, into, { signal: opts.signal }),
-    );
+    feeds.push(pipeline(stored, tap.through, into, { signal: opts.signal }));
   };
   let clientInput: Readable | 'pipe' = 'pipe';
   if (decoders) {
-    if (decoders.stdin) await feed(decoders.stdin);
+    if (decoders.stdin) await feed(decoders.stdin, () => stopped(decoders.stdout, decoders.stages));
     clientInput = decoders.stdout;
   }
   const child = startChild(client.path, client.args, {
@@ -94,7 +125,7 @@ export async function streamIntoClient(
     fatal: client.fatal,
   });
   if (decoders) decoders.stdout.destroy();
-  else await feed(child.stdin!);
+  else await feed(child.stdin!, () => stopped(null, [child.done]));
   const decoded = decoders?.stages ?? [];
   const settled = await Promise.allSettled([child.done, ...decoded, ...feeds]);
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
