@@ -74,17 +74,18 @@ export interface RunningChain {
 /**
  * Starts `commands` as a row of children, each reading the previous one's stdout through an OS
  * pipe. `input` is a Readable handed to the first as its stdin (a child's stdout: an OS pipe),
- * a file the first stage opens itself ('file'), or 'pipe' for a stdin the caller writes.
+ * an open file descriptor it reads as its stdin, a file the first stage opens itself ('file'), or
+ * 'pipe' for a stdin the caller writes.
  */
 function startRow(
   stages: Array<{ codec: Codec; command: ReturnType<Codec['encode']> }>,
-  input: Readable | 'pipe' | 'file',
+  input: Readable | number | 'pipe' | 'file',
   signal: AbortSignal,
   decoding: boolean,
   discard = false,
 ): RunningChain {
   let stdin: Writable | null = null;
-  let previous: Readable | 'pipe' | 'ignore' = input === 'file' ? 'ignore' : input;
+  let previous: Readable | number | 'pipe' | 'ignore' = input === 'file' ? 'ignore' : input;
   const promises: Array<Promise<void>> = [];
   for (const [i, { codec, command }] of stages.entries()) {
     const last = i === stages.length - 1;
@@ -117,7 +118,7 @@ function startRow(
 /** Starts the encoders reading `input`; undefined for an empty chain. */
 export function startEncoders(
   chain: CodecChain,
-  input: Readable | 'pipe',
+  input: Readable | number | 'pipe',
   signal: AbortSignal,
 ): RunningChain | undefined {
   if (chain.length === 0) return undefined;

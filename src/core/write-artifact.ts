@@ -55,11 +55,13 @@ function storedBytes(
 ): StoredBytes {
   const stages: Array<Promise<unknown>> = [dump.done];
   let stream = dump.stream;
-  const encoders = startEncoders(codecs, dump.osPipe ? dump.stream : 'pipe', signal);
+  const input = dump.fd ?? (dump.osPipe ? dump.stream : 'pipe');
+  const encoders = startEncoders(codecs, input, signal);
   if (encoders) {
     stages.push(...encoders.stages);
-    // The first encoder holds its own copy of the dump's pipe; ours must not read from it or keep it open.
-    if (dump.osPipe) dump.stream.destroy();
+    // The first encoder holds its own copy of the dump's pipe or file; ours must not read from it
+    // or keep it open.
+    if (input !== 'pipe') dump.stream.destroy();
     else stages.push(pipeline(dump.stream, encoders.stdin!, { signal }));
     stream = encoders.stdout;
   }

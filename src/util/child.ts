@@ -20,7 +20,8 @@ export interface ChildOptions {
   /** Short name for messages, e.g. "pg_dump app". */
   label: string;
   env?: NodeJS.ProcessEnv;
-  stdin?: 'pipe' | 'ignore' | Readable;
+  /** A number: an open file descriptor the child reads as its stdin. */
+  stdin?: 'pipe' | 'ignore' | Readable | number;
   stdout?: 'pipe' | 'ignore' | 'inherit';
   signal?: AbortSignal;
   /** stderr lines that mean failure even if the exit code is 0. */

@@ -1,13 +1,11 @@
 /**
  * `type: sqlite`: one artifact per database file, each a consistent online copy (online-copy.ts)
- * made into a private temp directory, integrity-checked and counted there, then streamed into the
- * codecs and removed. Named by the file's name (`state.db` → `state.db.zst`).
+ * made into a private temp directory, integrity-checked and counted there, then read by the first
+ * codec straight from the file (removed as soon as it is open). Named by the file's name (`state.db` → `state.db.zst`).
  */
-import { createReadStream } from 'node:fs';
-import { glob, mkdtemp, rm } from 'node:fs/promises';
+import { glob, mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
 import type { TableCount } from '../../catalog/manifest.js';
 import { LifeboatError } from '../../util/errors.js';
 import type { DumpStream, PlannedArtifact, Source, SourcePlan } from '../source.js';
@@ -71,18 +69,18 @@ function sqliteArtifact(file: string, name: string, busyWaitMs: number): Planned
     baseName: name,
     async open(signal): Promise<DumpStream> {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-sqlite-'));
-      const cleanup = () => rm(dir, { recursive: true, force: true });
       try {
         const copy = path.join(dir, name);
         tables = (await onlineCopy(file, copy, { busyWaitMs, signal, what: `back up sqlite ${file}` }))
           .tables;
-        const stream = createReadStream(copy);
-        const done = finished(stream).finally(cleanup);
-        done.catch(() => {});
-        return { stream, osPipe: false, done };
-      } catch (err) {
-        await cleanup();
-        throw err;
+        // Opened, then removed below: the open file keeps its bytes until it is closed, and a
+        // stopped run leaves no copy behind. The first codec reads the file itself (fd).
+        const handle = await open(copy, 'r');
+        const stream = handle.createReadStream();
+        // The copy is made and checked: nothing of the producer is left running.
+        return { stream, osPipe: false, fd: handle.fd, done: Promise.resolve() };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
     },
     tables: () => tables,
