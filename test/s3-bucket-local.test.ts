@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { listBackups } from '../src/catalog/catalog.js';
@@ -114,6 +115,66 @@ describe('bucket source into a local storage', () => {
     const output = execFileSync('bash', ['-c', script]).toString();
     assert.doesNotMatch(output, /FAILED/);
     assert.deepEqual(await dirState(out), bytesOf(await bucketState(source.client, source.name)));
+  });
+
+  test('prune --dry-run names the blobs the sweep would remove, prune removes exactly them; restore into a local storage by name', async (t) => {
+    const source = await testBucket(t);
+    await fill(source);
+    const dir = await tempDir(t, 'lifeboat-bucket-prune-');
+    const backups = path.join(dir, 'backups');
+    const env = s3ConfigEnv(source.server);
+    const yaml = (retention: string) =>
+      `storages:\n  disk: { type: local, path: ${JSON.stringify(backups)} }\n` +
+      `  restored: { type: local, path: ${JSON.stringify(path.join(dir, 'restored'))} }\n` +
+      `jobs:\n  objects:\n    source:\n${sourceYaml(source)}    storages: [disk]\n${retention}`;
+    const config = await writeConfig(dir, yaml(''));
+    assert.equal((await lifeboat(['backup', '--config', config], { env })).code, 0);
+    await putObject(source.client, source.name, 'top.txt', Buffer.from('top, changed\n'));
+    assert.equal((await lifeboat(['backup', '--config', config], { env })).code, 0);
+    const blobFiles = async () =>
+      (await filesUnder(backups)).filter((f) => f.startsWith('objects/blobs/')).sort();
+    const all = await blobFiles();
+    assert.equal(all.length, 5);
+    // Every blob two days old, past the grace period; keepLast 1 removes the first backup, the only
+    // one that uses top.txt's first content.
+    const old = new Date(Date.now() - 48 * 3600_000);
+    for (const f of all) await utimes(path.join(backups, f), old, old);
+    await writeConfig(dir, yaml('    retention: { keepLast: 1 }\n'));
+    const sha = createHash('sha256').update('top\n').digest('hex');
+    const gone = `objects/blobs/sha256/${sha.slice(0, 2)}/${sha}.zst`;
+
+    const dry = await lifeboat(['prune', 'objects', '--dry-run', '--json', '--config', config], { env });
+    assert.equal(dry.code, 0, dry.stderr);
+    const [preview] = JSON.parse(dry.stdout) as Array<{ remove: string[]; blobs: Record<string, unknown> }>;
+    assert.equal(preview!.remove.length, 1);
+    assert.deepEqual(preview!.blobs, {
+      removed: [gone],
+      removedBytes: (await stat(path.join(backups, gone))).size,
+      referenced: 4,
+      young: 0,
+    });
+    assert.ok(dry.stderr.includes(`would remove ${gone} (`), dry.stderr);
+    assert.match(dry.stderr, /would remove 1 unreferenced blob\(s\) \(\d+ B\); 4 in use/);
+    assert.deepEqual(await blobFiles(), all, 'a dry run removes nothing');
+
+    const pruned = await lifeboat(['prune', 'objects', '--json', '--config', config], { env });
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.deepEqual(
+      (JSON.parse(pruned.stdout) as Array<{ blobs: { removed: string[] } }>)[0]!.blobs.removed,
+      [gone],
+    );
+    assert.deepEqual(
+      await blobFiles(),
+      all.filter((f) => f !== gone),
+    );
+
+    // `--to restored`: the local storage of that name, its directory.
+    const restored = await lifeboat(['restore', 'latest', '--to', 'restored', '--config', config], { env });
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual(
+      await dirState(path.join(dir, 'restored')),
+      bytesOf(await bucketState(source.client, source.name)),
+    );
   });
 
   test('an object deleted between the listing and its read is skipped and named', async (t) => {

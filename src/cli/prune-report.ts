@@ -6,19 +6,34 @@
 import { foreignLine, type PruneOutcome, type PrunePlan } from '../core/prune.js';
 import type { PruneHooks, StoragePrune } from '../jobs/prune.js';
 import type { Storage } from '../storages/storage.js';
+import type { SweepOutcome } from '../core/prune-blobs.js';
 import type { Output } from './output.js';
+import { formatBytes } from './progress.js';
 
 /** Hooks that print a prune of `job` as it goes. */
 export function pruneReporter(
   out: Output,
   job: string,
   dryRun = false,
-): Required<Pick<PruneHooks, 'onPlan' | 'onPruned' | 'warn'>> {
+): Required<Pick<PruneHooks, 'onPlan' | 'onPreview' | 'onPruned' | 'warn'>> {
   return {
     warn: (line) => out.warn(line),
     onPlan: (storage, plan) => planLines(out, `prune ${job} ${storage.name}`, plan, dryRun),
+    onPreview: (storage, blobs) => blobLines(out, `prune ${job} ${storage.name}`, blobs, true),
     onPruned: (storage, _plan, outcome) => outcomeLines(out, `prune ${job} ${storage.name}`, outcome),
   };
+}
+
+/** A bucket source's blobs: each one a dry run would remove, then the counts (or why none goes). */
+function blobLines(out: Output, where: string, blobs: SweepOutcome | undefined, dryRun: boolean): void {
+  if (!blobs) return;
+  if (blobs.stopped) return out.warn(`${where}: ${blobs.stopped}`);
+  if (dryRun)
+    for (const key of blobs.removed)
+      out.info(`${where}: would remove ${key} (a blob no backup would use, older than the grace period)`);
+  out.info(
+    `${where}: ${dryRun ? 'would remove' : 'removed'} ${blobs.removed.length} unreferenced blob(s) (${formatBytes(blobs.removedBytes)}); ${blobs.referenced} in use, ${blobs.young} newer than the grace period kept`,
+  );
 }
 
 function planLines(out: Output, where: string, plan: PrunePlan, dryRun: boolean): void {
@@ -46,19 +61,15 @@ function planLines(out: Output, where: string, plan: PrunePlan, dryRun: boolean)
 function outcomeLines(out: Output, where: string, outcome: PruneOutcome): void {
   for (const key of outcome.removedIncomplete)
     out.info(`${where}: removed ${key} (an interrupted write older than the grace period)`);
-  const blobs = outcome.blobs;
-  if (blobs?.stopped) out.warn(`${where}: ${blobs.stopped}`);
-  else if (blobs)
-    out.info(
-      `${where}: removed ${blobs.removed.length} unreferenced blob(s); ${blobs.referenced} in use, ${blobs.young} newer than the grace period kept`,
-    );
+  blobLines(out, where, outcome.blobs, false);
   for (const r of outcome.retained) {
     out.info(`${where}: keep ${r.id ?? r.key} (retained by Object Lock ${r.lock}; a later prune removes it)`);
   }
 }
 
 /** One storage's prune as `lifeboat prune --json` reports it. */
-export function pruneSummary(job: string, storage: Storage, { plan, outcome }: StoragePrune) {
+export function pruneSummary(job: string, storage: Storage, { plan, outcome, blobs }: StoragePrune) {
+  const swept = outcome ? outcome.blobs : blobs;
   return {
     job,
     storage: storage.name,
@@ -78,7 +89,7 @@ export function pruneSummary(job: string, storage: Storage, { plan, outcome }: S
     removedObjects: outcome?.removedObjects ?? [],
     removedIncomplete: outcome?.removedIncomplete ?? [],
     retained: outcome?.retained ?? [],
-    ...(outcome?.blobs ? { blobs: outcome.blobs } : {}),
+    ...(swept ? { blobs: swept } : {}),
   };
 }
 
@@ -90,6 +101,12 @@ export function pruneLine(r: ReturnType<typeof pruneSummary>): string {
     `keep ${r.keep.length}`,
     `${r.dryRun ? 'would remove' : 'removed'} ${r.remove.length} backup(s), ${r.orphans.length} leftover(s)` +
       (r.dryRun ? '' : `, ${r.removedIncomplete.length} temp file(s)`),
+    ...(r.blobs && !r.blobs.stopped
+      ? [
+          `${r.dryRun ? 'would remove' : 'removed'} ${r.blobs.removed.length} blob(s) (${formatBytes(r.blobs.removedBytes)})`,
+        ]
+      : []),
+    ...(r.blobs?.stopped ? ['blobs not swept'] : []),
     ...(r.notGood.length ? [`${r.notGood.length} not good`] : []),
     ...(r.invalid.length ? [`${r.invalid.length} invalid manifest(s) left alone`] : []),
     ...(r.foreign.length ? [`${r.foreign.length} not Lifeboat's, left alone`] : []),

@@ -29,7 +29,7 @@ import type { ObjectInfo, Storage } from '../storages/storage.js';
 import { isLifeboatError } from '../util/errors.js';
 import type { PublicKey } from '../util/minisign.js';
 import type { CodecKeys } from '../codecs/chain.js';
-import { sweepBlobs } from '../sources/bucket/sweep.js';
+import { sweepJobBlobs } from './prune-blobs.js';
 import { deleteObjects, type PruneOutcome } from './prune-delete.js';
 import { verifyBackup } from './verify.js';
 import { withJobLock } from './job-lock.js';
@@ -365,13 +365,13 @@ async function executeUnlocked(
       opts.signal,
     );
   // Under the lock, after the backups went: no backup of the job can start using a blob meanwhile.
-  const blobs = await sweepBlobs(storage, plan.job, {
+  const blobs = await sweepJobBlobs(storage, plan.job, {
     now: opts.now ?? new Date(),
     graceMs: opts.graceMs ?? DEFAULT_GRACE_MS,
     keys: opts.keys,
     signal: opts.signal,
   });
-  if (blobs.removed.length || blobs.referenced || blobs.stopped) outcome.blobs = blobs;
+  if (blobs) outcome.blobs = blobs;
   if (storage.cleanupIncomplete) {
     const cutoff = new Date((opts.now ?? new Date()).getTime() - (opts.graceMs ?? DEFAULT_GRACE_MS));
     outcome.removedIncomplete.push(...(await storage.cleanupIncomplete(cutoff, { signal: opts.signal })));

@@ -6,7 +6,14 @@
  */
 import { policyOf } from '../config/compose.js';
 import type { JobConfig } from '../config/schema.js';
-import { executePrune, planPrune, type PruneOutcome, type PrunePlan } from '../core/prune.js';
+import {
+  DEFAULT_GRACE_MS,
+  executePrune,
+  planPrune,
+  type PruneOutcome,
+  type PrunePlan,
+} from '../core/prune.js';
+import { previewBlobSweep, type SweepOutcome } from '../core/prune-blobs.js';
 import type { Storage } from '../storages/storage.js';
 import type { PublicKey } from '../util/minisign.js';
 
@@ -22,6 +29,8 @@ export interface PruneHooks {
   warn?: (line: string) => void;
   /** The plan, before anything is removed. */
   onPlan?: (storage: Storage, plan: PrunePlan) => void;
+  /** A dry run: the blobs the sweep would remove (undefined: the job has none here). */
+  onPreview?: (storage: Storage, blobs: SweepOutcome | undefined) => void;
   /** What was removed (not called for a dry run). */
   onPruned?: (storage: Storage, plan: PrunePlan, outcome: PruneOutcome) => void;
 }
@@ -31,6 +40,8 @@ export interface StoragePrune {
   plan: PrunePlan;
   /** Undefined for a dry run. */
   outcome?: PruneOutcome;
+  /** A dry run: what the blob sweep would remove. */
+  blobs?: SweepOutcome;
 }
 
 export async function pruneStorage(
@@ -44,11 +55,21 @@ export async function pruneStorage(
   const { verified, signedBy } = hooks;
   const plan = await planPrune(storage, job, policy, { timeZone, signal, verified, signedBy });
   hooks.onPlan?.(storage, plan);
-  if (hooks.dryRun) return { storage, plan };
   const keys = {
     identityFile: config.encryption?.identityFile,
     setting: `jobs.${job.name}.encryption.identityFile`,
   };
+  if (hooks.dryRun) {
+    const removing = plan.decisions.filter((d) => !d.keep).map((d) => d.id);
+    const blobs = await previewBlobSweep(storage, job.name, removing, {
+      now: new Date(),
+      graceMs: DEFAULT_GRACE_MS,
+      keys,
+      signal,
+    });
+    hooks.onPreview?.(storage, blobs);
+    return { storage, plan, ...(blobs ? { blobs } : {}) };
+  }
   const outcome = await executePrune(storage, plan, { signal, warn: hooks.warn, keys });
   hooks.onPruned?.(storage, plan, outcome);
   return { storage, plan, outcome };

@@ -5,6 +5,8 @@
  * period. A blob newer than that may belong to a run still writing (or one whose lock was broken)
  * and is never swept. On any doubt — a manifest of the job that cannot be read, an index that
  * cannot be decoded (an encrypted job without its identity) — nothing is swept, and why is said.
+ * `prune --dry-run` runs the same mark, leaving out the backups its plan would remove, and removes
+ * nothing.
  */
 import { listBackups } from '../../catalog/catalog.js';
 import { sourceBackup } from '../../catalog/manifest.js';
@@ -14,8 +16,10 @@ import { oneLine } from '../../util/errors.js';
 import { blobPrefix } from './blobs.js';
 
 export interface SweepOutcome {
-  /** Blobs removed. */
+  /** Blobs removed (a dry run: that would be removed). */
   removed: string[];
+  /** Their stored bytes. */
+  removedBytes: number;
   /** Blobs a backup references. */
   referenced: number;
   /** Unreferenced blobs kept because they are newer than the grace period. */
@@ -27,11 +31,20 @@ export interface SweepOutcome {
 export async function sweepBlobs(
   storage: Storage,
   job: string,
-  opts: { now: Date; graceMs: number; keys?: CodecKeys; signal?: AbortSignal; dryRun?: boolean },
+  opts: {
+    now: Date;
+    graceMs: number;
+    keys?: CodecKeys;
+    signal?: AbortSignal;
+    /** Only say what would be removed. */
+    dryRun?: boolean;
+    /** Backups whose blobs are not marked: those a dry run's plan would remove first. */
+    without?: ReadonlySet<string>;
+  },
 ): Promise<SweepOutcome> {
-  const outcome: SweepOutcome = { removed: [], referenced: 0, young: 0 };
-  const blobs = new Map<string, Date>();
-  for await (const o of storage.list(blobPrefix(job), { signal: opts.signal })) blobs.set(o.key, o.modified);
+  const outcome: SweepOutcome = { removed: [], removedBytes: 0, referenced: 0, young: 0 };
+  const blobs = new Map<string, { modified: Date; size: number }>();
+  for await (const o of storage.list(blobPrefix(job), { signal: opts.signal })) blobs.set(o.key, o);
   if (blobs.size === 0) return outcome;
   const { manifests, unreadable } = await listBackups(storage, job, opts.signal);
   if (unreadable.length) {
@@ -44,6 +57,7 @@ export async function sweepBlobs(
   // backup's retention) of every other kind comes through here.
   const { snapshotEntries } = await import('./restore.js');
   for (const m of manifests) {
+    if (opts.without?.has(m.id)) continue;
     for (const name of Object.keys(m.sources)) {
       if (m.sources[name]!.kind !== 'bucket') continue;
       try {
@@ -58,11 +72,15 @@ export async function sweepBlobs(
   }
   const cutoff = opts.now.getTime() - opts.graceMs;
   const sweep: string[] = [];
-  for (const [key, modified] of blobs) {
+  for (const [key, { modified, size }] of blobs) {
     if (marked.has(key)) outcome.referenced++;
     else if (modified.getTime() >= cutoff) outcome.young++;
-    else sweep.push(key);
+    else {
+      sweep.push(key);
+      outcome.removedBytes += size;
+    }
   }
+  sweep.sort();
   if (opts.dryRun || sweep.length === 0) return { ...outcome, removed: sweep };
   if (storage.deleteMany) {
     const failed = await storage.deleteMany(sweep, { signal });
