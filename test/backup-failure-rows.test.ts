@@ -2,7 +2,8 @@
  * What a failed or half-failed backup leaves behind, storage by storage: a storage that could not
  * take an artifact gets no manifest while the healthy one commits; a run failing on its last
  * artifact removes the ones it already wrote; an artifact whose `.sha256` sidecar cannot be written
- * is removed, so repeated runs on a full disk leave nothing.
+ * is removed (once, with the rest of what the run wrote there), so repeated runs on a full disk
+ * leave nothing.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,6 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, test, type TestContext } from 'node:test';
+import { runBackup } from '../src/core/backup.js';
+import { createFilesSource } from '../src/sources/files/files-source.js';
+import { filesSourceSchema } from '../src/sources/files/config.js';
+import { createMemoryStorage } from '../src/storages/memory.js';
+import type { Storage } from '../src/storages/storage.js';
 import { withCluster } from './helpers/cluster.js';
 import { errorLines, lifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
@@ -40,6 +46,45 @@ async function listed(storage: string): Promise<unknown[]> {
   assert.equal(list.code, 0, list.stderr);
   return (JSON.parse(list.stdout) as { backups: unknown[] }).backups;
 }
+
+test('a storage that fails a sidecar: the healthy one commits, the other is cleaned once, key by key', async (t) => {
+  const dir = await tempDir(t);
+  const healthy = createMemoryStorage({ name: 'healthy' });
+  const inner = createMemoryStorage({ name: 'sidecarless' });
+  const deletes: string[] = [];
+  const sidecarless: Storage = {
+    ...inner,
+    put: (key, body, opts) =>
+      key.endsWith('.sha256')
+        ? Promise.reject(new Error(`write ${key}: no space left on device`))
+        : inner.put(key, body, opts),
+    delete: (key, opts) => (deletes.push(key), inner.delete(key, opts)),
+  };
+  const source = createFilesSource(filesSourceSchema.parse({ type: 'files', paths: [dir] }));
+  const { outcomes } = await runBackup({
+    name: 'app',
+    sources: [{ name: 'main', source }],
+    storages: [healthy, sidecarless],
+    compression: { type: 'none' },
+  });
+  assert.deepEqual(
+    outcomes.map((o) => [o.storage, o.ok]),
+    [
+      ['healthy', true],
+      ['sidecarless', false],
+    ],
+  );
+  const artifact = deletes.find((k) => k.endsWith('.tar'));
+  assert.ok(artifact, deletes.join(', '));
+  assert.deepEqual(
+    deletes.filter((k) => !k.startsWith('.lifeboat/')),
+    [artifact, `${artifact}.sha256`],
+    'the artifact and its sidecar, each deleted once',
+  );
+  const left: string[] = [];
+  for await (const o of inner.list('')) left.push(o.key);
+  assert.deepEqual(left, [], 'nothing left: no artifact, intent or lock');
+});
 
 describe('what a failed backup leaves in each storage', async () => {
   const cluster = await withCluster({ after }, { name: 'failure-rows' });

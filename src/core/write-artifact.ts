@@ -109,15 +109,10 @@ export async function writeArtifact(
       untilProducersExit(),
       opts.storages.map((storage) => async (body: AsyncIterable<Uint8Array>) => {
         await storage.put(opts.key, body, { signal });
-        try {
-          // `sha256sum -c` format, naming the artifact by its bare file name (SPEC §3).
-          await putText(storage, `${opts.key}.sha256`, sidecar(), { signal });
-        } catch (err) {
-          // An artifact without its sidecar is not stored: remove it, or every retry on a full disk
-          // would leave one more behind.
-          await storage.delete(opts.key).catch(() => {});
-          throw err;
-        }
+        // `sha256sum -c` format, naming the artifact by its bare file name (SPEC §3). An artifact
+        // whose sidecar fails is not stored: the run removes it with the rest of what it wrote to
+        // that storage (core/backup.ts, discard), so every retry on a full disk leaves nothing.
+        await putText(storage, `${opts.key}.sha256`, sidecar(), { signal });
       }),
     );
   } finally {
