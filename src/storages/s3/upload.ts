@@ -140,23 +140,22 @@ export async function uploadObject(
 
     // radosgw ignores If-None-Match on Complete; AWS S3 honours it.
     if (!target.overwrite) await refuseExisting(target, what);
-    try {
-      await target.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: target.bucket,
-          Key: target.key,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: completed },
-          ...(target.overwrite ? {} : { IfNoneMatch: '*' }),
-        }),
-        { abortSignal: signal },
-      );
-    } catch (err) {
-      // A retried Complete whose first try went through finds its upload gone: ours is stored.
-      const retried = s3ErrorAttempts(err) > 1;
-      if (!(s3ErrorName(err) === 'NoSuchUpload' && retried && (await target.head())?.size === size))
-        throw target.fail(err, what);
-    }
+    // A retried Complete whose first try went through finds its upload gone: ours is stored.
+    await sendOnce(target, signal, what, {
+      send: (abortSignal) =>
+        target.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: completed },
+            ...(target.overwrite ? {} : { IfNoneMatch: '*' }),
+          }),
+          { abortSignal },
+        ),
+      refusedAs: 'NoSuchUpload',
+      stored: async () => (await target.head())?.size === size,
+    });
     uploadId = undefined;
     await checkStoredSize(target, size, what);
     return { size };
@@ -192,27 +191,50 @@ async function putSingle(buf: Buffer, target: UploadTarget, signal: AbortSignal,
   const conditional = target.conditionalWrites && !target.overwrite;
   if (!target.conditionalWrites && !target.overwrite) await refuseExisting(target, what);
   const digest = md5(buf);
-  try {
-    await target.client.send(
-      new PutObjectCommand({
-        Bucket: target.bucket,
-        Key: target.key,
-        Body: buf,
-        ContentLength: buf.length,
-        ContentMD5: digest.toString('base64'),
-        ...target.headers,
-        ...(conditional ? { IfNoneMatch: '*' } : {}),
-      }),
-      { abortSignal: signal },
-    );
-  } catch (err) {
-    // 412 on a retry can mean our own first attempt was stored and only its answer was lost.
-    const retried = s3ErrorAttempts(err) > 1;
-    if (!(s3ErrorName(err) === 'PreconditionFailed' && retried && (await sameBytes(target, buf, digest))))
-      throw target.fail(signal.aborted ? signal.reason : err, what);
-  }
+  // 412 on a retry can mean our own first attempt was stored and only its answer was lost.
+  await sendOnce(target, signal, what, {
+    send: (abortSignal) =>
+      target.client.send(
+        new PutObjectCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          Body: buf,
+          ContentLength: buf.length,
+          ContentMD5: digest.toString('base64'),
+          ...target.headers,
+          ...(conditional ? { IfNoneMatch: '*' } : {}),
+        }),
+        { abortSignal },
+      ),
+    refusedAs: 'PreconditionFailed',
+    stored: () => sameBytes(target, buf, digest),
+  });
   // Content-MD5 made the server check every byte; no read-back needed.
   return { size: buf.length };
+}
+
+/**
+ * Sends a write that must not replace anything. The SDK retries a write whose answer was lost;
+ * when the first try went through, the retry is refused (`refusedAs`), and `stored` then finds
+ * our object in place: that refusal is our success, any other failure is the write's.
+ */
+async function sendOnce(
+  target: UploadTarget,
+  signal: AbortSignal,
+  what: string,
+  write: {
+    send: (abortSignal: AbortSignal) => Promise<unknown>;
+    refusedAs: string;
+    stored: () => Promise<boolean>;
+  },
+): Promise<void> {
+  try {
+    await write.send(signal);
+  } catch (err) {
+    const retried = s3ErrorAttempts(err) > 1;
+    if (!(s3ErrorName(err) === write.refusedAs && retried && (await write.stored())))
+      throw target.fail(signal.aborted ? signal.reason : err, what);
+  }
 }
 
 async function sameBytes(target: UploadTarget, buf: Buffer, digest: Buffer): Promise<boolean> {
