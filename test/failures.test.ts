@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -27,11 +27,11 @@ function configFor(url: string, dir: string, retention = true) {
 const PRIOR = 3;
 
 /**
- * A storage holding three good backups (of the small `postgres` database, made before retention
- * was configured), and the config with `keepLast: 1` that backs up `good`'s app into it: retention
- * running after the failed run would remove two backups, so "nothing pruned" means something.
+ * Three good backups of `good`'s small `postgres` database, made once for the file, before
+ * retention was configured: every test starts from its own copy of them (a copy is the same
+ * storage state, without three CLI runs per test).
  */
-async function withGoodBackup(t: { after(fn: () => unknown): void }, good: LocalCluster) {
+async function makePriors(t: { after(fn: () => unknown): void }, good: LocalCluster): Promise<string> {
   const dir = await tempDir(t);
   const storage = path.join(dir, 'storage');
   await writeConfig(dir, configFor('', storage, false));
@@ -41,6 +41,18 @@ async function withGoodBackup(t: { after(fn: () => unknown): void }, good: Local
     });
     assert.equal(prior.code, 0, prior.stderr);
   }
+  return storage;
+}
+
+/**
+ * A storage holding the three good backups, and the config with `keepLast: 1` that backs up the
+ * test's cluster (APP_URL) into it: retention running after the failed run would remove two
+ * backups, so "nothing pruned" means something.
+ */
+async function withGoodBackup(t: { after(fn: () => unknown): void }, priors: string) {
+  const dir = await tempDir(t);
+  const storage = path.join(dir, 'storage');
+  await cp(priors, storage, { recursive: true, preserveTimestamps: true });
   const config = await writeConfig(dir, configFor('', storage));
   const before = await storageContents(storage);
   assert.equal(before.manifests.length, PRIOR);
@@ -72,9 +84,10 @@ describe('failures leave nothing', async () => {
   await pg.psql('create database app');
   // Big enough (~75 MB of dump) that a busy machine cannot finish the dump before the test strikes.
   await createBigTable(pg, 'app', 1_200_000);
+  const priors = await makePriors({ after }, pg);
 
   test('pg_dump backend terminated mid-stream', async (t) => {
-    const { storage, config, before } = await withGoodBackup(t, pg);
+    const { storage, config, before } = await withGoodBackup(t, priors);
     const run = startLifeboat(['--config', config, 'backup'], { env: { APP_URL: pg.url('app') } });
     await waitFor('pg_dump COPY', async () => {
       const pid = await pg.psql(
@@ -89,7 +102,7 @@ describe('failures leave nothing', async () => {
   });
 
   test('pg_dump process killed mid-stream', async (t) => {
-    const { storage, config, before } = await withGoodBackup(t, pg);
+    const { storage, config, before } = await withGoodBackup(t, priors);
     const run = startLifeboat(['--config', config, 'backup'], { env: { APP_URL: pg.url('app') } });
     // Wait until bytes flow, then kill the dump client itself.
     await waitFor('artifact bytes', async () => (await storageContents(storage)).temp.length > 0);
@@ -101,7 +114,7 @@ describe('failures leave nothing', async () => {
   });
 
   test('bad password', async (t) => {
-    const { storage, config, before } = await withGoodBackup(t, pg);
+    const { storage, config, before } = await withGoodBackup(t, priors);
     await pg.psql(
       `create role pwuser login password 'right-password-123'; grant pg_read_all_data to pwuser;`,
     );
@@ -120,7 +133,7 @@ describe('failures leave nothing', async () => {
   });
 
   test('unreachable host', async (t) => {
-    const { storage, config, before } = await withGoodBackup(t, pg);
+    const { storage, config, before } = await withGoodBackup(t, priors);
     const r = await lifeboat(['--config', config, 'backup'], {
       env: { APP_URL: 'postgres://postgres@127.0.0.1:1/app' },
     });
@@ -133,7 +146,7 @@ describe('failures leave nothing', async () => {
     const other = await withCluster(t, { name: 'stopped' });
     await other.psql('create database app');
     await createBigTable(other, 'app', 1_200_000);
-    const { storage, config, before } = await withGoodBackup(t, other);
+    const { storage, config, before } = await withGoodBackup(t, priors);
     const run = startLifeboat(['--config', config, 'backup'], { env: { APP_URL: other.url('app') } });
     await waitFor('artifact bytes', async () => (await storageContents(storage)).temp.length > 0);
     await other.stop();
