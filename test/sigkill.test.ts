@@ -3,7 +3,7 @@
  * backups afterwards, and the next backup succeeds and verifies.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { cp, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { withCluster } from './helpers/cluster.js';
@@ -48,24 +48,30 @@ describe('SIGKILL during a backup', async () => {
     ],
   ];
 
+  const backupTo = (storage: string) => [
+    'backup',
+    '--source',
+    pg.url(),
+    '--databases',
+    'all',
+    '--to',
+    storage,
+    '--job',
+    'k',
+    '--compression',
+    'none',
+  ];
+  // One complete backup, made once: each test starts from its own copy of this storage.
+  const goodStorage = await tempDir({ after });
+  const good = await lifeboat([...backupTo(goodStorage), '--json']);
+  assert.equal(good.code, 0, good.stderr);
+  const goodId = (JSON.parse(good.stdout) as Array<{ id: string }>)[0]!.id;
+
   for (const [name, reach] of points) {
     test(name, async (t) => {
       const storage = await tempDir(t);
-      const args = [
-        'backup',
-        '--source',
-        pg.url(),
-        '--databases',
-        'all',
-        '--to',
-        storage,
-        '--job',
-        'k',
-        '--compression',
-        'none',
-      ];
-      const good = await lifeboat([...args, '--json']);
-      assert.equal(good.code, 0, good.stderr);
+      await cp(goodStorage, storage, { recursive: true, preserveTimestamps: true });
+      const args = backupTo(storage);
 
       const before = await storageContents(storage);
       const run = startLifeboat(args);
@@ -78,11 +84,7 @@ describe('SIGKILL during a backup', async () => {
       const list = await lifeboat(['list', '--from', storage, '--json']);
       assert.equal(list.code, 0, list.stderr);
       const ids = (JSON.parse(list.stdout) as { backups: Array<{ id: string }> }).backups.map((b) => b.id);
-      assert.deepEqual(
-        ids,
-        [(JSON.parse(good.stdout) as Array<{ id: string }>)[0]!.id],
-        'only the complete backup is listed',
-      );
+      assert.deepEqual(ids, [goodId], 'only the complete backup is listed');
 
       // Often the same second as the killed run: its leftovers must not block the next id.
       const next = await lifeboat([...args, '--json']);
