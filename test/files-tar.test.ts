@@ -14,6 +14,7 @@ import {
   link,
   lstat,
   mkdir,
+  mkdtemp,
   readFile,
   readlink,
   symlink,
@@ -65,11 +66,12 @@ describe('files source archive', async () => {
     const archive = path.join(dir, 'a.tar');
     const indexFile = path.join(dir, 'a.index');
     const roots = await resolveRoots([tree], what);
-    const run = startTar({
+    const run = await startTar({
       roots,
       exclude: ['*.log', `${tree}/cache`],
       onUnreadable: 'fail',
       indexFile,
+      workDir: await mkdtemp(path.join(dir, 'work-')),
       what,
       signal: new AbortController().signal,
     });
@@ -125,11 +127,12 @@ describe('files source archive', async () => {
   test('a file that changes while tar reads it is archived and named in the warnings', async () => {
     const big = path.join(dir, 'growing.bin');
     await writeFile(big, Buffer.alloc(4 << 20, 1));
-    const run = startTar({
+    const run = await startTar({
       roots: [big],
       exclude: [],
       onUnreadable: 'fail',
       indexFile: path.join(dir, 'growing.index'),
+      workDir: await mkdtemp(path.join(dir, 'work-')),
       what,
       signal: new AbortController().signal,
     });

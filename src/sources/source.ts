@@ -15,9 +15,10 @@ export interface DumpStream {
   /** true when `stream` is a child's stdout that can be handed to the first codec as an OS pipe. */
   osPipe: boolean;
   /**
-   * An open file descriptor of a regular file at offset 0 holding the same bytes as `stream`: the
-   * first codec reads it as its stdin, so the bytes never pass through Lifeboat (a 1 GB SQLite
-   * copy was ~2 s of Lifeboat's CPU that way). `stream` is then destroyed unread, which closes it.
+   * An open file descriptor holding the same bytes as `stream` (a regular file at offset 0, or a
+   * FIFO's read end): the first codec reads it as its stdin, so the bytes do not pass through
+   * Lifeboat's streams (a 1 GB SQLite copy was ~2 s of Lifeboat's CPU that way). `stream` is then
+   * destroyed unread, which closes it.
    */
   fd?: number;
   /** Settles when the producer is finished; rejects if it failed. */

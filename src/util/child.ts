@@ -22,7 +22,8 @@ export interface ChildOptions {
   env?: NodeJS.ProcessEnv;
   /** A number: an open file descriptor the child reads as its stdin. */
   stdin?: 'pipe' | 'ignore' | Readable | number;
-  stdout?: 'pipe' | 'ignore' | 'inherit';
+  /** A number: an open file descriptor the child writes as its stdout. */
+  stdout?: 'pipe' | 'ignore' | 'inherit' | number;
   signal?: AbortSignal;
   /** stderr lines that mean failure even if the exit code is 0. */
   fatal?: RegExp;

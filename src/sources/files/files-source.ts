@@ -54,11 +54,12 @@ export function createFilesSource(cfg: FilesSourceConfig): Source {
         async open(signal) {
           dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-files-'));
           signal.addEventListener('abort', () => void cleanup(), { once: true });
-          run = startTar({
+          run = await startTar({
             roots,
             exclude: cfg.exclude,
             onUnreadable: cfg.onUnreadable,
             indexFile: path.join(dir, 'index.jsonl'),
+            workDir: dir,
             what,
             signal,
           });

@@ -1,19 +1,22 @@
 /**
  * One `files` source as one POSIX (pax) tar stream, written by GNU tar (modes, owners, mtimes,
  * symlinks, hard links and empty directories, as tar keeps them). Lifeboat walks the paths and
- * hands tar the list on its stdin (so it decides what is skipped or refused), and reads tar's output
- * once on its way to the codecs to build the per-file index: path, size, mode and the SHA-256 of
- * exactly the bytes archived. The index goes to `indexFile` as JSON lines while the archive
- * streams, so memory stays flat; the caller stores it as the source's second artifact.
+ * hands tar the list on its stdin (so it decides what is skipped or refused). A worker thread
+ * (tar-pump.ts) reads tar's output once on its way to the first codec to build the per-file index:
+ * path, size, mode and the SHA-256 of exactly the bytes archived. The index goes to `indexFile` as
+ * JSON lines while the archive streams, so memory stays flat; the caller stores it as the source's
+ * second artifact.
  */
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { Transform } from 'node:stream';
+import { execFile } from 'node:child_process';
+import { closeSync, createReadStream, openSync } from 'node:fs';
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { startChild } from '../../util/child.js';
-import { LifeboatError } from '../../util/errors.js';
+import { LifeboatError, oneLine } from '../../util/errors.js';
 import type { DumpStream } from '../source.js';
-import { TarIndexer, type IndexEntry } from './tar-index.js';
+import type { PumpFds, PumpResult } from './tar-pump.js';
 import { walk, type WalkOptions } from './walk.js';
 
 export interface TarOptions {
@@ -21,6 +24,8 @@ export interface TarOptions {
   exclude: string[];
   onUnreadable: 'fail' | 'warn';
   indexFile: string;
+  /** A private directory for the FIFOs between tar, the pump and the first codec. */
+  workDir: string;
   what: string;
   signal: AbortSignal;
 }
@@ -63,7 +68,7 @@ export function tarCommand(onUnreadable: 'fail' | 'warn'): string[] {
   ];
 }
 
-export function startTar(opts: TarOptions): TarRun {
+export async function startTar(opts: TarOptions): Promise<TarRun> {
   const warnings: string[] = [];
   const notes: string[] = [];
   let failure: string | undefined;
@@ -80,42 +85,48 @@ export function startTar(opts: TarOptions): TarRun {
   // A walk that fails (a path vanished, a directory unreadable) stops tar at once.
   const stop = new AbortController();
   const signal = AbortSignal.any([opts.signal, stop.signal]);
-  const tar = startChild('tar', tarCommand(opts.onUnreadable), {
-    label: 'tar',
-    stdin: 'pipe',
-    signal,
-    onStderr,
-  });
+  // Two FIFOs (real pipes; a child's stdio from Node is a socket pair): tar writes the archive
+  // into the first, the pump (tar-pump.ts) carries it into the second, the first codec reads it.
+  const tarOut = path.join(opts.workDir, 'tar.fifo');
+  const codecIn = path.join(opts.workDir, 'codec.fifo');
+  await promisify(execFile)('mkfifo', ['-m', '0600', tarOut, codecIn]);
+  // Opening a FIFO waits for its other end unless that end is open already: each one's read
+  // end is opened while a read-write descriptor holds it.
+  const tarWrites = openSync(tarOut, 'r+');
+  const pumpReads = openSync(tarOut, 'r');
+  const holder = openSync(codecIn, 'r+');
+  const pumpWrites = openSync(codecIn, 'w');
+  const codecReads = openSync(codecIn, 'r');
+  closeSync(holder);
+  const indexFd = openSync(opts.indexFile, 'wx');
+  let tar;
+  try {
+    tar = startChild('tar', tarCommand(opts.onUnreadable), {
+      label: 'tar',
+      stdin: 'pipe',
+      stdout: tarWrites,
+      signal,
+      onStderr,
+    });
+  } finally {
+    // tar holds its own copy: the pump sees the end of the archive when tar exits.
+    closeSync(tarWrites);
+  }
 
-  let entries = 0;
-  let bytes = 0;
-  const index = createWriteStream(opts.indexFile, { flags: 'wx' });
-  const indexClosed = once(index, 'close');
-  indexClosed.catch(() => {});
-  // The lines of one chunk's members go to the index file in one write, not one write per file
-  // (100,000 small files were 100,000 writes).
-  let lines = '';
-  const indexer = new TarIndexer((e: IndexEntry) => {
-    entries++;
-    if (e.type === 'file') bytes += e.size;
-    lines += `${JSON.stringify(e)}\n`;
+  let totals = { entries: 0, bytes: 0 };
+  const worker = new Worker(new URL('./tar-pump.js', import.meta.url), {
+    workerData: { input: pumpReads, output: pumpWrites, index: indexFd } satisfies PumpFds,
   });
-  const flushIndex = (): boolean => {
-    if (!lines) return true;
-    const ok = index.write(lines);
-    lines = '';
-    return ok;
-  };
-  const tee = new Transform({
-    transform(chunk: Buffer, _enc, callback) {
-      try {
-        indexer.write(chunk);
-      } catch (err) {
-        return callback(err as Error);
-      }
-      if (flushIndex()) return callback(null, chunk);
-      index.once('drain', () => callback(null, chunk));
-    },
+  const carried = new Promise<void>((resolve, reject) => {
+    worker.once('message', (r: PumpResult) => {
+      if (!r.ok) return reject(new LifeboatError(r.code ?? 'failed', r.message));
+      totals = { entries: r.entries, bytes: r.bytes };
+      resolve();
+    });
+    worker.once('error', (err) => reject(new LifeboatError('failed', `archive files: ${oneLine(err)}`)));
+    worker.once('exit', (code) =>
+      reject(new LifeboatError('failed', `archive files: the archive's reader stopped (exit ${code})`)),
+    );
   });
 
   const walkOpts: WalkOptions = {
@@ -140,7 +151,6 @@ export function startTar(opts: TarOptions): TarRun {
   }
   const listed = pipeline(list(), tar.stdin!, { signal });
   listed.catch((err: unknown) => stop.abort(err));
-  const carried = pipeline(tar.stdout!, tee, { signal });
   // tar exits 1 when a file changed while read: a warning, not a failure. Anything else it said fails.
   const tarDone = tar.done.catch((err: unknown) => {
     if (signal.aborted || failure || tar.child.exitCode !== 1) {
@@ -148,23 +158,19 @@ export function startTar(opts: TarOptions): TarRun {
     }
   });
   const done = (async () => {
-    try {
-      // Every part has exited before the run hears of the first failure (the walk's is the clearest).
-      const settled = await Promise.allSettled([listed, tarDone, carried]);
-      const failed = settled.find((s) => s.status === 'rejected');
-      if (failed) throw failed.reason;
-      indexer.end('archive files');
-      flushIndex();
-    } finally {
-      index.end();
-      await indexClosed;
-    }
+    // Every part has exited before the run hears of the first failure (the walk's is the clearest).
+    const settled = await Promise.allSettled([listed, tarDone, carried]);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
   })();
   done.catch(() => {});
+  // Read only without codecs (compression none); else the first codec reads the FIFO itself and
+  // destroying this unread stream closes our descriptor of it.
+  const stream = createReadStream('', { fd: codecReads });
   return {
-    dump: { stream: tee, osPipe: false, done },
+    dump: { stream, osPipe: false, fd: codecReads, done },
     warnings,
     notes,
-    totals: () => ({ entries, bytes }),
+    totals: () => totals,
   };
 }
