@@ -5,10 +5,10 @@
  *
  * Blocking reads and writes through one reused buffer, off the main thread: through the main
  * thread's streams every 64 KB of a 1 GB archive was a fresh buffer, and the GC and stream
- * machinery cost ~2 s of CPU and ~60 MB of RSS (issue 13's files bench). A killed tar ends the
- * read (end of file), a killed or gone codec the write (EPIPE), so the loop never outlives them.
+ * machinery cost ~2 s of CPU (issue 13's files bench). A killed tar ends the read (end of file), a
+ * killed or gone codec the write (EPIPE), so the loop never outlives them.
  */
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isLifeboatError, oneLine, type ErrorCode } from '../../util/errors.js';
 import { TarIndexer, type IndexEntry } from './tar-index.js';
@@ -16,7 +16,7 @@ import { TarIndexer, type IndexEntry } from './tar-index.js';
 export interface PumpFds {
   /** tar's output (a FIFO's read end). */
   input: number;
-  /** The first codec's input (a FIFO's write end); closing it ends the codec's input. */
+  /** The first codec's input (a FIFO's write end): closing it, once the pump is done, ends it. */
   output: number;
   /** The index file, JSON lines. */
   index: number;
@@ -54,26 +54,15 @@ function pump({ input, output, index }: PumpFds): PumpResult {
   return { ok: true, entries, bytes };
 }
 
-const fds = workerData as PumpFds;
 let result: PumpResult;
 try {
-  result = pump(fds);
+  result = pump(workerData as PumpFds);
 } catch (err) {
   result = {
     ok: false,
     message: isLifeboatError(err) ? err.message : `archive files: ${oneLine(err)}`,
     code: isLifeboatError(err) ? err.code : undefined,
   };
-} finally {
-  // The codec's input ends here (a clean end only after the archive's end marker went by; after
-  // a failure the run fails by the result below, and nothing is committed); tar's output is no
-  // longer read, so a tar still writing stops (EPIPE).
-  for (const fd of [fds.output, fds.input, fds.index]) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-  }
 }
-parentPort!.postMessage(result!);
+// The main thread, which opened the descriptors, closes them when it hears this.
+parentPort!.postMessage(result);

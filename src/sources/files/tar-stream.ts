@@ -117,16 +117,30 @@ export async function startTar(opts: TarOptions): Promise<TarRun> {
   const worker = new Worker(new URL('./tar-pump.js', import.meta.url), {
     workerData: { input: pumpReads, output: pumpWrites, index: indexFd } satisfies PumpFds,
   });
+  // Closed here, by the thread that opened them, once the pump is done with them (the codec's
+  // input ends then: cleanly after the archive's end marker; after a failure the run fails and
+  // commits nothing, and tar, its output no longer read, stops on EPIPE).
+  let closed = false;
+  const closeFds = () => {
+    if (closed) return;
+    closed = true;
+    for (const fd of [pumpWrites, pumpReads, indexFd]) closeSync(fd);
+  };
   const carried = new Promise<void>((resolve, reject) => {
     worker.once('message', (r: PumpResult) => {
+      closeFds();
       if (!r.ok) return reject(new LifeboatError(r.code ?? 'failed', r.message));
       totals = { entries: r.entries, bytes: r.bytes };
       resolve();
     });
-    worker.once('error', (err) => reject(new LifeboatError('failed', `archive files: ${oneLine(err)}`)));
-    worker.once('exit', (code) =>
-      reject(new LifeboatError('failed', `archive files: the archive's reader stopped (exit ${code})`)),
-    );
+    worker.once('error', (err) => {
+      closeFds();
+      reject(new LifeboatError('failed', `archive files: ${oneLine(err)}`));
+    });
+    worker.once('exit', (code) => {
+      closeFds();
+      reject(new LifeboatError('failed', `archive files: the archive's reader stopped (exit ${code})`));
+    });
   });
 
   const walkOpts: WalkOptions = {
