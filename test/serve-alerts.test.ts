@@ -4,13 +4,15 @@
  * its interval when serve starts (it was down meanwhile) alerts at once. And the log lines of a
  * delivery that failed — the receiver's answer quotes the webhook URL, secret and all — never
  * show that URL, in `--log-format text` nor in `--log-format json` (whose lines keep their shape).
+ * Serve's runs also write and clear the failed-run records one-shot runs read.
  */
 import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { openSqliteHistory } from '../src/history/sqlite-history.js';
 import { freePort } from '../src/sources/postgres/local-cluster.js';
-import { startLifeboat } from './helpers/lifeboat.js';
+import { filesUnder, startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { waitFor, writeConfig } from './helpers/scenarios.js';
 import { startSmtpSink } from './helpers/smtp-sink.js';
@@ -84,6 +86,35 @@ describe('serve: alerts', () => {
     const r = await server.stop();
     assert.match(r.stderr, /alert failure broken: backup failed/);
     assert.doesNotMatch(r.stderr, /not sent/);
+  });
+
+  test('serve keeps failed-run records as one-shot runs do: a failed backup leaves one, the next success removes it', async (t) => {
+    const dir = await tempDir(t);
+    const hook = await startWebhookReceiver();
+    t.after(() => hook.close());
+    const data = path.join(dir, 'data'); // not there yet: the first backup fails
+    const server = await serve(t, {
+      dir,
+      jobs: `  app:\n    source: { type: files, paths: [${data}] }\n    storages: [disk]\n`,
+      notify: `  - { type: webhook, url: "${hook.url('/alert')}" }\n`,
+    });
+    const records = async () =>
+      (await filesUnder(path.join(dir, 'b'))).filter((f) => f.startsWith('.lifeboat/app/failed/'));
+    const backup = () =>
+      waitFor('a backup to start', async () => (await backupNow(server.base, 'app')).status === 202, 10_000);
+
+    await backup();
+    await waitFor('the failure to be recorded', async () => (await records()).length === 1, 20_000);
+    const [key] = await records();
+    const record = JSON.parse(await readFile(path.join(dir, 'b', key!), 'utf8')) as Record<string, string>;
+    assert.deepEqual([record.format, record.job, record.kind], ['lifeboat-failed-run', 'app', 'backup']);
+    assert.match(record.error ?? '', /does not exist/);
+
+    await mkdir(data);
+    await writeFile(path.join(data, 'state.txt'), 'state\n');
+    await backup();
+    await waitFor('the record to be removed', async () => (await records()).length === 0, 20_000);
+    await server.stop();
   });
 
   test('a job whose last success is older than 1.5x its interval alerts as soon as serve starts', async (t) => {

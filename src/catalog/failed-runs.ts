@@ -1,9 +1,9 @@
 /**
  * Failed-run records: `.lifeboat/{job}/failed/{kind}-{timestamp}-{random}.json`, one per failed
- * one-shot backup or drill (SPEC §3, §8). A CronJob's run keeps no state of its own between runs,
- * and a failed backup leaves nothing else in the storage; these let the next run know that the
- * job was failing, so that its success sends the recovery alert serve would send. The succeeding
- * run removes them. Create-only like everything else; no manifest, intent or report pattern
+ * backup or drill, one-shot or serve's (SPEC §3, §8; kept by jobs/failed-runs.ts). A CronJob's
+ * run keeps no state of its own between runs, and a failed backup leaves nothing else in the
+ * storage; these let the next run know that the job was failing, so that its success sends the
+ * recovery alert serve would send. The succeeding run removes them. Create-only like everything else; no manifest, intent or report pattern
  * matches their names, and prune leaves `.lifeboat/` alone.
  */
 import { randomBytes } from 'node:crypto';

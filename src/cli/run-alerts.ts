@@ -5,13 +5,9 @@
  * (catalog/failed-runs.ts), read before the next run and removed when it succeeds. Nothing here
  * fails a run: a notifier or a storage that cannot be reached is logged, and the run goes on.
  */
-import {
-  clearFailedRuns,
-  listFailedRuns,
-  recordFailedRun,
-  type StoredFailedRun,
-} from '../catalog/failed-runs.js';
+import type { StoredFailedRun } from '../catalog/failed-runs.js';
 import type { Config } from '../config/schema.js';
+import { closeFailedRuns, keepsFailedRuns, readFailedRuns } from '../jobs/failed-runs.js';
 import { stateFromFailedRuns } from '../notify/alert-tracker.js';
 import { RUN_LINES_KEPT } from '../notify/run-lines.js';
 import { createAlerting } from '../service/alerting.js';
@@ -56,7 +52,8 @@ export function runAlerts(
     warn: (line) => out.warn(line),
     retry: opts.retry,
   });
-  const wantsRecords = config.notify.some((n) => n.type !== 'ping');
+  const wantsRecords = keepsFailedRuns(config);
+  const records = { warn: (line: string) => out.warn(line), redact };
   const running = new Map<
     string,
     {
@@ -78,7 +75,7 @@ export function runAlerts(
       const startedAt = new Date().toISOString();
       alerting.onStart(job, kind);
       // Per storage, the records it holds (each storage has a copy; any one may be down).
-      const streak = wantsRecords ? await Promise.all(storages.map((s) => readRecords(s, job))) : [];
+      const streak = wantsRecords ? await readFailedRuns(storages, job, records) : [];
       const seen = new Map<string, StoredFailedRun>();
       for (const r of streak.flat()) seen.set(r.key.slice(r.key.lastIndexOf('/')), r);
       alerting.seed(job, stateFromFailedRuns([...seen.values()].map((r) => r.run)));
@@ -105,49 +102,10 @@ export function runAlerts(
         { skipped: outcome.skipped },
       );
       if (!wantsRecords || outcome.skipped) return;
-      if (outcome.result === 'failure') {
-        const record = {
-          format: 'lifeboat-failed-run' as const,
-          version: 1 as const,
-          job,
-          kind,
-          startedAt: run.startedAt,
-          at,
-          ...(error !== undefined && { error }),
-        };
-        const written = await Promise.all(
-          run.storages.map((s) =>
-            recordFailedRun(s, record).then(
-              () => true,
-              (err: unknown) => {
-                out.warn(`record failed ${kind} of ${job} in ${s.name}: ${redact(oneLine(err))}`);
-                return false;
-              },
-            ),
-          ),
-        );
-        if (!written.some(Boolean))
-          out.warn(
-            `${kind} ${job}: no storage holds this failure, so the next success sends no recovery alert`,
-          );
-        return;
-      }
-      for (const [i, storage] of run.storages.entries()) {
-        const keys = (run.streak[i] ?? []).filter((r) => r.run.kind === kind).map((r) => r.key);
-        for (const problem of await clearFailedRuns(storage, keys))
-          out.warn(`remove failed-run record in ${storage.name}: ${redact(problem)}`);
-      }
+      const end = { job, kind, result: outcome.result, startedAt: run.startedAt, at, error };
+      await closeFailedRuns(run.storages, end, records, run.streak);
     },
 
     settle: () => alerting.settle(),
   };
-
-  async function readRecords(storage: Storage, job: string): Promise<StoredFailedRun[]> {
-    try {
-      return await listFailedRuns(storage, job);
-    } catch (err) {
-      out.warn(`read failed-run records of ${job} in ${storage.name}: ${redact(oneLine(err))}`);
-      return [];
-    }
-  }
 }

@@ -22,6 +22,7 @@ import { createMetrics } from '../server/metrics.js';
 import { oneLine } from '../util/errors.js';
 import type { Redactor } from '../util/redact.js';
 import { createAlerting } from './alerting.js';
+import { failedRunRecords } from './failed-run-records.js';
 import { createRunLines } from '../notify/run-lines.js';
 import { createCatalogCache } from '../server/catalog-cache.js';
 import { systemClock } from '../util/clock.js';
@@ -132,6 +133,7 @@ async function startService(config: Config, opts: Resolved, signal?: AbortSignal
       refreshing.add(p);
     };
     const alerting = createAlerting(config, { history, clock, redactor: opts.redactor, log });
+    const records = failedRunRecords(config, storages, { warn: opts.warn, redact });
     // Each run's last lines, for the body of its ping.
     const runLines = createRunLines();
 
@@ -171,6 +173,7 @@ async function startService(config: Config, opts: Resolved, signal?: AbortSignal
         log(`skip ${task.kind} ${task.job}: the previous run is still going`);
       },
       onEvent: (event) => {
+        records.onEvent(event);
         if (event.type === 'start') {
           log(`${event.kind} ${event.job}: started (${event.trigger})`);
           runLines.start(event.job, event.kind);
@@ -221,7 +224,7 @@ async function startService(config: Config, opts: Resolved, signal?: AbortSignal
       lifetime.abort(new Error('service stopped'));
       await Promise.all([catalog.stop(), sources.stop(), ...refreshing]);
       await listening.close();
-      await alerting.settle();
+      await Promise.all([alerting.settle(), records.settle()]);
       for (const fn of cleanup) fn();
     };
     return { url: listening.url, stop };
