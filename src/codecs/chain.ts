@@ -192,7 +192,8 @@ function headOnly(into: Writable, limit: number): Writable {
       if (left > 0 && !into.destroyed) {
         const part = chunk.subarray(0, left);
         left -= part.length;
-        into.write(part); // at most `limit` bytes ever wait in memory
+        // A copy: the caller's buffer may be reused (util/file-chunks.ts); at most `limit` bytes.
+        into.write(Buffer.from(part));
         if (left === 0) end();
       }
       callback();

@@ -17,7 +17,7 @@ import type { SourceRestoreOptions } from '../sources/kind.js';
 import { readText, type Storage } from '../storages/storage.js';
 import { isLifeboatError, LifeboatError } from '../util/errors.js';
 import { hashStream } from '../util/hash-tap.js';
-import { writableAgain } from '../util/writable.js';
+import { fileChunks } from '../util/file-chunks.js';
 
 export interface ObjectProblem {
   key: string;
@@ -33,8 +33,12 @@ export interface ByteCheck {
 
 export interface VerifyHooks {
   signal?: AbortSignal;
-  /** Also feeds every artifact to this check (age authenticating the ciphertext); its error is thrown. */
-  check?: (key: string) => ByteCheck;
+  /**
+   * Also feeds every artifact to this check (age authenticating the ciphertext); its error is
+   * thrown. `file`: the artifact is a local file, which the check may read itself (then its
+   * `stdin` is null and it runs alongside the hash instead of being fed by it).
+   */
+  check?: (key: string, file?: string) => ByteCheck;
   onBytes?: (key: string, read: number) => void;
   onObject?: (key: string, problem?: ObjectProblem) => void;
 }
@@ -76,11 +80,15 @@ export async function verifyBackup(
       report(artifact.key, { key: artifact.key, problem: 'missing', detail: 'object is missing' });
       continue;
     }
-    const stream = await storage.get(artifact.key, { signal: hooks.signal });
-    const check = hooks.check?.(artifact.key);
+    // A local file is hashed through one reused buffer (util/file-chunks.ts): a fifth of the CPU.
+    const local = storage.localPath?.(artifact.key);
+    const stream = local
+      ? await fileChunks(local, hooks.signal)
+      : await storage.get(artifact.key, { signal: hooks.signal });
+    const check = hooks.check?.(artifact.key, local);
     let got: { size: number; sha256: string };
     try {
-      got = await hashStream(check ? teeInto(stream, check.stdin!) : stream, (n) =>
+      got = await hashStream(check?.stdin ? teeInto(stream, check.stdin) : stream, (n) =>
         hooks.onBytes?.(artifact.key, n),
       );
     } catch (err) {
@@ -114,13 +122,16 @@ export async function verifyBackup(
   return problems;
 }
 
-/** Yields `source` unchanged while writing each chunk to `into` too (with backpressure), then ends it. */
+/**
+ * Yields `source` unchanged while writing each chunk to `into` too, then ends it. Each write is
+ * waited for before the next chunk is read: the chunks may share one reused buffer.
+ */
 async function* teeInto(source: AsyncIterable<Uint8Array>, into: Writable): AsyncGenerator<Uint8Array> {
   // A check that stops reading (it failed) reports through its own outcome, not a write error.
   into.on('error', () => {});
   for await (const chunk of source) {
     yield chunk;
-    if (!into.destroyed && !into.write(chunk)) await writableAgain(into);
+    if (!into.destroyed) await new Promise<void>((resolve) => into.write(chunk, () => resolve()));
   }
   into.end();
 }
@@ -146,7 +157,8 @@ export async function verifyBeforeRestore(
     ? undefined
     : opts.signed
       ? () => startIdentityCheck(authenticating, signal)!
-      : () => startDecoders(authenticating, signal, undefined, true)!;
+      : // Decrypted by age reading the file itself, alongside the hash, where the bytes are local.
+        (_key: string, file?: string) => startDecoders(authenticating, signal, file, true)!;
   const problems: ObjectProblem[] = await verifyBackup(storage, manifest, {
     signal: opts.signal,
     onBytes: opts.onBytes,

@@ -95,7 +95,14 @@ export async function restoreFiles(
     ],
     { label: 'tar -x', stdin: 'pipe', signal },
   );
-  const { stream, done } = await decodeArtifact(storage, codecChain(part, opts.keys), archive.key, signal);
+  // A signed manifest vouches for the bytes: the ones extracted are checked against it too.
+  const { stream, done } = await decodeArtifact(
+    storage,
+    codecChain(part, opts.keys),
+    archive.key,
+    signal,
+    opts.signed ? archive : undefined,
+  );
   const fed = pipeline(stream, guardInto(tar.stdin!, indexer));
   // A refused member stops the archive there: tar sees its input end and stops too.
   fed.catch(() => tar.stdin!.destroy());

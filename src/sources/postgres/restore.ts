@@ -7,7 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { referencedRoles, type ArtifactRecord } from '../../catalog/manifest.js';
-import { decodeToFile, streamIntoClient, type ClientCommand } from '../../catalog/artifact-stream.js';
+import {
+  decodeToFile,
+  streamIntoClient,
+  type ClientCommand,
+  type ExpectedBytes,
+} from '../../catalog/artifact-stream.js';
 import { assertDecodable, codecChain, type CodecChain } from '../../codecs/chain.js';
 import type { SourceRestoreOptions, SourceRestoreResult } from '../kind.js';
 import type { PostgresBackup } from './record.js';
@@ -207,6 +212,8 @@ export async function restorePostgres(
         `restore ${what} from ${step.artifact.key} into ${describe(withDatabase(opts.to, step.database)).text}`,
       );
       const onBytes = opts.onBytes && ((n: number) => opts.onBytes!(step.artifact.key, n));
+      // A signed manifest vouches for these bytes: the ones streamed are checked against it too.
+      const expected = opts.signed ? step.artifact : undefined;
       if (pgRestore && step.artifact.role === 'database') {
         const client = {
           path: pgRestore.path,
@@ -223,11 +230,13 @@ export async function restorePostgres(
             step.artifact,
             { ...client, args: [...client.args, `--jobs=${jobs}`] },
             signal,
+            expected,
           );
         } else {
           await streamIntoClient(storage, step.artifact.key, codecs, client, {
             signal,
             onBytes,
+            expected,
           });
         }
       } else {
@@ -241,6 +250,7 @@ export async function restorePostgres(
         await streamIntoClient(storage, step.artifact.key, codecs, client, {
           signal,
           onBytes,
+          expected,
         });
       }
       bytes += step.artifact.size;
@@ -261,11 +271,12 @@ async function restoreParallel(
   artifact: ArtifactRecord,
   client: ClientCommand,
   signal: AbortSignal,
+  expected: ExpectedBytes | undefined,
 ) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-restore-'));
   try {
     const file = path.join(dir, 'archive.dump');
-    await decodeToFile(storage, codecs, artifact.key, file, signal);
+    await decodeToFile(storage, codecs, artifact.key, file, signal, expected);
     await startChild(client.path, [...client.args, file], {
       label: client.label,
       env: client.env,

@@ -47,7 +47,15 @@ export async function restoreSqlite(
     const temp = `${target}.lifeboat-tmp`;
     await rm(temp, { force: true });
     try {
-      await decodeToFile(storage, codecChain(part, opts.keys), a.key, temp, signal);
+      // A signed manifest vouches for the bytes: the ones decoded are checked against it too.
+      await decodeToFile(
+        storage,
+        codecChain(part, opts.keys),
+        a.key,
+        temp,
+        signal,
+        opts.signed ? a : undefined,
+      );
       const check = await checkRestored(temp, { signal, what });
       tables[a.database ?? target] = check.tables;
       for (const suffix of ['', '-wal', '-shm'])
