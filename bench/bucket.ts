@@ -2,7 +2,10 @@
  * `npm run bench:bucket`: a bucket source against copying with the AWS SDK alone, on a local Ceph
  * radosgw. The source bucket holds BENCH_BUCKET_OBJECTS (default 1,100) objects of 1 MiB plus three
  * of 32 MiB (multipart both ways): ≥ 1 GB in ≥ 1,000 objects, random bytes (compression gains
- * nothing, as with the media and archives buckets mostly hold). Measured:
+ * nothing, as with the media and archives buckets mostly hold); and one sparse-ish object of
+ * BENCH_BUCKET_BIG_MIB (default 2,048: multi-GB, hundreds of parts, spooled to a temp file), zeros
+ * with 1 MiB of random bytes every 64 MiB, so it costs the server memory but little to store.
+ * Measured:
  * - the first backup against an `aws s3 sync`-style copy into another bucket done by the SDK alone
  *   (list, then GetObject → PutObject, 10 at once, as the AWS CLI does); target ≤ 1.2×;
  * - an unchanged second backup against the first (target ≤ 10 %) and the object bytes it read and
@@ -15,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
@@ -29,6 +33,7 @@ import { s3Client, serverFromEnv, startCephRgw, type S3Server } from '../test/he
 import { probedCli } from './probed-cli.js';
 
 const OBJECTS = Number(process.env.BENCH_BUCKET_OBJECTS ?? 1100);
+const BIG_MIB = Number(process.env.BENCH_BUCKET_BIG_MIB ?? 2048);
 const MiB = 2 ** 20;
 
 async function pool<T>(items: T[], n: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -53,7 +58,21 @@ async function fill(client: S3Client, bucket: string): Promise<number> {
       total += size;
     },
   );
+  total += await putSparse(client, bucket, 'data/big/sparse.img', BIG_MIB);
   return total;
+}
+
+/** An object of `mib` MiB streamed into one PutObject: zeros, with random bytes every 64th MiB. */
+async function putSparse(client: S3Client, bucket: string, key: string, mib: number): Promise<number> {
+  if (mib <= 0) return 0;
+  const zeros = Buffer.alloc(MiB);
+  const body = Readable.from(
+    (function* () {
+      for (let i = 0; i < mib; i++) yield i % 64 === 0 ? randomBytes(MiB) : zeros;
+    })(),
+  );
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: mib * MiB }));
+  return mib * MiB;
 }
 
 /** What `aws s3 sync s3://src s3://dst` does without server-side copy: list, then get and put each object. */
@@ -96,8 +115,9 @@ function configYaml(server: S3Server): string {
 
 async function main() {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-bucketbench-'));
-  // Source, SDK copy and backup each hold ~1.1 GB; the copy is emptied before the backups run.
-  process.env.MEMSTORE_BYTES ??= String(4 * 2 ** 30);
+  // Source and SDK copy each hold ~1.1 GB plus the sparse object (the copy is emptied before the
+  // backups run); the backups hold ~1.1 GB and the sparse object compressed.
+  process.env.MEMSTORE_BYTES ??= String(4 * 2 ** 30 + 3 * BIG_MIB * MiB);
   const fromEnv = serverFromEnv();
   const ceph = fromEnv ? undefined : await startCephRgw();
   const server = fromEnv ?? ceph!.server;
@@ -105,7 +125,7 @@ async function main() {
   try {
     for (const b of ['bench-source', 'bench-backups', 'bench-sdk-copy'])
       await client.send(new CreateBucketCommand({ Bucket: b }));
-    console.log(`filling the source bucket: ${OBJECTS + 3} objects …`);
+    console.log(`filling the source bucket: ${OBJECTS + 4} objects …`);
     const total = await fill(client, 'bench-source');
     const config = path.join(tmp, 'lifeboat.yaml');
     await writeFile(config, configYaml(server));

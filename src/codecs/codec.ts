@@ -2,8 +2,11 @@
  * A codec is one stage of the stored form of an artifact (compression, encryption): a name, the
  * file extension it adds, and the programs that encode and decode it. Each runs as a child
  * process reading stdin (or a file) and writing stdout, so the bulk of the bytes moves between
- * processes through OS pipes and never through JavaScript (DESIGN.md, performance).
+ * processes through OS pipes and never through JavaScript (DESIGN.md, performance). The exception
+ * is `encodeInProcess`, for a bucket's blobs: thousands of small inputs whose bytes pass through
+ * this process anyway, where a child per input costs more to start than the work.
  */
+import type { Transform } from 'node:stream';
 import type { LifeboatError } from '../util/errors.js';
 
 export interface CodecCommand {
@@ -21,6 +24,11 @@ export interface Codec {
   extension: string;
   /** Reads the plain bytes on stdin, writes the encoded bytes on stdout. */
   encode(): CodecCommand;
+  /**
+   * The same encoding done in this process (node:zlib), or undefined where this Node lacks it: for
+   * many small inputs (a bucket's blobs), where starting a child costs more than the work.
+   */
+  encodeInProcess?(): Transform | undefined;
   /** Reads `file` when given (a local artifact), else stdin; writes the decoded bytes on stdout. */
   decode(file?: string): CodecCommand;
   /** The decode command as a person types it, for by-hand restore instructions ("zstd -dc"). */

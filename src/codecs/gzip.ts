@@ -1,4 +1,5 @@
 /** gzip, for tools and people that expect .gz. */
+import zlib from 'node:zlib';
 import type { Codec } from './codec.js';
 
 export const GZIP_DEFAULT_LEVEL = 6;
@@ -8,6 +9,7 @@ export function gzipCodec(level = GZIP_DEFAULT_LEVEL): Codec {
     name: 'gzip',
     extension: '.gz',
     encode: () => ({ command: 'gzip', args: ['-c', `-${level}`], label: 'gzip' }),
+    encodeInProcess: () => zlib.createGzip({ level }),
     decode: (file) => ({ command: 'gzip', args: ['-dc', ...(file ? ['--', file] : [])], label: 'gzip -d' }),
     byHand: 'gzip -dc',
   };

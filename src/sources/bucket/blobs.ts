@@ -14,7 +14,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { safeSegment } from '../../catalog/layout.js';
 import { decodeArtifact } from '../../catalog/artifact-stream.js';
-import { startEncoders, type CodecChain } from '../../codecs/chain.js';
+import type { CodecChain } from '../../codecs/chain.js';
+import { encodeStream } from '../../codecs/in-process.js';
 import type { Storage } from '../../storages/storage.js';
 import { fanOut } from '../../util/fan-out.js';
 import { isLifeboatError, LifeboatError } from '../../util/errors.js';
@@ -26,6 +27,11 @@ export function blobPrefix(job: string): string {
 
 export function blobKey(job: string, sha256: string, extension: string): string {
   return `${blobPrefix(job)}sha256/${sha256.slice(0, 2)}/${sha256}${extension}`;
+}
+
+/** A view of the same memory (Buffer.from would copy). */
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
 /** An object's bytes as read once: hashed on the way, kept in memory when small, else in a temp file. */
@@ -55,7 +61,7 @@ export async function spool(
   for (;;) {
     const next = await it.next();
     if (next.done) break;
-    const chunk = Buffer.from(next.value);
+    const chunk = asBuffer(next.value);
     hash.update(chunk);
     size += chunk.length;
     chunks.push(chunk);
@@ -65,11 +71,11 @@ export async function spool(
     }
   }
   if (!spilled) {
-    const whole = Buffer.concat(chunks, size);
+    // The chunks as they came: joining them would hold the object twice for a moment.
     return {
       size,
       sha256: hash.digest('hex'),
-      open: () => Readable.from([whole]),
+      open: () => Readable.from(chunks),
       release: async () => {},
     };
   }
@@ -79,7 +85,7 @@ export async function spool(
     for (;;) {
       const next = await it.next();
       if (next.done) return;
-      const chunk = Buffer.from(next.value);
+      const chunk = asBuffer(next.value);
       hash.update(chunk);
       size += chunk.length;
       yield chunk;
@@ -100,34 +106,53 @@ export async function spool(
 }
 
 /**
- * Stores the spooled bytes at `key` through the codecs in every storage that lacks it. Returns
- * how many storages took it (0: all had it). A storage that got the same blob from someone else
- * meanwhile ('exists') holds the same bytes, which is success.
+ * The storages that held no blob of `job` when the run started: a blob this run stores there needs
+ * no existence check first (one HeadObject per blob saved on a first backup), since only a run
+ * holding the job's lock writes blobs, and this run dedups its own writes.
+ */
+export async function storagesWithoutBlobs(
+  storages: Storage[],
+  job: string,
+  signal: AbortSignal,
+): Promise<Set<Storage>> {
+  const empty = new Set<Storage>();
+  for (const s of storages) {
+    let any = false;
+    for await (const _ of s.list(blobPrefix(job), { signal })) {
+      any = true;
+      break;
+    }
+    if (!any) empty.add(s);
+  }
+  return empty;
+}
+
+/**
+ * Stores the spooled bytes at `key` through the codecs in every storage that lacks it (those in
+ * `lacking` are known to; the others are asked). Returns how many storages took it (0: all had
+ * it). A storage that got the same blob from someone else meanwhile ('exists') holds the same
+ * bytes, which is success.
  */
 export async function storeBlob(
   bytes: Spooled,
   key: string,
   storages: Storage[],
+  lacking: ReadonlySet<Storage>,
   codecs: CodecChain,
   signal: AbortSignal,
 ): Promise<number> {
   const missing: Storage[] = [];
-  for (const s of storages) if (!(await s.stat(key, { signal }))) missing.push(s);
+  for (const s of storages) if (lacking.has(s) || !(await s.stat(key, { signal }))) missing.push(s);
   if (missing.length === 0) return 0;
   const stop = new AbortController();
   const local = AbortSignal.any([signal, stop.signal]);
-  const encoders = startEncoders(codecs, 'pipe', local);
-  const stages: Array<Promise<unknown>> = [];
-  let body: AsyncIterable<Uint8Array> = bytes.open();
-  if (encoders) {
-    stages.push(...encoders.stages, pipeline(body, encoders.stdin!, { signal: local }));
-    body = encoders.stdout;
-  }
-  const done = Promise.all(stages);
+  const encoded = encodeStream(codecs, bytes.open(), local);
+  const body: AsyncIterable<Uint8Array> = encoded.stdout;
+  const done = Promise.all(encoded.stages);
   done.catch(() => stop.abort());
   async function* whole() {
     yield* body;
-    // Only a clean exit of every codec lets a storage commit the blob.
+    // Only a clean end of every codec lets a storage commit the blob.
     await done;
   }
   try {
@@ -144,7 +169,7 @@ export async function storeBlob(
     return missing.length;
   } finally {
     stop.abort();
-    await Promise.allSettled(stages);
+    await Promise.allSettled(encoded.stages);
   }
 }
 

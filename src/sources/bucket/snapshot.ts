@@ -7,9 +7,10 @@
  */
 import path from 'node:path';
 import { chainExtension, codecChain } from '../../codecs/chain.js';
+import type { Storage } from '../../storages/storage.js';
 import type { PlanContext } from '../source.js';
 import type { BucketClient, ListedObject } from './bucket-client.js';
-import { blobKey, spool, spoolFile, storeBlob } from './blobs.js';
+import { blobKey, spool, spoolFile, storagesWithoutBlobs, storeBlob } from './blobs.js';
 import { indexLine, type IndexEntry } from './index-file.js';
 import type { Previous } from './previous.js';
 
@@ -64,6 +65,7 @@ export function startSnapshot(opts: SnapshotOptions): {
   // Blobs of this run by key: a second object with the same content waits for the first's write.
   const writing = new Map<string, Promise<void>>();
   let spools = 0;
+  let lacking: Promise<Set<Storage>> | undefined;
 
   async function capture(o: ListedObject, signal: AbortSignal): Promise<IndexEntry | undefined> {
     const lastModified = o.lastModified.toISOString();
@@ -82,12 +84,17 @@ export function startSnapshot(opts: SnapshotOptions): {
       const blob = blobKey(opts.ctx.job, bytes.sha256, extension);
       let write = writing.get(blob);
       if (!write) {
-        write = storeBlob(bytes, blob, opts.ctx.storages, codecs, signal).then((n) => {
-          if (n > 0) {
-            totals.stored++;
-            totals.storedBytes += bytes.size;
-          }
-        });
+        // Asked once, before this run writes any blob; a blob put where it exists is refused and
+        // counts as stored, so the answer going stale costs bytes, never correctness.
+        const storagesLacking = (lacking ??= storagesWithoutBlobs(opts.ctx.storages, opts.ctx.job, signal));
+        write = storagesLacking
+          .then((known) => storeBlob(bytes, blob, opts.ctx.storages, known, codecs, signal))
+          .then((n) => {
+            if (n > 0) {
+              totals.stored++;
+              totals.storedBytes += bytes.size;
+            }
+          });
         writing.set(blob, write);
         write.catch(() => writing.delete(blob));
       }
