@@ -1,0 +1,79 @@
+/**
+ * In-process encoding (codecs/in-process.ts), used for a bucket's blobs: what node:zlib writes is
+ * what the zstd and gzip programs read back (the README's by-hand restore relies on it), for an
+ * empty input, text that compresses and random bytes that do not; and an abort leaves no stage
+ * pending.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import zlib from 'node:zlib';
+import { codecChain } from '../src/codecs/chain.js';
+import { encodeStream } from '../src/codecs/in-process.js';
+
+async function encode(type: 'zstd' | 'gzip', input: Buffer): Promise<Buffer> {
+  const { stdout, stages } = encodeStream(
+    codecChain({ compression: { type } }),
+    Readable.from([input]),
+    new AbortController().signal,
+  );
+  const chunks: Buffer[] = [];
+  for await (const c of stdout) chunks.push(c as Buffer);
+  await Promise.all(stages);
+  return Buffer.concat(chunks);
+}
+
+const inputs = {
+  empty: Buffer.alloc(0),
+  text: Buffer.from('a line of text that repeats\n'.repeat(10_000)),
+  random: randomBytes(3 * 2 ** 20 + 17),
+};
+
+describe('in-process encoding', () => {
+  for (const [type, program] of [
+    ['zstd', 'zstd'],
+    ['gzip', 'gzip'],
+  ] as const) {
+    for (const [name, input] of Object.entries(inputs)) {
+      test(`${type}, ${name}: ${program} -dc reads it back`, async () => {
+        const encoded = await encode(type, input);
+        if (name === 'text') assert.ok(encoded.length < input.length / 10);
+        const decoded = execFileSync(program, ['-dc'], { input: encoded, maxBuffer: 2 ** 26 });
+        assert.ok(decoded.equals(input));
+      });
+    }
+  }
+
+  test('zstd and gzip encode in this process where node:zlib has them (Node ≥ 22.15 for zstd)', () => {
+    const [zstd] = codecChain({ compression: { type: 'zstd' } });
+    const [gzip] = codecChain({ compression: { type: 'gzip' } });
+    assert.equal(Boolean(zstd!.encodeInProcess?.()), typeof zlib.createZstdCompress === 'function');
+    assert.ok(gzip!.encodeInProcess?.());
+  });
+
+  test('zstd frames carry the content checksum, as the CLI writes them', async () => {
+    const encoded = await encode('zstd', inputs.text);
+    // Frame header descriptor: bit 2 is the content checksum flag.
+    assert.equal(encoded.readUInt32LE(0), 0xfd2fb528);
+    assert.equal(encoded[4]! & 0x04, 0x04);
+  });
+
+  test('an abort ends every stage', async () => {
+    const stop = new AbortController();
+    const { stages } = encodeStream(
+      codecChain({ compression: { type: 'zstd' } }),
+      Readable.from(
+        (async function* () {
+          yield randomBytes(1024);
+          await new Promise(() => {}); // never more
+        })(),
+      ),
+      stop.signal,
+    );
+    stop.abort(new Error('stop'));
+    const settled = await Promise.allSettled(stages);
+    assert.ok(settled.every((s) => s.status === 'rejected'));
+  });
+});
