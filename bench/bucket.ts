@@ -30,7 +30,7 @@ import {
 import { listBackups } from '../src/catalog/catalog.js';
 import { createS3Storage } from '../src/storages/s3/storage.js';
 import { s3Client, serverFromEnv, startCephRgw, type S3Server } from '../test/helpers/s3-server.js';
-import { probedCli } from './probed-cli.js';
+import { probedCli, type ProbedRun } from './probed-cli.js';
 
 const OBJECTS = Number(process.env.BENCH_BUCKET_OBJECTS ?? 1100);
 const BIG_MIB = Number(process.env.BENCH_BUCKET_BIG_MIB ?? 2048);
@@ -101,7 +101,7 @@ async function empty(client: S3Client, bucket: string): Promise<void> {
   }
 }
 
-async function backup(config: string, probeFile: string): Promise<{ wallMs: number; rssMb: number }> {
+async function backup(config: string, probeFile: string): Promise<ProbedRun> {
   return probedCli(['backup', '--config', config], { probeFile });
 }
 
@@ -166,19 +166,19 @@ async function main() {
       `SDK-alone copy               ${(sdkMs / 1000).toFixed(1)} s (${(total / MiB / (sdkMs / 1000)).toFixed(1)} MiB/s)`,
     );
     console.log(
-      `first backup                 ${(first.wallMs / 1000).toFixed(1)} s, read ${(rec(0).readBytes / MiB).toFixed(0)} MiB, stored ${rec(0).stored} blobs`,
+      `first backup                 ${(first.wallMs / 1000).toFixed(1)} s (CPU ${(first.cpuMs / 1000).toFixed(1)} s), read ${(rec(0).readBytes / MiB).toFixed(0)} MiB, stored ${rec(0).stored} blobs`,
     );
     console.log(
       `first / SDK copy             ${ratio.toFixed(2)}×  (target ≤ 1.2: ${ratio <= 1.2 ? 'met' : 'NOT met'})`,
     );
     console.log(
-      `unchanged second backup      ${(second.wallMs / 1000).toFixed(1)} s, read ${rec(1).read} objects (${rec(1).readBytes} bytes), stored ${rec(1).storedBytes} bytes`,
+      `unchanged second backup      ${(second.wallMs / 1000).toFixed(1)} s (CPU ${(second.cpuMs / 1000).toFixed(1)} s), read ${rec(1).read} objects (${rec(1).readBytes} bytes), stored ${rec(1).storedBytes} bytes`,
     );
     console.log(
       `second / first               ${(again * 100).toFixed(1)} %  (target ≤ 10 %: ${again <= 0.1 ? 'met' : 'NOT met'}; 0 bytes: ${rec(1).readBytes === 0 && rec(1).storedBytes === 0 ? 'met' : 'NOT met'})`,
     );
     console.log(
-      `lifeboat peak RSS            ${rss.toFixed(1)} MB  (target ≤ 150: ${rss <= 150 ? 'met' : 'NOT met'})`,
+      `lifeboat peak RSS            ${rss.toFixed(1)} MB  (target ≤ 150: ${rss <= 150 ? 'met' : 'NOT met'}; first ${first.rssMb.toFixed(1)}, second ${second.rssMb.toFixed(1)})`,
     );
     console.log(
       `load average                 ${os

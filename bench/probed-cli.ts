@@ -13,6 +13,8 @@ export interface ProbedRun {
   wallMs: number;
   stdout: string;
   rssMb: number;
+  /** The node process's user + system CPU time. */
+  cpuMs: number;
 }
 
 /** Runs dist/cli/main.js with `args`; rejects with the exit code when it is not 0. */
@@ -38,6 +40,10 @@ export async function probedCli(
     );
   });
   const wallMs = performance.now() - started;
-  const { maxRssKb } = JSON.parse(await readFile(opts.probeFile, 'utf8')) as { maxRssKb: number };
-  return { wallMs, stdout, rssMb: maxRssKb / 1024 };
+  const { maxRssKb, userMs, systemMs } = JSON.parse(await readFile(opts.probeFile, 'utf8')) as {
+    maxRssKb: number;
+    userMs: number;
+    systemMs: number;
+  };
+  return { wallMs, stdout, rssMb: maxRssKb / 1024, cpuMs: userMs + systemMs };
 }
