@@ -1,7 +1,7 @@
 /**
  * In-process encoding (codecs/in-process.ts), used for a bucket's blobs: what node:zlib writes is
- * what the zstd and gzip programs read back (the README's by-hand restore relies on it), for an
- * empty input, text that compresses and random bytes that do not; and an abort leaves no stage
+ * what the zstd and gzip programs read back (the README's by-hand restore relies on it), with and
+ * without the input's size given, for an empty input, text that compresses and random bytes that do not; and an abort leaves no stage
  * pending.
  */
 import assert from 'node:assert/strict';
@@ -13,11 +13,12 @@ import zlib from 'node:zlib';
 import { codecChain } from '../src/codecs/chain.js';
 import { encodeStream } from '../src/codecs/in-process.js';
 
-async function encode(type: 'zstd' | 'gzip', input: Buffer): Promise<Buffer> {
+async function encode(type: 'zstd' | 'gzip', input: Buffer, size?: number): Promise<Buffer> {
   const { stdout, stages } = encodeStream(
     codecChain({ compression: { type } }),
     Readable.from([input]),
     new AbortController().signal,
+    size,
   );
   const chunks: Buffer[] = [];
   for await (const c of stdout) chunks.push(c as Buffer);
@@ -38,10 +39,13 @@ describe('in-process encoding', () => {
   ] as const) {
     for (const [name, input] of Object.entries(inputs)) {
       test(`${type}, ${name}: ${program} -dc reads it back`, async () => {
-        const encoded = await encode(type, input);
-        if (name === 'text') assert.ok(encoded.length < input.length / 10);
-        const decoded = execFileSync(program, ['-dc'], { input: encoded, maxBuffer: 2 ** 26 });
-        assert.ok(decoded.equals(input));
+        // With the input's size (zstd records it in the frame) and without.
+        for (const size of [input.length, undefined]) {
+          const encoded = await encode(type, input, size);
+          if (name === 'text') assert.ok(encoded.length < input.length / 10);
+          const decoded = execFileSync(program, ['-dc'], { input: encoded, maxBuffer: 2 ** 26 });
+          assert.ok(decoded.equals(input));
+        }
       });
     }
   }

@@ -27,8 +27,9 @@ export interface Codec {
   /**
    * The same encoding done in this process (node:zlib), or undefined where this Node lacks it: for
    * many small inputs (a bucket's blobs), where starting a child costs more than the work.
+   * `size`, when known, is the input's exact length (zstd then sizes its window to it).
    */
-  encodeInProcess?(): Transform | undefined;
+  encodeInProcess?(size?: number): Transform | undefined;
   /** Reads `file` when given (a local artifact), else stdin; writes the decoded bytes on stdout. */
   decode(file?: string): CodecCommand;
   /** The decode command as a person types it, for by-hand restore instructions ("zstd -dc"). */

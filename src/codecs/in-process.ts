@@ -14,11 +14,20 @@ export interface EncodingStream {
   stages: Array<Promise<void>>;
 }
 
-/** Starts encoding `input` through `chain`; the input itself when the chain is empty. */
-export function encodeStream(chain: CodecChain, input: Readable, signal: AbortSignal): EncodingStream {
+/**
+ * Starts encoding `input` (of exactly `size` bytes, when given) through `chain`; the input itself
+ * when the chain is empty.
+ */
+export function encodeStream(
+  chain: CodecChain,
+  input: Readable,
+  signal: AbortSignal,
+  size?: number,
+): EncodingStream {
   const transforms: Transform[] = [];
   for (const codec of chain) {
-    const t = codec.encodeInProcess?.();
+    // Only the first stage reads the input itself.
+    const t = codec.encodeInProcess?.(transforms.length === 0 ? size : undefined);
     if (!t) break;
     transforms.push(t);
   }

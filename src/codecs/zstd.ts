@@ -11,9 +11,10 @@ export function zstdCodec(level = ZSTD_DEFAULT_LEVEL): Codec {
     // -T0: one worker per core; the server's COPY, not zstd, is the bottleneck, so this costs nothing.
     encode: () => ({ command: 'zstd', args: ['-q', `-${level}`, '-T0', '-c'], label: 'zstd' }),
     // Node ≥ 22.15 has libzstd; its frames carry the content checksum as the zstd CLI's do.
-    encodeInProcess: () =>
+    encodeInProcess: (size) =>
       typeof zlib.createZstdCompress === 'function'
         ? zlib.createZstdCompress({
+            ...(size === undefined ? {} : { pledgedSrcSize: size }),
             params: {
               [zlib.constants.ZSTD_c_compressionLevel]: level,
               [zlib.constants.ZSTD_c_checksumFlag]: 1,

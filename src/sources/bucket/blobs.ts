@@ -146,7 +146,7 @@ export async function storeBlob(
   if (missing.length === 0) return 0;
   const stop = new AbortController();
   const local = AbortSignal.any([signal, stop.signal]);
-  const encoded = encodeStream(codecs, bytes.open(), local);
+  const encoded = encodeStream(codecs, bytes.open(), local, bytes.size);
   const body: AsyncIterable<Uint8Array> = encoded.stdout;
   const done = Promise.all(encoded.stages);
   done.catch(() => stop.abort());
