@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, utimes } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { listBackups } from '../src/catalog/catalog.js';
@@ -78,6 +78,17 @@ describe('bucket source into a local storage', () => {
       [4, 0, 0],
     );
 
+    // verify: the blobs' stored (age) sizes from one listing; without the identity the index, and
+    // so the blobs, cannot be read: said, not failed (the checksums need no key).
+    const verified = await lifeboat(['verify', '--all', '--config', config]);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.equal(verified.stderr.match(/bucket main: 4 blob\(s\) present/g)?.length, 3, verified.stderr);
+    const blindVerify = await lifeboat(['verify', 'latest', '--config', bare], {
+      env: { LIFEBOAT_AGE_IDENTITY_FILE: '' },
+    });
+    assert.equal(blindVerify.code, 0, blindVerify.stderr);
+    assert.match(blindVerify.stderr, /bucket main: blobs not checked, the index cannot be read/);
+
     const out = path.join(dir, 'out');
     const refused = await lifeboat(['restore', 'latest', '--to', out, '--config', bare], {
       env: { LIFEBOAT_AGE_IDENTITY_FILE: '' },
@@ -117,7 +128,7 @@ describe('bucket source into a local storage', () => {
     assert.deepEqual(await dirState(out), bytesOf(await bucketState(source.client, source.name)));
   });
 
-  test('prune --dry-run names the blobs the sweep would remove, prune removes exactly them; restore into a local storage by name', async (t) => {
+  test('prune --dry-run names the blobs the sweep would remove, prune removes exactly them; restore into a local storage by name; verify checks the blobs', async (t) => {
     const source = await testBucket(t);
     await fill(source);
     const dir = await tempDir(t, 'lifeboat-bucket-prune-');
@@ -140,8 +151,11 @@ describe('bucket source into a local storage', () => {
     const old = new Date(Date.now() - 48 * 3600_000);
     for (const f of all) await utimes(path.join(backups, f), old, old);
     await writeConfig(dir, yaml('    retention: { keepLast: 1 }\n'));
-    const sha = createHash('sha256').update('top\n').digest('hex');
-    const gone = `objects/blobs/sha256/${sha.slice(0, 2)}/${sha}.zst`;
+    const blobOf = (content: string) => {
+      const sha = createHash('sha256').update(content).digest('hex');
+      return `objects/blobs/sha256/${sha.slice(0, 2)}/${sha}.zst`;
+    };
+    const gone = blobOf('top\n');
 
     const dry = await lifeboat(['prune', 'objects', '--dry-run', '--json', '--config', config], { env });
     assert.equal(dry.code, 0, dry.stderr);
@@ -171,6 +185,34 @@ describe('bucket source into a local storage', () => {
     // `--to restored`: the local storage of that name, its directory.
     const restored = await lifeboat(['restore', 'latest', '--to', 'restored', '--config', config], { env });
     assert.equal(restored.code, 0, restored.stderr);
+    const deepOk = await lifeboat(['verify', 'latest', '--deep', '--config', config], { env });
+    assert.equal(deepOk.code, 0, deepOk.stderr);
+    assert.match(deepOk.stderr, /bucket main: 4 blob\(s\) read back, sha256 OK/);
+
+    // Damaged blobs: one altered in place (same size), one gone, one cut short.
+    const [altered, missing, cut] = [blobOf('{"n":1}\n'), blobOf('unicode\n'), blobOf('top, changed\n')];
+    const bytes = await readFile(path.join(backups, altered));
+    bytes[bytes.length >> 1]! ^= 0xff;
+    await writeFile(path.join(backups, altered), bytes);
+    await rm(path.join(backups, missing));
+    await truncate(path.join(backups, cut), 5);
+    // Cheap: one listing, so the missing and the short one, not the altered one.
+    const last = (r: { stderr: string }) => errorLines(r.stderr).at(-1) ?? '';
+    const cheap = await lifeboat(['verify', 'latest', '--config', config], { env });
+    assert.equal(cheap.code, 4, cheap.stderr);
+    assert.ok(cheap.stderr.includes(`missing: ${missing} (blob is missing)`), cheap.stderr);
+    assert.ok(cheap.stderr.includes(`sha256 mismatch: ${cut} (size 5, the index says `), cheap.stderr);
+    assert.ok(!cheap.stderr.includes(altered), cheap.stderr);
+    for (const key of [missing, cut]) assert.ok(last(cheap).includes(key), cheap.stderr);
+    // Deep: the altered one too, read back.
+    const deep = await lifeboat(['verify', 'latest', '--deep', '--config', config], { env });
+    assert.equal(deep.code, 4, deep.stderr);
+    assert.ok(
+      [`content FAILED: ${altered} (`, `sha256 mismatch: ${altered} (`].some((l) => deep.stderr.includes(l)),
+      deep.stderr,
+    );
+    for (const key of [altered, missing, cut]) assert.ok(last(deep).includes(key), deep.stderr);
+
     assert.deepEqual(
       await dirState(path.join(dir, 'restored')),
       bytesOf(await bucketState(source.client, source.name)),

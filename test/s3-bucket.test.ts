@@ -17,7 +17,7 @@ import { executePrune, planPrune } from '../src/core/prune.js';
 import { snapshotEntries } from '../src/sources/bucket/restore.js';
 import { sourceBackup } from '../src/catalog/manifest.js';
 import { bucketState, bytesOf, deleteObject, dirState, putObject } from './helpers/bucket-fixture.js';
-import { lifeboat, startLifeboat } from './helpers/lifeboat.js';
+import { errorLines, lifeboat, startLifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
 import { writeConfig } from './helpers/scenarios.js';
 import { s3ConfigEnv, s3StorageYaml } from './helpers/s3-config.js';
@@ -232,6 +232,19 @@ describe('bucket source on S3', () => {
     const victim = entries.find((e) => e.key === 'app/new/added.txt')!.blob;
     await backups.client.send(
       new PutObjectCommand({ Bucket: backups.name, Key: victim, Body: Buffer.from('garbage') }),
+    );
+    // verify: one listing of the blobs finds the damaged one by its size; the backups that do not
+    // use it pass.
+    const v = await lifeboat(['verify', '--all', '--job', 'objects', '--config', config], { env });
+    assert.equal(v.code, 4, v.stderr);
+    assert.ok(v.stderr.includes(`sha256 mismatch: ${victim} (size 7, the index says `), v.stderr);
+    assert.ok(errorLines(v.stderr).at(-1)!.includes(victim), v.stderr);
+    assert.deepEqual(
+      v.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t').slice(1, 3).join(' ')),
+      [`${first.id} OK`, `${second.id} OK`, `${third.id} BAD`],
     );
     const d3 = await lifeboat(['drill', 'objects', '--config', config], { env });
     assert.notEqual(d3.code, 0, d3.stderr);

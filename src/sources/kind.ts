@@ -100,6 +100,29 @@ export interface SourceRestoreResult {
   entries?: number;
 }
 
+/** What `lifeboat verify` gives a kind that checks more than the manifest's checksums cover. */
+export interface SourceVerifyOptions {
+  /** `--deep`: read content back, not only what a listing shows. */
+  deep: boolean;
+  /** What decrypting needs; without it a kind checks what it can and says what it could not. */
+  keys?: CodecKeys;
+  /**
+   * Shared by every call of one verify run (every backup, every storage): a kind keeps here what
+   * it read once per run, such as a listing of blobs that many backups share.
+   */
+  memo: Map<string, unknown>;
+  signal: AbortSignal;
+}
+
+export interface SourceVerifyResult {
+  /** Each bad object, named by its storage key. */
+  problems: Array<{ key: string; problem: 'missing' | 'size' | 'sha256' | 'content'; detail: string }>;
+  /** What could not be checked, and why (not a failure). */
+  warnings: string[];
+  /** What was proven, one phrase ("bucket main: 1043 blob(s) present"). */
+  proven?: string;
+}
+
 /** What a drill needs of a source's config: its URL and tool directory, and what else its kind reads. */
 export interface DrillSettings {
   url?: string;
@@ -200,6 +223,12 @@ export interface SourceKind<C extends { type: string } = { type: string }> {
    * here. None: its backups are listed and verified, and restore refuses them in one line.
    */
   restore?(storage: Storage, part: SourceBackup, opts: SourceRestoreOptions): Promise<SourceRestoreResult>;
+  /**
+   * What `lifeboat verify` checks beyond the manifest's checksums, once those passed: objects the
+   * kind stores outside its artifacts (a bucket source's blobs, named by its index). None: the
+   * checksums are the whole check.
+   */
+  verify?(storage: Storage, part: SourceBackup, opts: SourceVerifyOptions): Promise<SourceVerifyResult>;
   /**
    * Restores the kind's part into scratch and checks it (SPEC §5, "drill proves"); drill/run.ts
    * dispatches here after verifying the whole backup. None: drills refuse it in one line.

@@ -13,6 +13,7 @@ import { manifestKey } from '../../catalog/layout.js';
 import { verifyingKey } from '../../config/signing.js';
 import { codecKeysOf } from '../../config/compose.js';
 import { verifyContent } from '../../core/verify-deep.js';
+import { verifySources } from '../../core/verify-sources.js';
 import type { PublicKey } from '../../util/minisign.js';
 import type { Storage } from '../../storages/storage.js';
 import type { Context } from '../context.js';
@@ -46,6 +47,8 @@ export async function verifyCommand(
       });
   }
   const progress = progressReporter(ctx.output, 'verify');
+  // One run's shared reads (a bucket job's blob listing per storage, blobs already read back).
+  const memo = new Map<string, unknown>();
   const results: Array<{
     job: string;
     id: string;
@@ -82,19 +85,26 @@ export async function verifyCommand(
     const objects = await verifyBackup(storage, m, { signal, onBytes: progress });
     ctx.output.clearProgress();
     for (const p of objects)
-      ctx.output.log(
-        'error',
-        `verify ${what}: ${p.problem === 'sha256' || p.problem === 'size' ? 'sha256 mismatch' : p.problem}: ${p.key} (${p.detail})`,
-      );
+      ctx.output.log('error', `verify ${what}: ${problemLabel(p.problem)}: ${p.key} (${p.detail})`);
     problems.push(...objects);
-    // Content is read back only from bytes that matched their checksums: a bad object is reported once.
-    let proven: string[] = [];
+    // What the kinds store beside their artifacts (a bucket's blobs), and content read back, only
+    // once the stored bytes matched their checksums: a bad object is reported once.
+    const proven: string[] = [];
+    const keys = codecKeysOf(config, m.job);
+    if (problems.length === 0) {
+      const kinds = await verifySources(storage, m, { deep: Boolean(opts.deep), keys, memo, signal });
+      for (const w of kinds.warnings) ctx.output.warn(`verify ${what}: ${w}`);
+      for (const p of kinds.problems)
+        ctx.output.log('error', `verify ${what}: ${problemLabel(p.problem)}: ${p.key} (${p.detail})`);
+      problems.push(...kinds.problems);
+      proven.push(...kinds.proven);
+    }
     if (opts.deep && problems.length === 0) {
-      const deep = await verifyContent(storage, m, { keys: codecKeysOf(config, m.job), signal });
+      const deep = await verifyContent(storage, m, { keys, signal });
       for (const p of deep.problems)
         ctx.output.log('error', `verify ${what}: content FAILED: ${p.key} (${p.detail})`);
       problems.push(...deep.problems);
-      proven = deep.proven;
+      proven.push(...deep.proven);
     }
     if (problems.length === 0)
       ctx.output.info(
@@ -122,6 +132,12 @@ export async function verifyCommand(
     });
   }
   return 0;
+}
+
+/** How a bad object is named on its line: the SPEC's `sha256 mismatch` marker for wrong bytes. */
+function problemLabel(problem: string): string {
+  if (problem === 'sha256' || problem === 'size') return 'sha256 mismatch';
+  return problem === 'content' ? 'content FAILED' : problem;
 }
 
 /** Why the manifest's signature does not hold, or undefined when it does. */

@@ -130,8 +130,10 @@ export async function storagesWithoutBlobs(
 /**
  * Stores the spooled bytes at `key` through the codecs in every storage that lacks it (those in
  * `lacking` are known to; the others are asked). Returns how many storages took it (0: all had
- * it). A storage that got the same blob from someone else meanwhile ('exists') holds the same
- * bytes, which is success.
+ * it), and the blob's stored size when every storage's copy has the same one (copies written at
+ * different times may differ: another zstd, another level). A storage that got the same blob from
+ * someone else meanwhile ('exists') holds the same bytes, which is success (its size is then
+ * unknown).
  */
 export async function storeBlob(
   bytes: Spooled,
@@ -140,10 +142,20 @@ export async function storeBlob(
   lacking: ReadonlySet<Storage>,
   codecs: CodecChain,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<{ written: number; stored?: number }> {
   const missing: Storage[] = [];
-  for (const s of storages) if (lacking.has(s) || !(await s.stat(key, { signal }))) missing.push(s);
-  if (missing.length === 0) return 0;
+  const sizes = new Set<number>();
+  let unknown = false;
+  const result = (written: number) => ({
+    written,
+    ...(!unknown && sizes.size === 1 ? { stored: [...sizes][0]! } : {}),
+  });
+  for (const s of storages) {
+    const info = lacking.has(s) ? undefined : await s.stat(key, { signal });
+    if (info) sizes.add(info.size);
+    else missing.push(s);
+  }
+  if (missing.length === 0) return result(0);
   const stop = new AbortController();
   const local = AbortSignal.any([signal, stop.signal]);
   const encoded = encodeStream(codecs, bytes.open(), local, bytes.size);
@@ -159,14 +171,18 @@ export async function storeBlob(
     const settled = await fanOut(
       whole(),
       missing.map((s) => async (b: AsyncIterable<Uint8Array>) => {
-        await s.put(key, b, { signal: local }).catch((err: unknown) => {
-          if (!isLifeboatError(err, 'exists')) throw err;
-        });
+        await s.put(key, b, { signal: local }).then(
+          (put) => sizes.add(put.size),
+          (err: unknown) => {
+            if (!isLifeboatError(err, 'exists')) throw err;
+            unknown = true;
+          },
+        );
       }),
     );
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    return missing.length;
+    return result(missing.length);
   } finally {
     stop.abort();
     await Promise.allSettled(encoded.stages);

@@ -8,12 +8,10 @@ import { codecChain } from '../../codecs/chain.js';
 import type { CheckResult } from '../../catalog/drill-report.js';
 import { oneLine } from '../../util/errors.js';
 import type { SourceDrillContext, SourceDrillResult } from '../kind.js';
-import { readBlob } from './blobs.js';
+import { readBack } from './blob-check.js';
 import type { IndexEntry } from './index-file.js';
 import type { BucketBackup } from './record.js';
 import { snapshotEntries } from './restore.js';
-
-const CONCURRENCY = 4;
 
 export async function drillBucket(ctx: SourceDrillContext): Promise<SourceDrillResult> {
   const part = ctx.part as BucketBackup;
@@ -57,22 +55,15 @@ export async function drillBucket(ctx: SourceDrillContext): Promise<SourceDrillR
   }
   const codecs = codecChain(part, ctx.keys);
   const bad: string[] = [];
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(CONCURRENCY, chosen.length) }, async () => {
-    while (next < chosen.length && !ctx.signal.aborted) {
-      const e = chosen[next++]!;
-      try {
-        for await (const chunk of await readBlob(ctx.storage, e, codecs, ctx.signal)) bytes += chunk.length;
-      } catch (err) {
-        if (ctx.signal.aborted) throw err;
+  try {
+    await readBack(ctx.storage, chosen, codecs, ctx.signal, {
+      bytes: (n) => (bytes += n),
+      bad: (e, err) => {
         bad.push(e.blob);
         ctx.log(`sha256 mismatch: ${e.blob}`);
         ctx.warn(oneLine(err));
-      }
-    }
-  });
-  try {
-    await Promise.all(lanes);
+      },
+    });
   } catch (err) {
     return result('restore', err);
   }

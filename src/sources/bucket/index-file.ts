@@ -22,6 +22,11 @@ export interface IndexEntry {
   sha256: string;
   /** The storage key of the blob holding the bytes (through the job's codecs). */
   blob: string;
+  /**
+   * The blob's stored size (after the job's codecs), when the run that wrote the entry knew it and
+   * every storage's copy had it; `verify` checks it from a listing. Absent in older indexes.
+   */
+  stored?: number;
 }
 
 export function indexLine(e: IndexEntry): string {
@@ -47,7 +52,8 @@ export async function* readIndex(stream: Readable, what: string): AsyncGenerator
       typeof e.size !== 'number' ||
       typeof e.sha256 !== 'string' ||
       !SHA256.test(e.sha256) ||
-      typeof e.blob !== 'string'
+      typeof e.blob !== 'string' ||
+      (e.stored !== undefined && typeof e.stored !== 'number')
     )
       throw new LifeboatError('integrity', `${what}: line ${n} of the index is not an object entry`);
     yield e as IndexEntry;

@@ -1,5 +1,6 @@
 /**
- * An S3 bucket as a source kind: config, backup source, health probe, restore and drill (SPEC §5).
+ * An S3 bucket as a source kind: config, backup source, health probe, restore, drill and the blob
+ * check of `verify` (SPEC §5).
  * Everything that talks to the bucket is loaded on first use: it brings the AWS SDK (~0.35 s of CPU
  * and ~20 MB at start-up), which every run of every other kind paid once this kind was registered.
  */
@@ -46,4 +47,5 @@ export const bucketKind = {
   },
   restore: async (...args) => (await import('./restore.js')).restoreBucket(...args),
   drill: async (...args) => (await import('./drill.js')).drillBucket(...args),
+  verify: async (...args) => (await import('./verify.js')).verifyBucket(...args),
 } satisfies SourceKind<BucketSourceConfig>;

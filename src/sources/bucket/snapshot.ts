@@ -63,7 +63,7 @@ export function startSnapshot(opts: SnapshotOptions): {
   const codecs = codecChain(opts.ctx.codecs);
   const extension = chainExtension(codecs);
   // Blobs of this run by key: a second object with the same content waits for the first's write.
-  const writing = new Map<string, Promise<void>>();
+  const writing = new Map<string, Promise<number | undefined>>();
   let spools = 0;
   let lacking: Promise<Set<Storage>> | undefined;
 
@@ -89,16 +89,17 @@ export function startSnapshot(opts: SnapshotOptions): {
         const storagesLacking = (lacking ??= storagesWithoutBlobs(opts.ctx.storages, opts.ctx.job, signal));
         write = storagesLacking
           .then((known) => storeBlob(bytes, blob, opts.ctx.storages, known, codecs, signal))
-          .then((n) => {
-            if (n > 0) {
+          .then(({ written, stored }) => {
+            if (written > 0) {
               totals.stored++;
               totals.storedBytes += bytes.size;
             }
+            return stored;
           });
         writing.set(blob, write);
         write.catch(() => writing.delete(blob));
       }
-      await write;
+      const stored = await write;
       // What was listed, unless the object changed between list and read: then what was read (the
       // next run sees the difference and reads it again).
       const same = opened.head.etag === o.etag;
@@ -111,6 +112,7 @@ export function startSnapshot(opts: SnapshotOptions): {
         ...(Object.keys(opened.head.metadata).length ? { metadata: opened.head.metadata } : {}),
         sha256: bytes.sha256,
         blob,
+        ...(stored !== undefined ? { stored } : {}),
       };
     } finally {
       await bytes.release();
