@@ -99,7 +99,17 @@ describe('a stage failing first never crashes the process', async () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /^lifeboat_backup_runs_total\{job="app",result="failure"\} 1$/m);
     assert.match(metrics, /^lifeboat_unhandled_rejections_total 0$/m);
-    assert.deepEqual((await storageContents(storage)).files, [], 'no temp file, artifact or sidecar');
+    // serve records the failed run (jobs/failed-runs.ts), so a later one-shot run sees the streak;
+    // it is written after the run's end is reported, hence waited for.
+    const isFailedRecord = (f: string) => /^\.lifeboat\/app\/failed\/backup-[^/]+\.json$/.test(f);
+    await waitFor('the failed-run record', async () =>
+      (await storageContents(storage)).files.some(isFailedRecord),
+    );
+    assert.deepEqual(
+      (await storageContents(storage)).files.filter((f) => !isFailedRecord(f)),
+      [],
+      'no temp file, artifact or sidecar',
+    );
     proc.child.kill('SIGTERM');
     const result = await proc.done;
     assert.equal(result.code, 0, result.stderr);
