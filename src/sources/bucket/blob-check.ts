@@ -4,6 +4,7 @@
  */
 import type { CodecChain } from '../../codecs/chain.js';
 import type { Storage } from '../../storages/storage.js';
+import { pool } from '../../util/pool.js';
 import { readBlob } from './blobs.js';
 import type { IndexEntry } from './index-file.js';
 
@@ -17,17 +18,12 @@ export async function readBack(
   signal: AbortSignal,
   on: { bytes?: (n: number) => void; bad: (entry: IndexEntry, err: unknown) => void },
 ): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(CONCURRENCY, entries.length) }, async () => {
-    while (next < entries.length && !signal.aborted) {
-      const e = entries[next++]!;
-      try {
-        for await (const chunk of await readBlob(storage, e, codecs, signal)) on.bytes?.(chunk.length);
-      } catch (err) {
-        if (signal.aborted) throw err;
-        on.bad(e, err);
-      }
+  await pool(entries, CONCURRENCY, signal, async (e, s) => {
+    try {
+      for await (const chunk of await readBlob(storage, e, codecs, s)) on.bytes?.(chunk.length);
+    } catch (err) {
+      if (s.aborted) throw err;
+      on.bad(e, err);
     }
   });
-  await Promise.all(lanes);
 }

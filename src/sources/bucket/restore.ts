@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { assertDecodable, codecChain } from '../../codecs/chain.js';
 import { isRelativeKey, type Storage } from '../../storages/storage.js';
 import { LifeboatError } from '../../util/errors.js';
+import { pool } from '../../util/pool.js';
 import type { SourceRestoreOptions, SourceRestoreResult } from '../kind.js';
 import type { SourceBackup } from '../../catalog/manifest.js';
 import { decodeArtifact } from '../../catalog/artifact-stream.js';
@@ -46,26 +47,6 @@ export async function* snapshotEntries(
 export function relativeKey(part: BucketBackup, key: string): string {
   const prefix = part.source.prefix ?? '';
   return key.startsWith(prefix) ? key.slice(prefix.length) : key;
-}
-
-/** Runs `work` over `items` with at most `n` at once; the first failure stops the rest. */
-async function pool<T>(
-  items: T[],
-  n: number,
-  signal: AbortSignal,
-  work: (item: T, signal: AbortSignal) => Promise<void>,
-) {
-  const stop = new AbortController();
-  const s = AbortSignal.any([signal, stop.signal]);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length && !s.aborted) await work(items[next++]!, s);
-  });
-  const settled = await Promise.allSettled(
-    lanes.map((l) => l.catch((err: unknown) => (stop.abort(err), Promise.reject(err)))),
-  );
-  const failed = settled.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** A relative key that cannot be a path below a directory; a trailing `/` is a directory marker. */
