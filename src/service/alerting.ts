@@ -3,7 +3,7 @@
  * backup` or `drill`: each finished run goes through the alert tracker (a periodic stale check too,
  * under serve), and what it raises is logged and sent to the alert targets; ping targets hear of
  * each run's start and end. Serve seeds the tracker from its run history, a one-shot run from the
- * failed-run records in storage (notify/stored-state.ts). A delivery is never awaited by the run
+ * failed-run records in storage (catalog/failed-runs.ts, kept by jobs/failed-runs.ts). A delivery is never awaited by the run
  * that raised it, but it has an owner: `settle()` waits for the ones still going (each retried
  * with backoff while its target cannot be reached, and then given up on).
  */
