@@ -58,6 +58,8 @@ async function validate(obj: Obj): Promise<void> {
   new mod[obj.kind]!(obj).validate();
 }
 
+type PodSpec = { containers: Array<{ env: Array<{ name: string }> }> };
+
 function byKind(objects: Obj[], kind: string): Obj[] {
   return objects.filter((o) => o.kind === kind);
 }
@@ -143,6 +145,43 @@ describe('lifeboat k8s render', () => {
         'ServiceMonitor/lifeboat',
       ],
     );
+  });
+
+  test('every other runbook (k3s, Eternia, Skyforge, helix, pg_dumpall), weekly drills: valid in both modes', async () => {
+    const config = path.join(FIXTURES, 'runbooks.yaml');
+    const jobs = ['eternia', 'helix', 'k3s', 'postgres', 'skyforge-objects'];
+    const cron = parse(await render(IMAGE, { AGE_RECIPIENT: 'not-a-recipient' }, config));
+    for (const o of cron) await validate(o);
+    const cronJobs = byKind(cron, 'CronJob');
+    assert.deepEqual(
+      cronJobs.map((c) => c.metadata.name),
+      jobs.flatMap((j) => [`lifeboat-backup-${j}`, `lifeboat-drill-${j}`]),
+    );
+    // A drill weekly, each in its job's time zone; run by `lifeboat drill JOB`.
+    for (const c of cronJobs.filter((x) => x.metadata.name.startsWith('lifeboat-drill-'))) {
+      const spec = c.spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      assert.match(spec.schedule, / \* \* 0$/, c.metadata.name);
+      assert.equal(spec.timeZone, c.metadata.name.endsWith('eternia') ? 'Europe/Berlin' : 'UTC');
+      const job = c.metadata.name.replace('lifeboat-drill-', '');
+      assert.deepEqual(spec.jobTemplate.spec.template.spec.containers[0].args.slice(-2), ['drill', job]);
+    }
+    // The age recipients come from the Secret like every other variable (the environment of the
+    // render, an invalid recipient here, is never read).
+    const pod = (cronJobs[0]!.spec as { jobTemplate: { spec: { template: { spec: PodSpec } } } }).jobTemplate
+      .spec.template.spec;
+    const env = pod.containers[0]!.env.map((e) => e.name);
+    for (const name of ['AGE_RECIPIENT', 'AGE_RECIPIENT_SPARE', 'HC_PING_KEY', 'SKYFORGE_SECRET_ACCESS_KEY'])
+      assert.ok(env.includes(name), `${name} in the env`);
+    // Only Eternia's kubernetes source gets API access, in its namespace.
+    assert.deepEqual(
+      byKind(cron, 'Role').map((r) => `${r.metadata.namespace}/${r.metadata.name}`),
+      ['eternia-production/lifeboat-backup-eternia'],
+    );
+
+    const service = parse(await render(['--mode', 'service', '--service-monitor', ...IMAGE], {}, config));
+    for (const o of service) await validate(o);
+    assert.deepEqual(byKind(service, 'Deployment').length, 1);
+    assert.deepEqual(byKind(service, 'CronJob'), []);
   });
 
   test('--secret-template: every ${VAR} of the config, empty values', async () => {

@@ -20,21 +20,39 @@ export interface RenderInput {
 }
 
 /**
- * A whole-field `${VAR}` becomes a URL (fields such as a webhook must parse as one); inside a
- * longer string it becomes a plain word, so that a URL around it still parses.
+ * Stands in for a whole-field `${VAR}` of an age recipient (`encryption: { recipients:
+ * ["${AGE_RECIPIENT}"] }`, as SPEC §5 writes it): the field must parse as a recipient. Never used
+ * to encrypt: rendering only validates the structure.
  */
-function withPlaceholders(tree: unknown): unknown {
+const RECIPIENT_PLACEHOLDER = `age1${'q'.repeat(58)}`;
+
+/** `jobs.NAME.encryption.recipients.N`: a field the placeholder must make a recipient of. */
+const isRecipient = (at: string[]) =>
+  at.length === 5 && at[0] === 'jobs' && at[2] === 'encryption' && at[3] === 'recipients';
+
+/**
+ * A whole-field `${VAR}` becomes a URL (fields such as a webhook must parse as one), or an age
+ * recipient in a recipient's place; inside a longer string it becomes a plain word, so that a URL
+ * around it still parses.
+ */
+function withPlaceholders(tree: unknown, at: string[] = []): unknown {
   if (typeof tree === 'string') {
     const whole = tree.match(new RegExp(`^${VARIABLE_PATTERN.source}$`));
-    if (whole) return whole[2] ?? `https://${whole[1]!.toLowerCase().replace(/_/g, '-')}.invalid/`;
+    if (whole)
+      return (
+        whole[2] ??
+        (isRecipient(at)
+          ? RECIPIENT_PLACEHOLDER
+          : `https://${whole[1]!.toLowerCase().replace(/_/g, '-')}.invalid/`)
+      );
     return tree.replace(
       VARIABLE_PATTERN,
       (_m, name: string, fallback?: string) => fallback ?? `placeholder${name}`,
     );
   }
-  if (Array.isArray(tree)) return tree.map(withPlaceholders);
+  if (Array.isArray(tree)) return tree.map((v, i) => withPlaceholders(v, [...at, String(i)]));
   if (tree && typeof tree === 'object')
-    return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, withPlaceholders(v)]));
+    return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, withPlaceholders(v, [...at, k])]));
   return tree;
 }
 
