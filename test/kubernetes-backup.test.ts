@@ -73,7 +73,21 @@ function seed(api: KubeApiServer) {
   api.put({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'prod' },
+    metadata: {
+      name: 'web',
+      namespace: 'prod',
+      // What older servers and controllers set: a restore must not carry them (an owner's uid
+      // does not exist in the target, and the garbage collector would delete the object).
+      selfLink: '/apis/apps/v1/namespaces/prod/deployments/web',
+      ownerReferences: [
+        {
+          apiVersion: 'example.com/v1',
+          kind: 'Widget',
+          name: 'w1',
+          uid: '0b8c6a9e-7f1d-4c1e-9d7a-2f3e4a5b6c7d',
+        },
+      ],
+    },
     spec: { replicas: 2, selector: { matchLabels: { app: 'web' } } },
   });
   api.put({
@@ -157,6 +171,11 @@ describe('kubernetes source: backup', () => {
     assert.equal(dep.apiVersion, 'apps/v1');
     assert.equal(dep.status, undefined, 'status stripped');
     assert.equal(dep.metadata.generation, undefined, 'generation stripped');
+    assert.deepEqual(
+      Object.keys(dep.metadata),
+      ['name', 'namespace'],
+      'selfLink and ownerReferences stripped',
+    );
   });
 
   test('namespaces: all, minus excludeNamespaces (globs)', async () => {
