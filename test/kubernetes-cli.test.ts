@@ -223,6 +223,19 @@ describe('kubernetes source: the CLI', () => {
     assert.deepEqual(errors(typo), [
       `error: restore k ${id}: --namespace-map names production, which the backup does not hold (hint: it holds prod)`,
     ]);
+    // --context picks the kubeconfig context to restore into: here one whose server is gone.
+    const elsewhere = await restore('--context', 'gone');
+    assert.equal(elsewhere.code, 3, elsewhere.stderr);
+    const [reach, ...others] = errors(elsewhere);
+    assert.deepEqual(others, []);
+    assert.match(
+      reach!,
+      new RegExp(`reach Kubernetes API https://127\\.0\\.0\\.1:${gonePort}: ECONNREFUSED`),
+    );
+    const unknown = await restore('--context', 'nope');
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.match(errors(unknown)[0]!, /load kubeconfig: no context "nope"/);
+
     const withTo = await run(['restore', 'latest', '--job', 'k', '--to', '/tmp/x']);
     assert.equal(withTo.code, 2);
     assert.match(errors(withTo)[0]!, /source main is a kubernetes source; restore it with --to-cluster/);
