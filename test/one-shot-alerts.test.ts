@@ -218,5 +218,10 @@ describe('one-shot runs: alerts and pings', () => {
     assert.ok(Date.now() - t0 < 60_000);
     assert.ok(!run.stderr.includes(PING_KEY) && !run.stdout.includes(PING_KEY), 'no URL is logged');
     assert.equal((await failedRecords(dir, 'bad')).length, 1);
+
+    // A run that succeeds exits 0 though neither its /start nor its success ping got through.
+    const alone = await lifeboat(['--config', config, 'backup', 'good']);
+    assert.equal(alone.code, 0, alone.stderr);
+    assert.match(alone.stderr, /warn: backup good: not pinged: ping success via ping #2 .*ECONNREFUSED/);
   });
 });
