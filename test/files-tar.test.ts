@@ -1,7 +1,7 @@
 /**
  * The files source's archive (src/sources/files/tar-stream.ts, walk.ts, tar-index.ts) against a real
  * tree and GNU tar: what it keeps (modes, owners, mtimes, symlinks, hard links, empty directories),
- * what it skips with a note (sockets), `exclude`, the per-file index (every file's SHA-256 equals
+ * what it skips with a note (sockets, devices), `exclude`, the per-file index (every file's SHA-256 equals
  * the file's), a file changed while tar reads it named in the warnings, and missing paths refused.
  */
 import assert from 'node:assert/strict';
@@ -61,8 +61,9 @@ describe('files source archive', async () => {
   const sock = net.createServer().listen(path.join(tree, 'ctl.sock'));
   await new Promise((resolve) => sock.once('listening', resolve));
   after(() => sock.close());
+  execFileSync('mknod', [path.join(tree, 'null-dev'), 'c', '1', '3']);
 
-  test('keeps modes, owners, mtimes, symlinks, hard links and empty dirs; skips sockets; excludes; indexes every file', async () => {
+  test('keeps modes, owners, mtimes, symlinks, hard links and empty dirs; skips sockets and devices; excludes; indexes every file', async () => {
     const archive = path.join(dir, 'a.tar');
     const indexFile = path.join(dir, 'a.index');
     const roots = await resolveRoots([tree], what);
@@ -78,7 +79,10 @@ describe('files source archive', async () => {
     await pipeline(run.dump.stream, createWriteStream(archive));
     await run.dump.done;
     assert.deepEqual(run.warnings, []);
-    assert.deepEqual(run.notes, [`skipped socket ${path.join(tree, 'ctl.sock')}`]);
+    assert.deepEqual([...run.notes].sort(), [
+      `skipped device ${path.join(tree, 'null-dev')}`,
+      `skipped socket ${path.join(tree, 'ctl.sock')}`,
+    ]);
 
     const out = path.join(dir, 'out');
     await mkdir(out);
@@ -99,6 +103,7 @@ describe('files source archive', async () => {
     await assert.rejects(lstat(path.join(back, 'app.log')), { code: 'ENOENT' });
     await assert.rejects(lstat(path.join(back, 'cache')), { code: 'ENOENT' });
     await assert.rejects(lstat(path.join(back, 'ctl.sock')), { code: 'ENOENT' });
+    await assert.rejects(lstat(path.join(back, 'null-dev')), { code: 'ENOENT' });
 
     const index = await readIndex(indexFile);
     const byPath = new Map(index.map((e) => [e.path, e]));
@@ -121,6 +126,7 @@ describe('files source archive', async () => {
     assert.equal(byPath.get(rel('empty'))?.type, 'dir');
     assert.equal(byPath.get(rel('repos/a.git/HEAD'))?.uid, 1234);
     assert.equal(byPath.has(rel('app.log')), false);
+    assert.equal(byPath.has(rel('null-dev')), false);
     assert.deepEqual(run.totals(), { entries: index.length, bytes: 300_000 + 21 + 10 });
   });
 

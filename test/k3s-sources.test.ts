@@ -2,12 +2,16 @@
  * SQLite and files sources through the real CLI on local disk (SPEC §5, issue 13): the k3s-shaped
  * job backs up while a writer commits, drills and restores both sources; a files restore refuses a
  * non-empty directory and takes a --path subset; a permission-denied path, a missing path and a
- * directory where a database file was expected each fail with one line and commit nothing.
+ * directory where a database file was expected each fail with one line and commit nothing; so does
+ * an unreadable file in a files tree, which `onUnreadable: warn` skips and names instead.
  */
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { listBackups } from '../src/catalog/catalog.js';
+import type { FilesSourceRecord } from '../src/sources/files/record.js';
+import { createLocalStorage } from '../src/storages/local.js';
 import { k3sFlow } from './helpers/k3s-flow.js';
 import { errorLines, lifeboat } from './helpers/lifeboat.js';
 import { tempDir } from './helpers/roundtrip.js';
@@ -88,7 +92,7 @@ describe('sqlite and files sources on local disk', async () => {
         ...(uid === undefined ? {} : { uid, gid: uid }),
         env: { TMPDIR: tmp },
       });
-      return { r, files: (await storageContents(backups)).files };
+      return { r, files: (await storageContents(backups)).files, backups };
     }
 
     test('permission denied on the database file', async () => {
@@ -111,6 +115,37 @@ describe('sqlite and files sources on local disk', async () => {
         `error: backup k3s failed: read files path ${token}: does not exist`,
       ]);
       assert.deepEqual(files, []);
+    });
+
+    test('an unreadable file in a files tree fails the run; onUnreadable: warn skips it and names it in the warnings and the manifest', async () => {
+      const tree = path.join(dir, 'repos');
+      await mkdir(path.join(tree, 'a'), { recursive: true });
+      await chmod(tree, 0o755);
+      await chmod(path.join(tree, 'a'), 0o755);
+      await writeFile(path.join(tree, 'a/HEAD'), 'ref\n');
+      await chmod(path.join(tree, 'a/HEAD'), 0o644);
+      const locked = path.join(tree, 'a/private');
+      await writeFile(locked, 'secret\n');
+      await chmod(locked, 0o600);
+
+      const failed = await run(`      repos: { type: files, paths: [${JSON.stringify(tree)}] }\n`, 65534);
+      assert.equal(failed.r.code, 3, failed.r.stderr);
+      assert.deepEqual(errorLines(failed.r.stderr), [
+        `error: backup k3s failed: read files path ${locked}: permission denied (hint: run Lifeboat as a user that can read every path, or set onUnreadable: warn to skip such files)`,
+      ]);
+      assert.deepEqual(failed.files, []);
+
+      const warned = await run(
+        `      repos: { type: files, paths: [${JSON.stringify(tree)}], onUnreadable: warn }\n`,
+        65534,
+      );
+      assert.equal(warned.r.code, 0, warned.r.stderr);
+      assert.match(warned.r.stderr, new RegExp(`^warn: .*unreadable, skipped: ${locked}$`, 'm'));
+      const storage = createLocalStorage({ name: 'disk', path: warned.backups });
+      const [manifest] = (await listBackups(storage, 'k3s')).manifests;
+      const record = manifest!.sources.repos as FilesSourceRecord;
+      assert.deepEqual(record.warnings, [`unreadable, skipped: ${locked}`]);
+      assert.equal(record.entries, 3, 'the tree, a/ and a/HEAD');
     });
 
     test('a directory where the database file was expected', async () => {
