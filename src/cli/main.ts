@@ -11,9 +11,18 @@
  * 150-160 MB of RSS; kept small, collected sooner: ~100 MB, and no more CPU (issue 13). The
  * growth factor is the one young-generation setting V8 still reads once the process runs
  * (--max-semi-space-size would have to be on Node's command line).
+ *
+ * First of all it checks the Node version (./node-version.ts): too old a Node gets one line.
  */
 import module from 'node:module';
 import v8 from 'node:v8';
+import { nodeTooOld } from './node-version.js';
+
+const tooOld = nodeTooOld(process.versions.node);
+if (tooOld) {
+  process.stderr.write(`${tooOld}\n`);
+  process.exit(1);
+}
 
 v8.setFlagsFromString('--semi-space-growth-factor=1');
 module.enableCompileCache?.();
