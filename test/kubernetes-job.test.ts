@@ -15,7 +15,7 @@ import { tempDir } from './helpers/roundtrip.js';
 describe('kubernetes source in a job, local disk', async () => {
   const cluster = await withCluster({ after }, { name: 'k8s-job' });
 
-  test('db + config: one encrypted backup, drill, restore into another namespace', async (t) => {
+  test('db + config: one encrypted, signed backup, verify, drill, restore into another namespace', async (t) => {
     const dir = await tempDir(t, 'lifeboat-k8s-job-');
     const api = await startKubeApiServer();
     t.after(() => api.close());

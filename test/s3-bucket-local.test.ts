@@ -1,6 +1,6 @@
 /**
- * The bucket source (SPEC §5) into a local storage: an encrypted job (blobs and index through age;
- * change detection needs the identity, and a restore without it fails in one line), the README's
+ * The bucket source (SPEC §5) into a local storage: an encrypted, signed job (blobs and index through
+ * age; change detection needs the identity, and a restore without it fails in one line), the README's
  * by-hand restore loop run as written, and an object deleted between the listing and its read,
  * recorded as skipped rather than failing the run.
  */
@@ -36,19 +36,21 @@ async function fill(b: TestBucket) {
 }
 
 describe('bucket source into a local storage', () => {
-  test('encrypted: blobs and index through age, change detection with the identity, restore without it refused', async (t) => {
+  test('encrypted and signed: blobs and index through age, change detection with the identity, restore without it refused', async (t) => {
     const source = await testBucket(t);
     await fill(source);
     const dir = await tempDir(t, 'lifeboat-bucket-age-');
     const key = path.join(dir, 'key.txt');
     execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
     const recipient = execFileSync('age-keygen', ['-y', key]).toString().trim();
+    assert.equal((await lifeboat(['keygen', '--out', dir])).code, 0);
     const env = s3ConfigEnv(source.server);
     const yaml = (identity: boolean) =>
       `storages:\n  disk: { type: local, path: ${JSON.stringify(path.join(dir, 'backups'))} }\n` +
       `jobs:\n  objects:\n    source:\n${sourceYaml(source)}    storages: [disk]\n` +
       `    encryption:\n      recipients: [${recipient}]\n` +
-      (identity ? `      identityFile: ${JSON.stringify(key)}\n` : '');
+      (identity ? `      identityFile: ${JSON.stringify(key)}\n` : '') +
+      `signing: { key: ${JSON.stringify(path.join(dir, 'lifeboat-signing.key'))} }\n`;
     await mkdir(path.join(dir, 'with'));
     await mkdir(path.join(dir, 'without'));
     const config = await writeConfig(path.join(dir, 'with'), yaml(true));
@@ -60,6 +62,10 @@ describe('bucket source into a local storage', () => {
     assert.equal(blobs.length, 4);
     assert.ok(blobs.every((f) => f.endsWith('.zst.age')));
     assert.ok(files.some((f) => f.endsWith('main.index.jsonl.zst.age')));
+    assert.ok(
+      files.some((f) => /^\.lifeboat\/objects\/[^/]+\.json\.minisig$/.test(f)),
+      'the manifest is signed',
+    );
     // Ciphertext: the content is nowhere in the clear.
     for (const f of blobs) assert.ok(!(await readFile(path.join(dir, 'backups', f))).includes('unicode'));
 
@@ -83,6 +89,7 @@ describe('bucket source into a local storage', () => {
     const verified = await lifeboat(['verify', '--all', '--config', config]);
     assert.equal(verified.code, 0, verified.stderr);
     assert.equal(verified.stderr.match(/bucket main: 4 blob\(s\) present/g)?.length, 3, verified.stderr);
+    assert.equal(verified.stderr.match(/signature OK/g)?.length, 3, verified.stderr);
     const blindVerify = await lifeboat(['verify', 'latest', '--config', bare], {
       env: { LIFEBOAT_AGE_IDENTITY_FILE: '' },
     });
@@ -97,6 +104,7 @@ describe('bucket source into a local storage', () => {
     assert.equal(errorLines(refused.stderr).length, 1, refused.stderr);
     const restored = await lifeboat(['restore', 'latest', '--to', out, '--config', config]);
     assert.equal(restored.code, 0, restored.stderr);
+    assert.match(restored.stderr, /signature OK/);
     assert.deepEqual(await dirState(out), bytesOf(await bucketState(source.client, source.name)));
   });
 

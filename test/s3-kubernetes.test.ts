@@ -15,7 +15,7 @@ import { storageOn } from './helpers/s3-storage.js';
 describe('kubernetes source in a job, on S3', async () => {
   const cluster = await withCluster({ after }, { name: 'k8s-s3' });
 
-  test('db + config: one encrypted backup, drill, restore into another namespace', async (t) => {
+  test('db + config: one encrypted, signed backup, verify, drill, restore into another namespace', async (t) => {
     const bucket = await testBucket(t);
     const dir = await tempDir(t, 'lifeboat-s3-k8s-');
     const api = await startKubeApiServer();

@@ -1,13 +1,15 @@
 /**
  * The Eternia-shaped job of SPEC §5 (`db`: PostgreSQL + `config`: the ConfigMaps and Secrets of one
- * namespace, 500 objects read across pages), encrypted with age, run end to end with the real CLI
- * against whatever storage the caller configures: one backup holding both sources, a drill (with
+ * namespace, 500 objects read across pages), encrypted with age and its manifest signed, run end to
+ * end with the real CLI against whatever storage the caller configures: one backup holding both
+ * sources, verified (checksums and signature, without the identity), a drill (with
  * the server-side dry run into scratch namespaces), a restore of the objects into another
  * namespace with --namespace-map (and again: all unchanged; a dry run: nothing stored) and of the
- * database. Every output and every stored object is searched for the Secrets' values.
+ * database. Every output and every stored object is searched for the Secrets' values and the keys.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { listBackups } from '../../src/catalog/catalog.js';
 import type { LocalCluster } from '../../src/sources/postgres/local-cluster.js';
@@ -105,6 +107,10 @@ export async function kubernetesFlow(opts: KubernetesFlowOptions): Promise<void>
     { database: 'app' },
   );
   const key = ageKey(dir);
+  const keygen = await lifeboat(['keygen', '--out', dir]);
+  assert.equal(keygen.code, 0, keygen.stderr);
+  const signingKey = path.join(dir, 'lifeboat-signing.key');
+  const signingSecret = (await readFile(signingKey, 'utf8')).split('\n')[1]!;
   const config = await writeConfig(
     dir,
     `storages:\n${opts.storagesYaml}` +
@@ -113,7 +119,8 @@ export async function kubernetesFlow(opts: KubernetesFlowOptions): Promise<void>
       `      config: { type: kubernetes, namespaces: [prod], kinds: [ConfigMap, Secret], kubeconfig: ${JSON.stringify(opts.kubeconfig)} }\n` +
       `    encryption: { type: age, recipients: [${key.recipient}], identityFile: ${JSON.stringify(key.file)} }\n` +
       `    storages: [${opts.storageName}]\n` +
-      `    drill:\n      kubernetes: { dryRun: true }\n`,
+      `    drill:\n      kubernetes: { dryRun: true }\n` +
+      `signing: { key: ${JSON.stringify(signingKey)} }\n`,
   );
   const outputs: RunResult[] = [];
   const run = async (args: string[]) => {
@@ -154,9 +161,16 @@ export async function kubernetesFlow(opts: KubernetesFlowOptions): Promise<void>
     'every artifact encrypted',
   );
 
+  // The manifest is signed; verify checks every checksum and the signature.
+  assert.ok(await opts.storage.stat(`.lifeboat/eternia/${m.id}.json.minisig`), 'the manifest is signed');
+  const verify = await run(['verify', 'latest', '--job', 'eternia']);
+  assert.equal(verify.code, 0, verify.stderr);
+  assert.match(verify.stderr, /sha256 OK \(\d+ artifact\(s\)\), signature OK/);
+
   // Drill: both sources; the objects validated, counted and dry-run applied into scratch namespaces.
   const drill = await run(['drill', 'eternia', '--json']);
   assert.equal(drill.code, 0, drill.stderr + drill.stdout);
+  assert.match(drill.stderr, /signature OK/);
   const [report] = JSON.parse(drill.stdout) as Array<{
     ok: boolean;
     checks: Array<{ name: string; ok: boolean; actual: string }>;
@@ -192,6 +206,7 @@ export async function kubernetesFlow(opts: KubernetesFlowOptions): Promise<void>
   const restored = api.list('v1', 'Secret', 'prod-restored');
   assert.equal(restored.length, 200);
   assert.equal(Buffer.from(restored[7]!.data.password, 'base64').toString(), `${SECRET}-7`);
+  assert.match(restore.stderr, /signature OK/);
   assert.match(restore.stderr, /sha256 OK, decrypt OK/);
 
   const again = await run(configRestoreArgs('prod=prod-restored'));
@@ -226,8 +241,8 @@ export async function kubernetesFlow(opts: KubernetesFlowOptions): Promise<void>
     '1000',
   );
 
-  // No Secret value, nor its base64, nor the age identity in any output or stored object.
-  const needles = [SECRET, b64(SECRET), key.secret];
+  // No Secret value, nor its base64, nor the age identity or signing key in any output or stored object.
+  const needles = [SECRET, b64(SECRET), key.secret, signingSecret];
   for (const r of outputs)
     for (const n of needles)
       assert.ok(!(r.stdout + r.stderr).includes(n), `a secret in the output of a run: ${r.stderr}`);
