@@ -22,7 +22,7 @@ import { writeConfig } from './helpers/scenarios.js';
 const execFileAsync = promisify(execFile);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** An age identity and an SSH key pair in `dir`; the secrets are what no output may ever show. */
+/** An age identity and SSH key pairs (Ed25519, RSA) in `dir`; the secrets are what no output may ever show. */
 export function makeKeys(dir: string) {
   const ageKey = path.join(dir, 'key.txt');
   execFileSync('age-keygen', ['-o', ageKey], { stdio: 'ignore' });
@@ -33,14 +33,26 @@ export function makeKeys(dir: string) {
   const sshRecipient = execFileSync('cat', [`${sshKey}.pub`])
     .toString()
     .trim();
+  const rsaKey = path.join(dir, 'id_rsa');
+  execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-C', 'rsa@test', '-f', rsaKey]);
+  const rsaRecipient = execFileSync('cat', [`${rsaKey}.pub`])
+    .toString()
+    .trim();
   const otherKey = path.join(dir, 'other.txt');
   execFileSync('age-keygen', ['-o', otherKey], { stdio: 'ignore' });
-  return { ageKey, ageSecret, ageRecipient, sshKey, sshRecipient, otherKey };
+  return { ageKey, ageSecret, ageRecipient, sshKey, sshRecipient, rsaKey, rsaRecipient, otherKey };
 }
 
-/** Lines of the SSH private key's base64 body: none may appear in any output. */
+/**
+ * Lines of the SSH private key's base64 body: none may appear in any output. The body also carries
+ * the public key, so a line that is part of the public key's text (an RSA key's first lines can
+ * be) is public, and left out.
+ */
 async function sshSecretLines(file: string): Promise<string[]> {
-  return (await readFile(file, 'utf8')).split('\n').filter((l) => l && !l.startsWith('-----'));
+  const pub = await readFile(`${file}.pub`, 'utf8');
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter((l) => l && !l.startsWith('-----') && !pub.includes(l));
 }
 
 describe('age encryption', async () => {
@@ -58,7 +70,11 @@ describe('age encryption', async () => {
   let storedFiles = 0;
   /** Nothing a backup stores may hold an identity (only recipients, which are public). */
   async function assertNoIdentityStored(dir: string) {
-    const secrets = [keys.ageSecret, ...(await sshSecretLines(keys.sshKey))];
+    const secrets = [
+      keys.ageSecret,
+      ...(await sshSecretLines(keys.sshKey)),
+      ...(await sshSecretLines(keys.rsaKey)),
+    ];
     for (const f of await filesUnder(dir)) {
       const stored = await readFile(path.join(dir, f), 'latin1');
       storedFiles++;
@@ -81,7 +97,7 @@ describe('age encryption', async () => {
       dir,
       `storages:\n  disk: { type: local, path: ${JSON.stringify(backups)} }\n` +
         `jobs:\n  app:\n    source: { type: postgres, url: "${cluster.url('app')}" }\n` +
-        `    encryption:\n      type: age\n      recipients:\n        - ${keys.ageRecipient}\n        - "${keys.sshRecipient}"\n` +
+        `    encryption:\n      type: age\n      recipients:\n        - ${keys.ageRecipient}\n        - "${keys.sshRecipient}"\n        - "${keys.rsaRecipient}"\n` +
         `    storages: [disk]\n`,
     );
     const r = await run(['--config', config, 'backup', '--json']);
@@ -92,14 +108,14 @@ describe('age encryption', async () => {
     return { backups, config, manifest, manifestFile: path.join(backups, manifestFile) };
   }
 
-  test('round trip: ….sql.zst.age, recipients in the manifest, verify without a key, restore with X25519 and SSH identities', async (t) => {
+  test('round trip: ….sql.zst.age, recipients in the manifest, verify without a key, restore with X25519, SSH Ed25519 and SSH RSA identities', async (t) => {
     const dir = await tempDir(t);
     const { backups, config, manifest } = await encryptedBackup(dir);
     const key = manifest.artifacts[0]!.key;
     assert.match(key, /\/app\.sql\.zst\.age$/);
     assert.deepEqual(manifest.encryption, {
       type: 'age',
-      recipients: [keys.ageRecipient, keys.sshRecipient],
+      recipients: [keys.ageRecipient, keys.sshRecipient, keys.rsaRecipient],
     });
     // The stored bytes are age ciphertext, and the sidecar and manifest cover exactly them.
     const stored = await readFile(path.join(backups, key));
@@ -125,8 +141,8 @@ describe('age encryption', async () => {
     const withFile = await writeConfig(
       dir,
       (await readFile(config, 'utf8')).replace(
-        `        - "${keys.sshRecipient}"\n`,
-        `        - "${keys.sshRecipient}"\n      identityFile: ${keys.sshKey}\n`,
+        `        - "${keys.rsaRecipient}"\n`,
+        `        - "${keys.rsaRecipient}"\n      identityFile: ${keys.sshKey}\n`,
       ),
     );
     const viaFile = await run([
@@ -142,6 +158,28 @@ describe('age encryption', async () => {
     ]);
     assert.equal(viaFile.code, 0, viaFile.stderr);
     assert.equal(await rows(cluster, 'viafile'), await rows(cluster, 'app'));
+
+    // And an SSH RSA private key (the same config file, its identityFile swapped).
+    const withRsa = await writeConfig(
+      dir,
+      (await readFile(withFile, 'utf8')).replace(
+        `identityFile: ${keys.sshKey}\n`,
+        `identityFile: ${keys.rsaKey}\n`,
+      ),
+    );
+    const viaRsa = await run([
+      '--config',
+      withRsa,
+      'restore',
+      'latest',
+      '--job',
+      'app',
+      '--to',
+      cluster.url('viarsa'),
+      '--create',
+    ]);
+    assert.equal(viaRsa.code, 0, viaRsa.stderr);
+    assert.equal(await rows(cluster, 'viarsa'), await rows(cluster, 'app'));
   });
 
   test('no identity: exit 2 naming the settings; a wrong one: exit 4 "decrypt FAILED: no identity matches"; the target is untouched', async (t) => {
@@ -278,7 +316,11 @@ describe('age encryption', async () => {
   });
 
   test('no identity is ever printed (every output above) or stored (every backup above)', async () => {
-    const secrets = [keys.ageSecret, ...(await sshSecretLines(keys.sshKey))];
+    const secrets = [
+      keys.ageSecret,
+      ...(await sshSecretLines(keys.sshKey)),
+      ...(await sshSecretLines(keys.rsaKey)),
+    ];
     assert.ok(outputs.length >= 10, `${outputs.length} runs`);
     for (const r of outputs)
       for (const s of secrets) assert.ok(!`${r.stdout}${r.stderr}`.includes(s), 'an identity was printed');
