@@ -2,11 +2,12 @@
  * `lifeboat verify --deep` (issue 13): beyond the checksums, the content is read back. A files
  * source's archive is compared member by member with its index; an SQLite source's database passes
  * integrity_check and holds the recorded row counts. Each tampering below keeps the manifest and
- * sidecar consistent with the new bytes, so a plain verify passes and only --deep finds it.
+ * sidecar consistent with the new bytes, so a plain verify passes and only --deep finds it. A
+ * restore of the corrupt database (--force) fails on its temp copy and leaves the target as it was.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
@@ -113,5 +114,28 @@ describe('verify --deep reads the content back', async () => {
       execFileSync('zstd', ['-q', '-c'], { input: bytes }),
     );
     await onlyDeepFinds(id, key, /integrity_check|malformed/);
+
+    // Restored over an existing file with --force: checked in the temp file beside it, which is
+    // removed; the target, never renamed away, stays as it was.
+    const into = path.join(dir, 'restore-into');
+    await mkdir(into);
+    const target = path.join(into, 'state.db');
+    await writeFile(target, 'the database in place\n');
+    const r = await lifeboat([
+      '--config',
+      config,
+      'restore',
+      id,
+      '--source',
+      'state',
+      '--to',
+      target,
+      '--force',
+    ]);
+    assert.notEqual(r.code, 0, r.stderr);
+    assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+    assert.match(r.stderr, /integrity_check|malformed/);
+    assert.equal(await readFile(target, 'utf8'), 'the database in place\n');
+    assert.deepEqual(await readdir(into), ['state.db']);
   });
 });
