@@ -19,10 +19,11 @@ describe('what an `all` backup captured', async () => {
   await cluster.psql('create database a_big');
   await createBigTable(cluster, 'a_big', 50_000);
 
-  const yaml = (storage: string, extra = '') =>
+  const yaml = (storage: string, extra = '', retention = true) =>
     `storages:\n  disk: { type: local, path: ${JSON.stringify(storage)} }\n` +
     `jobs:\n  app:\n    source: { type: postgres, url: "${cluster.url()}", databases: all${extra} }\n` +
-    `    compression: { type: none }\n    storages: [disk]\n    retention: { keepLast: 1 }\n`;
+    `    compression: { type: none }\n    storages: [disk]\n` +
+    (retention ? `    retention: { keepLast: 1 }\n` : '');
 
   test('exclude: ["*"] selects no database: exit 2 naming the job and the filter, check too', async (t) => {
     const dir = await tempDir(t);
@@ -49,16 +50,17 @@ describe('what an `all` backup captured', async () => {
     await cluster.psql('create database b_victim');
     const dir = await tempDir(t);
     const storage = path.join(dir, 'b');
-    const config = await writeConfig(dir, yaml(storage));
-    // Two good backups first: keepLast: 1 would remove one if retention ran after the partial run.
+    // Two good backups first, taken without retention; then keepLast: 1 for the partial run: it
+    // would remove the older good one if retention ran after the partial run.
+    const config = await writeConfig(dir, yaml(storage, '', false));
     for (let i = 0; i < 2; i++) {
       const good = await lifeboat(['--config', config, 'backup']);
       assert.equal(good.code, 0, good.stderr);
       await new Promise((r) => setTimeout(r, 1100)); // a new id each second
     }
     const before = await storageContents(storage);
-    // keepLast: 1 pruned the first one already: one good backup is there.
-    assert.equal(before.manifests.length, 1);
+    assert.equal(before.manifests.length, 2);
+    await writeConfig(dir, yaml(storage));
 
     // Hold the dump of a_big on a lock, drop b_victim, then let the run go on.
     const locker = new pg.Client({ connectionString: cluster.url('a_big') });
@@ -102,10 +104,10 @@ describe('what an `all` backup captured', async () => {
       manifest.artifacts.map((a) => a.database ?? '-'),
       ['-', 'a_big', 'postgres'],
     );
-    // Retention did not run: the earlier good backup is still there, beside the partial one.
+    // Retention did not run: both earlier good backups are still there, beside the partial one.
     const after = await storageContents(storage);
     for (const f of before.files) assert.ok(after.files.includes(f), `${f} kept`);
-    assert.equal(after.manifests.length, 2);
+    assert.equal(after.manifests.length, 3);
     const list = await lifeboat(['--config', config, 'list']);
     assert.equal(list.code, 0, list.stderr);
     assert.match(
