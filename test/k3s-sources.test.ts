@@ -1,6 +1,7 @@
 /**
  * SQLite and files sources through the real CLI on local disk (SPEC §5, issue 13): the k3s-shaped
- * job backs up while a writer commits, drills and restores both sources; a files restore refuses a
+ * job backs up while a writer commits, drills and restores both sources; an sqlite source's `paths`
+ * glob backs up each database it matches, drilled and restored into a directory; a files restore refuses a
  * non-empty directory and takes a --path subset; a permission-denied path, a missing path and a
  * directory where a database file was expected each fail with one line and commit nothing; so does
  * an unreadable file in a files tree, which `onUnreadable: warn` skips and names instead.
@@ -8,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import { listBackups } from '../src/catalog/catalog.js';
 import type { FilesSourceRecord } from '../src/sources/files/record.js';
@@ -27,6 +29,61 @@ describe('sqlite and files sources on local disk', async () => {
       storage: 'disk',
       byHand: backups,
     });
+  });
+
+  test('sqlite paths with a glob: one artifact per database with its row counts, drilled, restored into a directory; a glob matching nothing is one line', async (t) => {
+    const dir = await tempDir(t, 'lifeboat-sqlite-glob-');
+    const data = path.join(dir, 'data');
+    await mkdir(data);
+    for (const [name, rows] of [
+      ['a.db', 3],
+      ['b.db', 5],
+    ] as const) {
+      const db = new DatabaseSync(path.join(data, name));
+      db.exec('CREATE TABLE t (x INTEGER)');
+      for (let i = 0; i < rows; i++) db.exec(`INSERT INTO t VALUES (${i})`);
+      db.close();
+    }
+    await writeFile(path.join(data, 'notes.txt'), 'not a database\n');
+    const backups = path.join(dir, 'backups');
+    const yaml = (pattern: string) =>
+      `storages:\n  disk: { type: local, path: ${JSON.stringify(backups)} }\n` +
+      `jobs:\n  dbs:\n    source: { type: sqlite, paths: [${JSON.stringify(pattern)}] }\n    storages: [disk]\n`;
+    const config = await writeConfig(dir, yaml(`${data}/*.db`));
+    const backup = await lifeboat(['--config', config, 'backup']);
+    assert.equal(backup.code, 0, backup.stderr);
+    const [m] = (await listBackups(createLocalStorage({ name: 'disk', path: backups }), 'dbs')).manifests;
+    assert.deepEqual(
+      m!.artifacts.map((a) => [path.posix.basename(a.key), a.tables?.map((c) => `${c.table}:${c.rows}`)]),
+      [
+        ['a.db.zst', ['t:3']],
+        ['b.db.zst', ['t:5']],
+      ],
+    );
+    const drill = await lifeboat(['--config', config, 'drill', 'dbs']);
+    assert.equal(drill.code, 0, drill.stderr);
+    const into = path.join(dir, 'restored');
+    const restore = await lifeboat(['--config', config, 'restore', 'latest', '--to', into]);
+    assert.equal(restore.code, 0, restore.stderr);
+    assert.deepEqual((await readdir(into)).sort(), ['a.db', 'b.db']);
+    const b = new DatabaseSync(path.join(into, 'b.db'), { readOnly: true });
+    try {
+      assert.equal((b.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 5);
+    } finally {
+      b.close();
+    }
+
+    await mkdir(path.join(dir, 'none'));
+    const none = await writeConfig(path.join(dir, 'none'), yaml(`${data}/*.sqlite`));
+    const r = await lifeboat(['--config', none, 'backup']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.deepEqual(errorLines(r.stderr), [
+      `error: backup dbs failed: read sqlite database ${data}/*.sqlite: matches nothing`,
+    ]);
+    assert.equal(
+      (await listBackups(createLocalStorage({ name: 'disk', path: backups }), 'dbs')).manifests.length,
+      1,
+    );
   });
 
   test('files restore: refuses a non-empty directory, restores a --path subset', async (t) => {
