@@ -1,13 +1,14 @@
 /**
  * SQLite and files sources through the real CLI on local disk (SPEC §5, issue 13): the k3s-shaped
- * job backs up while a writer commits, drills and restores both sources; an sqlite source's `paths`
- * glob backs up each database it matches, drilled and restored into a directory; a files restore refuses a
- * non-empty directory and takes a --path subset; a permission-denied path, a missing path and a
- * directory where a database file was expected each fail with one line and commit nothing; so does
- * an unreadable file in a files tree, which `onUnreadable: warn` skips and names instead.
+ * job backs up while a writer commits, drills and restores both sources; an sqlite source's
+ * `paths` glob backs up each database it matches, drilled and restored into a directory; a files
+ * restore refuses a non-empty directory unless --force and takes a --path subset; a
+ * permission-denied path, a missing path and a directory where a database file was expected each
+ * fail with one line and commit nothing; so does an unreadable file in a files tree, which
+ * `onUnreadable: warn` skips and names instead.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
@@ -86,7 +87,7 @@ describe('sqlite and files sources on local disk', async () => {
     );
   });
 
-  test('files restore: refuses a non-empty directory, restores a --path subset', async (t) => {
+  test('files restore: refuses a non-empty directory, extracts into it with --force, restores a --path subset', async (t) => {
     const dir = await tempDir(t, 'lifeboat-files-restore-');
     const data = path.join(dir, 'data');
     await mkdir(path.join(data, 'repos/a'), { recursive: true });
@@ -108,6 +109,10 @@ describe('sqlite and files sources on local disk', async () => {
       `error: restore gitea ${/restore gitea (\S+)/.exec(refused.stderr)![1]} source main: ${into} is not empty (hint: --force extracts over what is there)`,
     ]);
     assert.deepEqual(await readdir(into), ['keep']);
+    const forced = await lifeboat(['--config', config, 'restore', 'latest', '--to', into, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(await readFile(path.join(into, data.slice(1), 'app.ini'), 'utf8'), '[server]\n');
+    assert.equal(await readFile(path.join(into, 'keep'), 'utf8'), 'x', 'what was there stays');
     const subset = path.join(dir, 'subset');
     const r = await lifeboat([
       '--config',
