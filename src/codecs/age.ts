@@ -68,13 +68,13 @@ export function ageCodec(settings: AgeSettings, keys: AgeKeys = {}): Codec {
     cutShort: (err) => /^decrypt FAILED: .*payload/.test(err.message),
     authenticates: true,
     decodeProblem: () => {
+      // The setting is named in the message, not only the hint: serve's run records and alerts
+      // carry the message alone.
       if (!identityFile)
         return new LifeboatError(
           'config',
-          `decrypt backup: it is encrypted with age and no identity is set`,
-          {
-            hint: `set ${where} to a file holding the age identity (AGE-SECRET-KEY-1…) or SSH private key`,
-          },
+          `decrypt backup: it is encrypted with age and no identity is set (${where})`,
+          { hint: 'give a file holding the age identity (AGE-SECRET-KEY-1…) or SSH private key' },
         );
       if (!existsSync(identityFile))
         return new LifeboatError('config', `decrypt backup: identity file ${identityFile} does not exist`, {
