@@ -9,7 +9,7 @@
  * killed or gone codec the write (EPIPE), so the loop never outlives them.
  */
 import { readSync, writeSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { isLifeboatError, oneLine, type ErrorCode } from '../../util/errors.js';
 import { TarIndexer, type IndexEntry } from './tar-index.js';
 
@@ -54,15 +54,19 @@ function pump({ input, output, index }: PumpFds): PumpResult {
   return { ok: true, entries, bytes };
 }
 
-let result: PumpResult;
-try {
-  result = pump(workerData as PumpFds);
-} catch (err) {
-  result = {
-    ok: false,
-    message: isLifeboatError(err) ? err.message : `archive files: ${oneLine(err)}`,
-    code: isLifeboatError(err) ? err.code : undefined,
-  };
-}
-// The main thread, which opened the descriptors, closes them when it hears this.
-parentPort!.postMessage(result);
+// The descriptors come in a message: the thread starts before they exist, so its start-up
+// (~0.1 s) overlaps making the FIFOs and starting tar instead of keeping tar waiting.
+parentPort!.once('message', (fds: PumpFds) => {
+  let result: PumpResult;
+  try {
+    result = pump(fds);
+  } catch (err) {
+    result = {
+      ok: false,
+      message: isLifeboatError(err) ? err.message : `archive files: ${oneLine(err)}`,
+      code: isLifeboatError(err) ? err.code : undefined,
+    };
+  }
+  // The main thread, which opened the descriptors, closes them when it hears this.
+  parentPort!.postMessage(result);
+});

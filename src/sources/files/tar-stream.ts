@@ -85,47 +85,17 @@ export async function startTar(opts: TarOptions): Promise<TarRun> {
   // A walk that fails (a path vanished, a directory unreadable) stops tar at once.
   const stop = new AbortController();
   const signal = AbortSignal.any([opts.signal, stop.signal]);
-  // Two FIFOs (real pipes; a child's stdio from Node is a socket pair): tar writes the archive
-  // into the first, the pump (tar-pump.ts) carries it into the second, the first codec reads it.
-  const tarOut = path.join(opts.workDir, 'tar.fifo');
-  const codecIn = path.join(opts.workDir, 'codec.fifo');
-  await promisify(execFile)('mkfifo', ['-m', '0600', tarOut, codecIn]);
-  // Opening a FIFO waits for its other end unless that end is open already: each one's read
-  // end is opened while a read-write descriptor holds it.
-  const tarWrites = openSync(tarOut, 'r+');
-  const pumpReads = openSync(tarOut, 'r');
-  const holder = openSync(codecIn, 'r+');
-  const pumpWrites = openSync(codecIn, 'w');
-  const codecReads = openSync(codecIn, 'r');
-  closeSync(holder);
-  const indexFd = openSync(opts.indexFile, 'wx');
-  let tar;
-  try {
-    tar = startChild('tar', tarCommand(opts.onUnreadable), {
-      label: 'tar',
-      stdin: 'pipe',
-      stdout: tarWrites,
-      signal,
-      onStderr,
-    });
-  } finally {
-    // tar holds its own copy: the pump sees the end of the archive when tar exits.
-    closeSync(tarWrites);
-  }
-
-  let totals = { entries: 0, bytes: 0 };
-  const worker = new Worker(new URL('./tar-pump.js', import.meta.url), {
-    workerData: { input: pumpReads, output: pumpWrites, index: indexFd } satisfies PumpFds,
-  });
+  // The pump starts first and gets its descriptors in a message once they are open: its start-up
+  // (~0.1 s of a thread) overlaps making the FIFOs and starting tar instead of keeping tar waiting.
+  const worker = new Worker(new URL('./tar-pump.js', import.meta.url));
+  const owned: number[] = [];
   // Closed here, by the thread that opened them, once the pump is done with them (the codec's
   // input ends then: cleanly after the archive's end marker; after a failure the run fails and
   // commits nothing, and tar, its output no longer read, stops on EPIPE).
-  let closed = false;
   const closeFds = () => {
-    if (closed) return;
-    closed = true;
-    for (const fd of [pumpWrites, pumpReads, indexFd]) closeSync(fd);
+    for (const fd of owned.splice(0)) closeSync(fd);
   };
+  let totals = { entries: 0, bytes: 0 };
   const carried = new Promise<void>((resolve, reject) => {
     worker.once('message', (r: PumpResult) => {
       closeFds();
@@ -142,6 +112,48 @@ export async function startTar(opts: TarOptions): Promise<TarRun> {
       reject(new LifeboatError('failed', `archive files: the archive's reader stopped (exit ${code})`));
     });
   });
+  // Awaited with the run's other parts below; until then (or when starting them fails) no one is.
+  carried.catch(() => {});
+
+  let tar;
+  let codecReads = -1;
+  try {
+    // Two FIFOs (real pipes; a child's stdio from Node is a socket pair): tar writes the archive
+    // into the first, the pump (tar-pump.ts) carries it into the second, the first codec reads it.
+    const tarOut = path.join(opts.workDir, 'tar.fifo');
+    const codecIn = path.join(opts.workDir, 'codec.fifo');
+    await promisify(execFile)('mkfifo', ['-m', '0600', tarOut, codecIn]);
+    // Opening a FIFO waits for its other end unless that end is open already: each one's read
+    // end is opened while a read-write descriptor holds it.
+    const tarWrites = openSync(tarOut, 'r+');
+    try {
+      const pumpReads = openSync(tarOut, 'r');
+      owned.push(pumpReads);
+      const holder = openSync(codecIn, 'r+');
+      const pumpWrites = openSync(codecIn, 'w');
+      owned.push(pumpWrites);
+      codecReads = openSync(codecIn, 'r');
+      closeSync(holder);
+      const indexFd = openSync(opts.indexFile, 'wx');
+      owned.push(indexFd);
+      tar = startChild('tar', tarCommand(opts.onUnreadable), {
+        label: 'tar',
+        stdin: 'pipe',
+        stdout: tarWrites,
+        signal,
+        onStderr,
+      });
+      worker.postMessage({ input: pumpReads, output: pumpWrites, index: indexFd } satisfies PumpFds);
+    } finally {
+      // tar holds its own copy: the pump sees the end of the archive when tar exits.
+      closeSync(tarWrites);
+    }
+  } catch (err) {
+    await worker.terminate();
+    closeFds();
+    if (codecReads !== -1) closeSync(codecReads);
+    throw err;
+  }
 
   const walkOpts: WalkOptions = {
     exclude: opts.exclude,
