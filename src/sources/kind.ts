@@ -188,6 +188,20 @@ export interface SourceDrillResult {
   timings: { scratchMs: number; restoreMs: number; checksMs: number };
 }
 
+/** What `lifeboat verify --deep` gives a kind that checks its artifacts' decoded content itself. */
+export interface SourceContentOptions {
+  /** What decrypting needs (the age identity file; else LIFEBOAT_AGE_IDENTITY_FILE). */
+  keys?: CodecKeys;
+  signal: AbortSignal;
+}
+
+export interface SourceContentResult {
+  /** Each artifact whose content is wrong, named by its storage key. */
+  problems: Array<{ key: string; problem: 'content'; detail: string }>;
+  /** What was proven, one phrase: "files main: 52 members match the index". */
+  proven?: string;
+}
+
 export interface SourceKind<C extends { type: string } = { type: string }> {
   /** The `type:` a job's source names. */
   readonly type: C['type'];
@@ -203,6 +217,11 @@ export interface SourceKind<C extends { type: string } = { type: string }> {
    * naming a source of another kind is a config error: it could only ever fail.
    */
   readonly runsSqlChecks?: boolean;
+  /**
+   * Whether `restore --to` names a file or directory that the restore writes (sqlite, files): the
+   * CLI then prints what was written there.
+   */
+  readonly restoresToPath?: boolean;
   /** The source a backup run plans and dumps. */
   create(cfg: C): Source;
   /** For `lifeboat serve`: the cheapest proof that the source answers. None: not reported. */
@@ -229,6 +248,17 @@ export interface SourceKind<C extends { type: string } = { type: string }> {
    * checksums are the whole check.
    */
   verify?(storage: Storage, part: SourceBackup, opts: SourceVerifyOptions): Promise<SourceVerifyResult>;
+  /**
+   * `lifeboat verify --deep`: checks the content its artifacts decode to (a files archive against
+   * its index, an SQLite database by integrity_check and row counts); core/verify-deep.ts
+   * dispatches here. None: every artifact must decode to its end (frame checksums, age's MACs). An
+   * integrity error thrown is a finding on the part's first artifact.
+   */
+  verifyContent?(
+    storage: Storage,
+    part: SourceBackup,
+    opts: SourceContentOptions,
+  ): Promise<SourceContentResult>;
   /**
    * Restores the kind's part into scratch and checks it (SPEC §5, "drill proves"); drill/run.ts
    * dispatches here after verifying the whole backup. None: drills refuse it in one line.

@@ -6,9 +6,6 @@ import type { Storage } from '../../storages/storage.js';
 import type { Context } from '../context.js';
 import { formatDuration } from '../progress.js';
 
-/** Kinds restored to a path or directory, printed as such (their restore is the kind's own). */
-export const FILE_KINDS = new Set(['sqlite', 'files']);
-
 export async function restoreFileSource(
   ctx: Context,
   storage: Storage,

@@ -9,10 +9,11 @@ import { sourceIfResolved } from '../../config/unresolved.js';
 import { verifyingKey } from '../../config/signing.js';
 import { intactCopy } from '../../core/intact-copy.js';
 import { restorePlan } from '../../core/restore-source.js';
+import { sourceKind } from '../../sources/registry.js';
 import { LifeboatError } from '../../util/errors.js';
 import { chooseSource } from '../../catalog/manifest.js';
 import type { Context } from '../context.js';
-import { FILE_KINDS, restoreFileSource } from './restore-file-source.js';
+import { restoreFileSource } from './restore-file-source.js';
 import { formatBytes, formatDuration, progressReporter } from '../progress.js';
 import { runAfterHooks, runBeforeHooks } from '../../jobs/hooks.js';
 import { describeError } from '../errors.js';
@@ -108,7 +109,8 @@ export async function restoreCommand(
         signal,
       );
     if (!opts.to) throw new LifeboatError('usage', 'restore: --to is required');
-    if (FILE_KINDS.has(chooseSource(manifest, opts.source).source.kind))
+    // Kinds restored to a path or directory (sqlite, files) print what they wrote there.
+    if (sourceKind(chooseSource(manifest, opts.source).source.kind)?.restoresToPath)
       return restoreFileSource(
         ctx,
         storage,

@@ -1,13 +1,18 @@
-/** SQLite as a source kind (sources/kind.ts): config, backup source, health probe, restore, drill. */
+/**
+ * SQLite as a source kind (sources/kind.ts): config, backup source, health probe, restore, drill,
+ * verify --deep.
+ */
 import type { SourceKind } from '../kind.js';
 import { drillSqlite } from './drill.js';
 import { sqliteSourceSchema, type SqliteSourceConfig } from './config.js';
 import type { SqliteBackup } from './record.js';
 import { restoreSqlite } from './restore.js';
 import { createSqliteSource } from './sqlite-source.js';
+import { verifySqliteContent } from './verify-content.js';
 
 export const sqliteKind = {
   type: 'sqlite',
+  restoresToPath: true,
   runsSqlChecks: true,
   schema: sqliteSourceSchema,
   create: (cfg) => createSqliteSource(cfg),
@@ -17,4 +22,5 @@ export const sqliteKind = {
   },
   restore: (storage, part, opts) => restoreSqlite(storage, part as SqliteBackup, opts),
   drill: drillSqlite,
+  verifyContent: verifySqliteContent,
 } satisfies SourceKind<SqliteSourceConfig>;
