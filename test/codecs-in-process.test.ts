@@ -2,7 +2,7 @@
  * In-process encoding (codecs/in-process.ts), used for a bucket's blobs: what node:zlib writes is
  * what the zstd and gzip programs read back (the README's by-hand restore relies on it), with and
  * without the input's size given, for an empty input, text that compresses and random bytes that do not; and an abort leaves no stage
- * pending.
+ * pending. An input of known size comes out in one allocation (a blob's upload takes it without a copy).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import zlib from 'node:zlib';
 import { codecChain } from '../src/codecs/chain.js';
 import { encodeStream } from '../src/codecs/in-process.js';
+import { handOver, joined } from '../src/storages/s3/parts.js';
 
 async function encode(type: 'zstd' | 'gzip', input: Buffer, size?: number): Promise<Buffer> {
   const { stdout, stages } = encodeStream(
@@ -55,6 +56,44 @@ describe('in-process encoding', () => {
     const [gzip] = codecChain({ compression: { type: 'gzip' } });
     assert.equal(Boolean(zstd!.encodeInProcess?.()), typeof zlib.createZstdCompress === 'function');
     assert.ok(gzip!.encodeInProcess?.());
+  });
+
+  test('an input of known size up to 4 MiB comes out as slices of one allocation, which joined() passes on without a copy', async () => {
+    // Random bytes: the encoded form is a little larger than the input.
+    for (const type of ['zstd', 'gzip'] as const) {
+      const { stdout, stages } = encodeStream(
+        codecChain({ compression: { type } }),
+        Readable.from([inputs.random]),
+        new AbortController().signal,
+        inputs.random.length,
+      );
+      const chunks: Buffer[] = [];
+      for await (const c of stdout) chunks.push(handOver(c as Buffer));
+      await Promise.all(stages);
+      const size = chunks.reduce((n, c) => n + c.length, 0);
+      assert.ok(size > inputs.random.length);
+      assert.ok(
+        chunks.every((c) => c.buffer === chunks[0]!.buffer),
+        `${type}: one allocation`,
+      );
+      const whole = joined(chunks, size);
+      assert.equal(whole.buffer, chunks[0]!.buffer, `${type}: no copy`);
+      assert.ok(whole.equals(Buffer.concat(chunks)));
+    }
+  });
+
+  test('joined() copies chunks that are not adjacent in one handed-over allocation', () => {
+    const a = Buffer.alloc(6, 'abcdef'); // not a slice of Node's shared pool
+    const parts = [a.subarray(0, 2), a.subarray(3, 6)];
+    const j = joined(parts, 5);
+    assert.equal(j.toString(), 'abdef');
+    assert.notEqual(j.buffer, a.buffer);
+    // Adjacent, but not handed over (its producer may reuse it): copied; handed over: a view.
+    assert.notEqual(joined([a.subarray(0, 2), a.subarray(2, 6)], 6).buffer, a.buffer);
+    handOver(a);
+    assert.equal(joined([a.subarray(0, 2), a.subarray(2, 6)], 6).buffer, a.buffer);
+    assert.notEqual(joined(parts, 5).buffer, a.buffer);
+    assert.equal(joined([], 0).length, 0);
   });
 
   test('zstd frames carry the content checksum, as the CLI writes them', async () => {

@@ -1,6 +1,7 @@
 /** zstd, the default compression. */
 import zlib from 'node:zlib';
 import type { Codec } from './codec.js';
+import { outChunkSize } from './out-chunk.js';
 
 export const ZSTD_DEFAULT_LEVEL = 3;
 
@@ -14,7 +15,7 @@ export function zstdCodec(level = ZSTD_DEFAULT_LEVEL): Codec {
     encodeInProcess: (size) =>
       typeof zlib.createZstdCompress === 'function'
         ? zlib.createZstdCompress({
-            ...(size === undefined ? {} : { pledgedSrcSize: size }),
+            ...(size === undefined ? {} : { pledgedSrcSize: size, chunkSize: outChunkSize(size) }),
             params: {
               [zlib.constants.ZSTD_c_compressionLevel]: level,
               [zlib.constants.ZSTD_c_checksumFlag]: 1,

@@ -17,6 +17,7 @@ import { decodeArtifact } from '../../catalog/artifact-stream.js';
 import type { CodecChain } from '../../codecs/chain.js';
 import { encodeStream } from '../../codecs/in-process.js';
 import type { Storage } from '../../storages/storage.js';
+import { handOver } from '../../storages/s3/parts.js';
 import { fanOut } from '../../util/fan-out.js';
 import { isLifeboatError, LifeboatError } from '../../util/errors.js';
 
@@ -163,7 +164,9 @@ export async function storeBlob(
   const done = Promise.all(encoded.stages);
   done.catch(() => stop.abort());
   async function* whole() {
-    yield* body;
+    // node:zlib, a child's stdout and the spool hand out fresh memory for every chunk and never
+    // write it again: the upload may send a small blob's chunks uncopied.
+    for await (const chunk of body) yield handOver(chunk);
     // Only a clean end of every codec lets a storage commit the blob.
     await done;
   }

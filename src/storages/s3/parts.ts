@@ -64,6 +64,37 @@ export interface Part {
   buffer: Buffer;
 }
 
+/** Memory whose producer never writes it again (handOver). */
+const handedOver = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Says that the producer of `chunk` (an in-process encoder's output, codecs/out-chunk.ts) never
+ * writes its memory again, so a small body's adjacent chunks of it may go up as one view instead
+ * of a copy. A producer that reuses its buffer must not call this.
+ */
+export function handOver<T extends Uint8Array>(chunk: T): T {
+  handedOver.add(chunk.buffer);
+  return chunk;
+}
+
+/**
+ * `chunks` (of `size` bytes in all) as one Buffer: a view when they are adjacent slices of one
+ * handed-over allocation, else a copy. Only for a body that fits in one part: such a buffer is
+ * never given to the pool (it is not ours to write into).
+ */
+export function joined(chunks: Uint8Array[], size: number): Buffer {
+  const first = chunks[0];
+  if (!first || !handedOver.has(first.buffer)) return Buffer.concat(chunks, size);
+  let end = first.byteOffset;
+  for (const c of chunks) {
+    if (c.buffer !== first.buffer || c.byteOffset !== end) return Buffer.concat(chunks, size);
+    end += c.byteLength;
+  }
+  return end - first.byteOffset === size
+    ? Buffer.from(first.buffer, first.byteOffset, size)
+    : Buffer.concat(chunks, size);
+}
+
 /**
  * Cuts `body` into parts of the sizes above. The last part may be short (or empty, for an empty
  * body). The first part gathers chunks and copies them once it knows its size, so a small body
@@ -104,7 +135,7 @@ export async function* partsOf(
       }
     }
     if (filled > 0 || partNumber === 1) {
-      const bytes = buffer ? buffer.subarray(0, filled) : Buffer.concat(pending, filled);
+      const bytes = buffer ? buffer.subarray(0, filled) : joined(pending, filled);
       yield { bytes, buffer: buffer ?? bytes };
     }
   } finally {
