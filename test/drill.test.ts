@@ -134,7 +134,7 @@ describe('restore drills', async () => {
     };
     assert.equal(listed.backups[0]!.lastDrill?.outcome, 'passed');
     const status = await lifeboat(['--config', config, 'status']);
-    assert.match(status.stdout, /^pg\t.*\tdrill: passed .* ago \(\d{8}T\d{6}Z\)\t/m);
+    assert.match(status.stdout, /^pg\t.*\tdrill: passed .* ago \(\d{8}T\d{6}Z(?:-\d+)?\)\t/m);
     assert.match(status.stdout, /^never\t.*\tdrill: never\t/m);
   });
 

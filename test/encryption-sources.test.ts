@@ -91,6 +91,6 @@ test('local disk: an encrypted, signed backup of PostgreSQL, SQLite and files so
 
   // The signature, by hand, where the manifest is.
   const catalog = path.join(storage, '.lifeboat', 'mixed');
-  const [manifest] = (await filesUnder(catalog)).filter((f) => /^\d{8}T\d{6}Z\.json$/.test(f));
+  const [manifest] = (await filesUnder(catalog)).filter((f) => /^\d{8}T\d{6}Z(-\d+)?\.json$/.test(f));
   await shell(`minisign -Vm ${manifest} -p ${keys.signingPub}`, catalog);
 });

@@ -235,7 +235,7 @@ describe('hooks: lifeboat backup and restore', () => {
     assert.match(after.stderr, /^error: backup app: afterBackup hook 1 \(sh\) exited with code 5/m);
     assert.match(after.stdout, /^app\t\S+\tFAILED\tafterBackup hook 1 \(sh\) exited with code 5$/m);
     const manifests = (await readdir(path.join(dir, 'b', '.lifeboat', 'app'))).filter((f) =>
-      /^\d{8}T\d{6}Z\.json$/.test(f),
+      /^\d{8}T\d{6}Z(-\d+)?\.json$/.test(f),
     );
     assert.equal(manifests.length, 2, 'committed, and keepLast: 1 did not remove the older one');
 
@@ -280,7 +280,7 @@ describe('hooks: lifeboat backup and restore', () => {
     const ok = await lifeboat(['--config', config, 'restore', 'latest', '--to', to]);
     assert.equal(ok.code, 0, ok.stderr);
     const [first, second] = (await readFile(order, 'utf8')).trim().split('\n');
-    assert.match(first!, /^beforeRestore app id=\d{8}T\d{6}Z result=$/);
+    assert.match(first!, /^beforeRestore app id=\d{8}T\d{6}Z(-\d+)? result=$/);
     assert.equal(second, `afterRestore app id=${first!.split('id=')[1]!.split(' ')[0]} result=success`);
     assert.match(
       ok.stderr,

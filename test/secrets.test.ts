@@ -54,7 +54,7 @@ describe('secrets', async () => {
           `"level":"error","msg":"backup broken failed: connect to ${at}/missing_db: database does not exist"`,
         ),
       ],
-      [['list'], 0, /^app\t\d{8}T\d{6}Z\t[^]*\napp\t\d{8}T\d{6}Z\t/m],
+      [['list'], 0, /^app\t\d{8}T\d{6}Z(-\d+)?\t[^]*\napp\t\d{8}T\d{6}Z(-\d+)?\t/m],
       [['list', '--json'], 0, /"backups": \[/],
       [['verify', '--all', '--job', 'app'], 0, /verify app \S+: sha256 OK[^]*verify app \S+: sha256 OK/],
       [['status', '--json'], 0, /"job": "broken"/],
