@@ -32,7 +32,7 @@ export function createS3Client(opts: S3ClientOptions): S3Client {
   // a release that supports Node 20, so the warning would only be noise in every backup's log.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const stallMs = opts.stallTimeoutSeconds * 1000;
-  return new S3Client({
+  const client = new S3Client({
     region: opts.region,
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     forcePathStyle: opts.forcePathStyle,
@@ -48,4 +48,24 @@ export function createS3Client(opts: S3ClientOptions): S3Client {
     // long a large transfer may take. The overall deadline is the caller's AbortSignal.
     requestHandler: { connectionTimeout: stallMs, socketTimeout: stallMs },
   });
+  client.middlewareStack.add(
+    (next) => (args) => {
+      unsignedWhenChecked(args.request);
+      return next(args);
+    },
+    { step: 'build', name: 'lifeboatUnsignedPayload' },
+  );
+  return client;
+}
+
+/**
+ * A request whose body the server checks against its Content-MD5 (every upload Lifeboat sends)
+ * goes with an unsigned payload: without this the SDK hashes every body it is handed as a buffer
+ * once more for the signature (over plain HTTP; over HTTPS TLS protects it anyway), on the main
+ * thread, which is what limits a bucket backup. The headers stay signed, Content-MD5 among them.
+ */
+export function unsignedWhenChecked(request: unknown): void {
+  const headers = (request as { headers?: Record<string, string> } | undefined)?.headers;
+  if (headers && Object.keys(headers).some((h) => h.toLowerCase() === 'content-md5'))
+    headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
 }
