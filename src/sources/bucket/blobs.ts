@@ -48,9 +48,9 @@ export interface Spooled {
  * to `file` (written as it arrives, so memory stays flat however large it is). The hash must be
  * known before the blob's key is, which is why the bytes are held once rather than streamed on.
  *
- * A small object (most of a bucket) is joined into one buffer: one write into the encoder instead
- * of one per network read (dozens per MiB, each a round trip to libuv's thread pool, together
- * more of the main thread's time than the copy).
+ * A small object (most of a bucket) is joined into one buffer (for a moment it is held twice):
+ * one write into the encoder instead of one per network read, dozens per MiB, each a round trip
+ * to libuv's thread pool, which together cost more CPU than the copy.
  */
 export async function spool(
   source: AsyncIterable<Uint8Array>,

@@ -61,10 +61,11 @@ export function createS3Client(opts: S3ClientOptions): S3Client {
 /**
  * A request whose body the server checks against its Content-MD5 (every upload Lifeboat sends)
  * goes with an unsigned payload: without this the SDK hashes every body it is handed as a buffer
- * once more for the signature (over plain HTTP; over HTTPS TLS protects it anyway), on the main
- * thread, which is what limits a bucket backup. The headers stay signed, Content-MD5 among them.
+ * once more for the signature, CPU spent on bytes the server checks anyway (a bucket backup,
+ * which hashes and compresses every object too, is CPU-bound). The headers stay signed,
+ * Content-MD5 among them.
  */
-export function unsignedWhenChecked(request: unknown): void {
+function unsignedWhenChecked(request: unknown): void {
   const headers = (request as { headers?: Record<string, string> } | undefined)?.headers;
   if (headers && Object.keys(headers).some((h) => h.toLowerCase() === 'content-md5'))
     headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
