@@ -43,12 +43,17 @@ export function codecChain(settings: CodecSettings, keys: CodecKeys = {}): Codec
   ].filter((c): c is Codec => c !== undefined);
 }
 
-/** Throws what keeps the chain from decoding (a missing identity) before anything is read. */
-export function assertDecodable(chain: CodecChain): void {
+/**
+ * The chain that decodes what `settings` describe; first throws what keeps it from decoding (a
+ * missing identity), so that is reported before anything is read.
+ */
+export function decodingChain(settings: CodecSettings, keys: CodecKeys = {}): CodecChain {
+  const chain = codecChain(settings, keys);
   for (const codec of chain) {
     const problem = codec.decodeProblem?.();
     if (problem) throw problem;
   }
+  return chain;
 }
 
 /** The extensions the chain adds to an artifact's name, in order: ".zst", ".zst.age". */

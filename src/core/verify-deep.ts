@@ -11,7 +11,7 @@
  * Nothing is restored anywhere but a temp directory of its own, removed afterwards.
  */
 import { decodeArtifact } from '../catalog/artifact-stream.js';
-import { assertDecodable, codecChain } from '../codecs/chain.js';
+import { decodingChain } from '../codecs/chain.js';
 import { sourceBackup, type Manifest, type SourceBackup } from '../catalog/manifest.js';
 import type { SourceContentOptions, SourceContentResult } from '../sources/kind.js';
 import { sourceKind } from '../sources/registry.js';
@@ -36,8 +36,7 @@ async function checkDecodes(
 ): Promise<SourceContentResult> {
   const problems: ContentProblem[] = [];
   for (const a of part.artifacts) {
-    const codecs = codecChain(part, opts.keys);
-    assertDecodable(codecs);
+    const codecs = decodingChain(part, opts.keys);
     const { stream, done } = await decodeArtifact(storage, codecs, a.key, opts.signal);
     // Read to the end and dropped: the decoders' own checks (frame checksums, age's MACs) speak.
     for await (const chunk of stream) void chunk;

@@ -6,13 +6,7 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Manifest } from '../catalog/manifest.js';
-import {
-  assertDecodable,
-  authenticatingDecoders,
-  codecChain,
-  startDecoders,
-  startIdentityCheck,
-} from '../codecs/chain.js';
+import { authenticatingDecoders, decodingChain, startDecoders, startIdentityCheck } from '../codecs/chain.js';
 import type { SourceRestoreOptions } from '../sources/kind.js';
 import { readText, type Storage } from '../storages/storage.js';
 import { isLifeboatError, LifeboatError } from '../util/errors.js';
@@ -149,8 +143,7 @@ export async function verifyBeforeRestore(
   manifest: Pick<Manifest, 'id' | 'artifacts' | 'compression' | 'encryption'>,
   opts: Pick<SourceRestoreOptions, 'signal' | 'log' | 'onBytes' | 'keys' | 'signed'>,
 ): Promise<void> {
-  const codecs = codecChain(manifest, opts.keys);
-  assertDecodable(codecs);
+  const codecs = decodingChain(manifest, opts.keys);
   const authenticating = authenticatingDecoders(codecs);
   const signal = opts.signal ?? new AbortController().signal;
   const check = !authenticating.length

@@ -9,7 +9,7 @@ import { mkdir, rename, rm, lstat } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { assertDecodable, codecChain } from '../../codecs/chain.js';
+import { codecChain, decodingChain } from '../../codecs/chain.js';
 import { isRelativeKey, type Storage } from '../../storages/storage.js';
 import { LifeboatError } from '../../util/errors.js';
 import { pool } from '../../util/pool.js';
@@ -36,8 +36,7 @@ export async function* snapshotEntries(
       'integrity',
       `read ${part.job} ${part.id} source ${part.name}: the backup has no index`,
     );
-  const codecs = codecChain(part, opts.keys);
-  assertDecodable(codecs);
+  const codecs = decodingChain(part, opts.keys);
   const { stream, done } = await decodeArtifact(storage, codecs, artifact.key, opts.signal);
   yield* readIndex(stream, `read index ${artifact.key}`);
   await done;

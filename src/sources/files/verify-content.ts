@@ -4,18 +4,11 @@
  * Nothing is extracted.
  */
 import { decodeArtifact } from '../../catalog/artifact-stream.js';
-import type { ArtifactRecord, SourceBackup } from '../../catalog/manifest.js';
-import { assertDecodable, codecChain } from '../../codecs/chain.js';
+import type { SourceBackup } from '../../catalog/manifest.js';
+import { decodingChain } from '../../codecs/chain.js';
 import type { Storage } from '../../storages/storage.js';
 import type { SourceContentOptions, SourceContentResult } from '../kind.js';
 import { checkArchiveAgainstIndex } from './index-check.js';
-
-/** One artifact's decoded bytes; read `stream` to its end (or destroy it), then await `done`. */
-async function decode(storage: Storage, part: SourceBackup, a: ArtifactRecord, opts: SourceContentOptions) {
-  const codecs = codecChain(part, opts.keys);
-  assertDecodable(codecs);
-  return decodeArtifact(storage, codecs, a.key, opts.signal);
-}
 
 export async function verifyFilesContent(
   storage: Storage,
@@ -31,8 +24,10 @@ export async function verifyFilesContent(
         { key, problem: 'content', detail: `source ${part.name} holds no ${archive ? 'index' : 'archive'}` },
       ],
     };
-  const a = await decode(storage, part, archive, opts);
-  const i = await decode(storage, part, index, opts).catch(async (err: unknown) => {
+  const codecs = decodingChain(part, opts.keys);
+  // Each decoded stream is read to its end (or destroyed), then its `done` awaited.
+  const a = await decodeArtifact(storage, codecs, archive.key, opts.signal);
+  const i = await decodeArtifact(storage, codecs, index.key, opts.signal).catch(async (err: unknown) => {
     a.stream.destroy();
     await a.done.catch(() => {});
     throw err;

@@ -13,7 +13,7 @@ import {
   type ClientCommand,
   type ExpectedBytes,
 } from '../../catalog/artifact-stream.js';
-import { assertDecodable, codecChain, type CodecChain } from '../../codecs/chain.js';
+import { decodingChain, type CodecChain } from '../../codecs/chain.js';
 import type { SourceRestoreOptions, SourceRestoreResult } from '../kind.js';
 import type { PostgresBackup } from './record.js';
 import { findPgTool } from './binaries.js';
@@ -158,9 +158,8 @@ export async function restorePostgres(
 ): Promise<SourceRestoreResult> {
   const started = Date.now();
   const signal = opts.signal ?? new AbortController().signal;
-  const codecs = codecChain(manifest, opts.keys);
   // A missing identity is a config error, reported before the target is even looked at.
-  assertDecodable(codecs);
+  const codecs = decodingChain(manifest, opts.keys);
   // Lifeboat's own statements run in the URL's database unless that is one being replaced.
   const named = databaseOf(opts.to);
   const maintenanceDb = manifest.source.mode === 'database' || !named ? 'postgres' : named;

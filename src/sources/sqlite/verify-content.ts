@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodeToFile } from '../../catalog/artifact-stream.js';
 import type { SourceBackup } from '../../catalog/manifest.js';
-import { assertDecodable, codecChain } from '../../codecs/chain.js';
+import { decodingChain } from '../../codecs/chain.js';
 import type { Storage } from '../../storages/storage.js';
 import { isLifeboatError, oneLine } from '../../util/errors.js';
 import type { SourceContentOptions, SourceContentResult } from '../kind.js';
@@ -25,8 +25,7 @@ export async function verifySqliteContent(
     let databases = 0;
     for (const a of part.artifacts.filter((x) => x.role === 'file')) {
       const file = path.join(dir, `${databases++}.db`);
-      const codecs = codecChain(part, opts.keys);
-      assertDecodable(codecs);
+      const codecs = decodingChain(part, opts.keys);
       await decodeToFile(storage, codecs, a.key, file, opts.signal);
       let tables;
       try {
