@@ -129,13 +129,18 @@ describe('age encryption', async () => {
     const verify = await run(['--config', config, 'verify', 'latest', '--job', 'app']);
     assert.equal(verify.code, 0, verify.stderr);
 
-    const restore = await run(
-      ['--config', config, 'restore', 'latest', '--job', 'app', '--to', cluster.url('viaenv'), '--create'],
-      { LIFEBOAT_AGE_IDENTITY_FILE: keys.ageKey },
-    );
-    assert.equal(restore.code, 0, restore.stderr);
+    /** Restores the latest backup with `withConfig` into a new database `db`, which then holds app's rows. */
+    const restoreInto = async (withConfig: string, db: string, env?: NodeJS.ProcessEnv) => {
+      const r = await run(
+        ['--config', withConfig, 'restore', 'latest', '--job', 'app', '--to', cluster.url(db), '--create'],
+        env,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(await rows(cluster, db), await rows(cluster, 'app'));
+      return r;
+    };
+    const restore = await restoreInto(config, 'viaenv', { LIFEBOAT_AGE_IDENTITY_FILE: keys.ageKey });
     assert.match(restore.stderr, /decrypt OK/);
-    assert.equal(await rows(cluster, 'viaenv'), await rows(cluster, 'app'));
 
     // identityFile in the config, an SSH private key this time.
     const withFile = await writeConfig(
@@ -145,19 +150,7 @@ describe('age encryption', async () => {
         `        - "${keys.rsaRecipient}"\n      identityFile: ${keys.sshKey}\n`,
       ),
     );
-    const viaFile = await run([
-      '--config',
-      withFile,
-      'restore',
-      'latest',
-      '--job',
-      'app',
-      '--to',
-      cluster.url('viafile'),
-      '--create',
-    ]);
-    assert.equal(viaFile.code, 0, viaFile.stderr);
-    assert.equal(await rows(cluster, 'viafile'), await rows(cluster, 'app'));
+    await restoreInto(withFile, 'viafile');
 
     // And an SSH RSA private key (the same config file, its identityFile swapped).
     const withRsa = await writeConfig(
@@ -167,19 +160,7 @@ describe('age encryption', async () => {
         `identityFile: ${keys.rsaKey}\n`,
       ),
     );
-    const viaRsa = await run([
-      '--config',
-      withRsa,
-      'restore',
-      'latest',
-      '--job',
-      'app',
-      '--to',
-      cluster.url('viarsa'),
-      '--create',
-    ]);
-    assert.equal(viaRsa.code, 0, viaRsa.stderr);
-    assert.equal(await rows(cluster, 'viarsa'), await rows(cluster, 'app'));
+    await restoreInto(withRsa, 'viarsa');
   });
 
   test('no identity: exit 2 naming the settings; a wrong one: exit 4 "decrypt FAILED: no identity matches"; the target is untouched', async (t) => {
