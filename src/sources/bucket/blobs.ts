@@ -81,15 +81,20 @@ export async function spool(
     return { size, sha256: hash.digest('hex'), open: () => Readable.from([whole]), release: async () => {} };
   }
   async function* rest() {
-    for (const c of chunks) yield c;
-    chunks.length = 0;
-    for (;;) {
-      const next = await it.next();
-      if (next.done) return;
-      const chunk = asBuffer(next.value);
-      hash.update(chunk);
-      size += chunk.length;
-      yield chunk;
+    try {
+      for (const c of chunks) yield c;
+      chunks.length = 0;
+      for (;;) {
+        const next = await it.next();
+        if (next.done) return;
+        const chunk = asBuffer(next.value);
+        hash.update(chunk);
+        size += chunk.length;
+        yield chunk;
+      }
+    } finally {
+      // Stopped early (the file could not be written): the object's connection is let go of.
+      await it.return?.();
     }
   }
   try {

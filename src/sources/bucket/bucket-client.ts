@@ -5,9 +5,8 @@
  * storage's keys are Lifeboat's and validated; a user's bucket may have any key S3 allows).
  */
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { Readable } from 'node:stream';
 import { s3Error, s3ErrorStatus } from '../../storages/s3/errors.js';
-import { openObjectWithHead, type ObjectHead } from '../../storages/s3/read.js';
+import { openObjectChunks, type ObjectHead } from '../../storages/s3/read.js';
 import { connectS3, type S3ConnectionOptions } from '../../storages/s3/settings.js';
 import { uploadObject } from '../../storages/s3/upload.js';
 import { s3Location } from '../../storages/s3/url.js';
@@ -27,7 +26,10 @@ export interface BucketClient {
   /** Every object under `prefix`, in key order, page by page. */
   list(prefix: string, signal?: AbortSignal): AsyncGenerator<ListedObject>;
   /** The object's bytes and what S3 says of it; undefined when it is gone. */
-  open(key: string, signal?: AbortSignal): Promise<{ stream: Readable; head: ObjectHead } | undefined>;
+  open(
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<{ chunks: AsyncIterable<Uint8Array>; head: ObjectHead } | undefined>;
   /** Stores `body` at `key` with its content type and metadata; refuses an existing key unless `overwrite`. */
   put(
     key: string,
@@ -96,7 +98,7 @@ export function openBucket(
     },
     async open(key, signal) {
       try {
-        return await openObjectWithHead({ client, bucket, key, label: key, location, retry, fail }, signal);
+        return await openObjectChunks({ client, bucket, key, label: key, location, retry, fail }, signal);
       } catch (err) {
         if (isLifeboatError(err, 'not-found')) return undefined;
         throw err;

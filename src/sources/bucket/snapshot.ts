@@ -77,7 +77,7 @@ export function startSnapshot(opts: SnapshotOptions): {
       totals.skipped.push(o.key);
       return undefined;
     }
-    const bytes = await spool(opened.stream, spoolFile(opts.tmp, ++spools), SPOOL_LIMIT, signal);
+    const bytes = await spool(opened.chunks, spoolFile(opts.tmp, ++spools), SPOOL_LIMIT, signal);
     try {
       totals.read++;
       totals.readBytes += bytes.size;

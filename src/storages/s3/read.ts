@@ -40,6 +40,19 @@ export async function openObjectWithHead(
   target: ReadTarget,
   signal?: AbortSignal,
 ): Promise<{ stream: Readable; head: ObjectHead }> {
+  const { chunks, head } = await openObjectChunks(target, signal);
+  return { stream: Readable.from(chunks, { objectMode: false, highWaterMark: 1 << 20 }), head };
+}
+
+/**
+ * openObjectWithHead's bytes as the chunks the network brings, for a consumer that iterates them
+ * itself: a Readable around them buffers up to its high-water mark and hands them on joined into a
+ * fresh buffer, one more copy and allocation per MiB (a bucket backup reads every object once).
+ */
+export async function openObjectChunks(
+  target: ReadTarget,
+  signal?: AbortSignal,
+): Promise<{ chunks: AsyncGenerator<Uint8Array>; head: ObjectHead }> {
   const what = `read ${target.label} from ${target.location}`;
   const request = (range?: { from: number; etag?: string }) =>
     target.client.send(
@@ -98,5 +111,5 @@ export async function openObjectWithHead(
     contentType: first.ContentType,
     metadata: first.Metadata ?? {},
   };
-  return { stream: Readable.from(bytes(), { objectMode: false, highWaterMark: 1 << 20 }), head };
+  return { chunks: bytes(), head };
 }
