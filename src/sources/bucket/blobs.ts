@@ -62,13 +62,17 @@ export async function spool(
   const chunks: Buffer[] = [];
   let size = 0;
   const it = source[Symbol.asyncIterator]();
-  let spilled = false;
-  for (;;) {
+  // The next chunk, hashed and counted; undefined at the end.
+  const take = async (): Promise<Buffer | undefined> => {
     const next = await it.next();
-    if (next.done) break;
+    if (next.done) return undefined;
     const chunk = asBuffer(next.value);
     hash.update(chunk);
     size += chunk.length;
+    return chunk;
+  };
+  let spilled = false;
+  for (let chunk = await take(); chunk; chunk = await take()) {
     chunks.push(chunk);
     if (size > limit) {
       spilled = true;
@@ -84,14 +88,7 @@ export async function spool(
     try {
       for (const c of chunks) yield c;
       chunks.length = 0;
-      for (;;) {
-        const next = await it.next();
-        if (next.done) return;
-        const chunk = asBuffer(next.value);
-        hash.update(chunk);
-        size += chunk.length;
-        yield chunk;
-      }
+      for (let chunk = await take(); chunk; chunk = await take()) yield chunk;
     } finally {
       // Stopped early (the file could not be written): the object's connection is let go of.
       await it.return?.();
