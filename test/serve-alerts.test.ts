@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { TEMP_PREFIX } from '../src/storages/local.js';
 import { openSqliteHistory } from '../src/history/sqlite-history.js';
 import { freePort } from '../src/sources/postgres/local-cluster.js';
 import { filesUnder, startLifeboat } from './helpers/lifeboat.js';
@@ -98,8 +99,11 @@ describe('serve: alerts', () => {
       jobs: `  app:\n    source: { type: files, paths: [${data}] }\n    storages: [disk]\n`,
       notify: `  - { type: webhook, url: "${hook.url('/alert')}" }\n`,
     });
+    // Committed records only: a record being written is a temp file in the same folder until it is linked.
     const records = async () =>
-      (await filesUnder(path.join(dir, 'b'))).filter((f) => f.startsWith('.lifeboat/app/failed/'));
+      (await filesUnder(path.join(dir, 'b'))).filter(
+        (f) => f.startsWith('.lifeboat/app/failed/') && !path.basename(f).startsWith(TEMP_PREFIX),
+      );
     const backup = () =>
       waitFor('a backup to start', async () => (await backupNow(server.base, 'app')).status === 202, 10_000);
 
