@@ -8,13 +8,15 @@
 import path from 'node:path';
 import { chainExtension, codecChain } from '../../codecs/chain.js';
 import type { Storage } from '../../storages/storage.js';
+import { BytePool } from '../../util/byte-pool.js';
 import type { PlanContext } from '../source.js';
 import type { BucketClient, ListedObject } from './bucket-client.js';
-import { blobKey, spool, spoolFile, storagesWithoutBlobs, storeBlob } from './blobs.js';
+import { blobKey, storagesWithoutBlobs, storeBlob } from './blobs.js';
+import { spool, spoolFile } from './spool.js';
 import { indexLine, type IndexEntry } from './index-file.js';
 import type { Previous } from './previous.js';
 
-/** Objects up to this size are held in memory while hashed; larger ones are spooled to disk. */
+/** Objects up to this size are held in memory while hashed; larger ones are encoded into a temp file. */
 export const SPOOL_LIMIT = 4 * 1024 * 1024;
 
 export interface SnapshotTotals {
@@ -65,6 +67,8 @@ export function startSnapshot(opts: SnapshotOptions): {
   // Blobs of this run by key: a second object with the same content waits for the first's write.
   const writing = new Map<string, Promise<number | undefined>>();
   let spools = 0;
+  // Each object in flight holds one buffer of its bytes and one of their encoded form.
+  const pool = new BytePool(2 * opts.concurrency * SPOOL_LIMIT);
   let lacking: Promise<Set<Storage>> | undefined;
 
   async function capture(o: ListedObject, signal: AbortSignal): Promise<IndexEntry | undefined> {
@@ -77,7 +81,14 @@ export function startSnapshot(opts: SnapshotOptions): {
       totals.skipped.push(o.key);
       return undefined;
     }
-    const bytes = await spool(opened.chunks, spoolFile(opts.tmp, ++spools), SPOOL_LIMIT, signal);
+    const bytes = await spool(opened.chunks, {
+      file: spoolFile(opts.tmp, ++spools),
+      limit: SPOOL_LIMIT,
+      sizeHint: o.size,
+      codecs,
+      pool,
+      signal,
+    });
     try {
       totals.read++;
       totals.readBytes += bytes.size;
@@ -88,7 +99,7 @@ export function startSnapshot(opts: SnapshotOptions): {
         // counts as stored, so the answer going stale costs bytes, never correctness.
         const storagesLacking = (lacking ??= storagesWithoutBlobs(opts.ctx.storages, opts.ctx.job, signal));
         write = storagesLacking
-          .then((known) => storeBlob(bytes, blob, opts.ctx.storages, known, codecs, signal))
+          .then((known) => storeBlob(bytes, blob, opts.ctx.storages, known, signal))
           .then(({ written, stored }) => {
             if (written > 0) {
               totals.stored++;
