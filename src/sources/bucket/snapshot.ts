@@ -14,6 +14,7 @@ import type { BucketClient, ListedObject } from './bucket-client.js';
 import { blobKey, storagesWithoutBlobs, storeBlob } from './blobs.js';
 import { spool, spoolFile } from './spool.js';
 import { indexLine, type IndexEntry } from './index-file.js';
+import { listAhead } from './list-ahead.js';
 import type { Previous } from './previous.js';
 
 /** Objects up to this size are held in memory while hashed; larger ones are encoded into a temp file. */
@@ -135,6 +136,11 @@ export function startSnapshot(opts: SnapshotOptions): {
     const stop = new AbortController();
     const signal = AbortSignal.any([opts.signal, stop.signal]);
     const window: Array<Promise<IndexEntry | undefined>> = [];
+    const ahead = listAhead(opts.client.list(opts.prefix, signal), {
+      keep: (o) => !excluded(o.key.slice(opts.prefix.length), opts.exclude),
+      large: (o) => o.size > SPOOL_LIMIT,
+      capture: (o) => capture(o, signal),
+    });
     const emit = (e: IndexEntry | undefined) => {
       if (!e) return undefined;
       totals.objects++;
@@ -142,11 +148,8 @@ export function startSnapshot(opts: SnapshotOptions): {
       return indexLine(e);
     };
     try {
-      for await (const o of opts.client.list(opts.prefix, signal)) {
-        if (excluded(o.key.slice(opts.prefix.length), opts.exclude)) continue;
-        const p = capture(o, signal);
-        p.catch(() => {});
-        window.push(p);
+      for (let o = await ahead.next(); o; o = await ahead.next()) {
+        window.push(o.entry);
         if (window.length >= opts.concurrency) {
           const line = emit(await window.shift()!);
           if (line) yield line;
@@ -158,7 +161,8 @@ export function startSnapshot(opts: SnapshotOptions): {
       }
     } finally {
       stop.abort();
-      await Promise.allSettled(window);
+      await Promise.allSettled([...window, ...ahead.started()]);
+      await ahead.close();
     }
   }
 
