@@ -1,10 +1,9 @@
 /**
  * Reused buffers for work that holds many short-lived byte runs of similar sizes (a bucket
- * backup's objects, one at a time per lane). A run that lives across a few young-generation
- * collections is promoted, and V8 starts a full collection for every ~64 MB of promoted buffers:
- * fresh buffers per 1 MiB object cost a bucket backup over a hundred full collections (a third of
- * its CPU) and ~100 MB of RSS in garbage waiting for them. A buffer taken from here and given back
- * is never garbage.
+ * backup's objects, one at a time per lane). A fresh buffer that lives across a few young-generation
+ * collections (an object held while it is hashed, encoded and uploaded) is promoted, and promoted
+ * buffers bring on full collections: fresh buffers per 1 MiB object cost a bucket backup 100-250
+ * of them, about a third of its CPU. A buffer taken from here and given back is never garbage.
  *
  * Capacities are powers of two from 64 KiB, so a buffer fits every later request of its class;
  * free buffers are kept up to `maxFreeBytes` in all, beyond which a given-back buffer is let go.

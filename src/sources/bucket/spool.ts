@@ -17,7 +17,6 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CodecChain } from '../../codecs/chain.js';
 import { encodeStream } from '../../codecs/in-process.js';
-import { outChunkSize } from '../../codecs/out-chunk.js';
 import type { Body } from '../../storages/storage.js';
 import { handOver } from '../../storages/s3/parts.js';
 import type { BytePool } from '../../util/byte-pool.js';
@@ -41,6 +40,14 @@ export interface SpoolOptions {
   codecs: CodecChain;
   pool: BytePool;
   signal: AbortSignal;
+}
+
+/**
+ * Room for an object's encoded form: zstd and gzip grow incompressible bytes by well under 1/256,
+ * age by 16 bytes per 64 KiB plus its header. Beyond it the buffer moves to a larger one (append).
+ */
+function encodedBound(size: number): number {
+  return size + (size >> 7) + 4096;
 }
 
 /** A view of the same memory (Buffer.from would copy). */
@@ -110,7 +117,7 @@ function inMemory(held: Buffer, size: number, sha256: string, opts: SpoolOptions
       const encoding = encodeStream(codecs, Readable.from([raw]), signal, size);
       let length = 0;
       try {
-        out = pool.take(outChunkSize(size) ?? size);
+        out = pool.take(encodedBound(size));
         for await (const chunk of encoding.stdout as AsyncIterable<Buffer>) {
           out = append(pool, out, length, chunk);
           length += chunk.length;
