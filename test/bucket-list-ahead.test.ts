@@ -61,6 +61,31 @@ describe('bucket listing lookahead', () => {
     assert.deepEqual(ahead.started(), []);
   });
 
+  test('a large object whose turn comes while another runs early starts in turn, once', async () => {
+    const list = objects([10, 1000, 1000, 1000]);
+    const started: string[] = [];
+    const ahead = listAhead(listing(list), {
+      keep: () => true,
+      large: (o) => o.size > 100,
+      capture: async (o) => {
+        started.push(o.key);
+        await new Promise((r) => setTimeout(r, o.size > 100 ? 20 : 0));
+        return o.key;
+      },
+    });
+    // A window wider than the bucket: every turn comes before the early object is done.
+    const entries: Array<Promise<string>> = [];
+    for (let next = await ahead.next(); next; next = await ahead.next()) entries.push(next.entry);
+    assert.deepEqual(
+      await Promise.all(entries),
+      list.map((o) => o.key),
+    );
+    // Asked again once the early one is done: nothing is left to start a second time.
+    assert.equal(await ahead.next(), undefined);
+    assert.deepEqual(started, ['k/0001', 'k/0000', 'k/0002', 'k/0003']);
+    assert.deepEqual(ahead.started(), []);
+  });
+
   test('a failed early capture surfaces in its turn, not as an unhandled rejection', async () => {
     const list = objects([10, 10, 1000]);
     const ahead = listAhead(listing(list), {

@@ -65,9 +65,10 @@ export function listAhead<T>(listing: AsyncIterable<ListedObject>, opts: ListAhe
         early.delete(o);
         return { entry: started };
       }
-      // Its turn came before an early start: it starts here, and is no longer a candidate.
-      const i = large.indexOf(o);
-      if (i >= 0) large.splice(i, 1);
+      // Its turn came before an early start: it starts here, and is no longer a candidate. Both
+      // lists are in key order and every earlier large object has left `large` (started early, or
+      // taken here), so a large one is at its head: no search through up to LOOKAHEAD entries.
+      if (large[0] === o) large.shift();
       return { entry: own(opts.capture(o)) };
     },
     /** Captures started early that the window has not taken yet (to await when it stops). */
