@@ -1,7 +1,8 @@
 /**
  * Pure logic of the bucket listing's lookahead (src/sources/bucket/list-ahead.ts): objects come out
  * in key order, each captured exactly once, excluded ones never; a large object late in the
- * listing starts before the window reaches it, and no more than EARLY_LARGE of them at once.
+ * listing starts before the window reaches it, the largest first, and no more than EARLY_LARGE of
+ * them at once.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -59,6 +60,30 @@ describe('bucket listing lookahead', () => {
     assert.ok(started.indexOf('k/0050') < started.indexOf('k/0001'), started.slice(0, 5).join(' '));
     assert.equal(maxLargeRunning, EARLY_LARGE);
     assert.deepEqual(ahead.started(), []);
+  });
+
+  test('of the large objects seen, the largest starts early first (the first of equals in key order)', async () => {
+    // 20 small objects, then large ones of 200, 5000, 300 and 5000 bytes.
+    const list = objects([...Array.from({ length: 20 }, () => 10), 200, 5000, 300, 5000]);
+    const started: string[] = [];
+    const ahead = listAhead(listing(list), {
+      keep: () => true,
+      large: (o) => o.size > 100,
+      capture: async (o) => {
+        started.push(o.key);
+        await new Promise((r) => setTimeout(r, o.size > 100 ? 20 : 0));
+        return o.key;
+      },
+    });
+    const order: string[] = [];
+    for (let next = await ahead.next(); next; next = await ahead.next()) order.push(await next.entry);
+    assert.deepEqual(
+      order,
+      list.map((o) => o.key),
+    );
+    // Started before any small one: the whole listing was seen at the first turn.
+    assert.equal(started[0], 'k/0021', started.slice(0, 3).join(' '));
+    assert.deepEqual([...started].sort(), order);
   });
 
   test('a large object whose turn comes while another runs early starts in turn, once', async () => {

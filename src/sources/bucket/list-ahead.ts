@@ -2,7 +2,8 @@
  * The listing of a bucket a little ahead of the snapshot's window, so that large objects start
  * early. The window reads objects in key order (the index is written in that order); a multi-GB
  * object late in key order would be read last and alone, one stream while the rest of the machine
- * idles. Seen up to LOOKAHEAD objects ahead, it starts at once and overlaps the small ones.
+ * idles. Seen up to LOOKAHEAD objects ahead, it starts at once and overlaps the small ones; of the
+ * large objects seen, the largest goes first.
  */
 import type { ListedObject } from './bucket-client.js';
 
@@ -10,6 +11,17 @@ import type { ListedObject } from './bucket-client.js';
 export const LOOKAHEAD = 2000;
 /** Large objects read ahead of their turn at once (each streams to a temp file: little memory). */
 export const EARLY_LARGE = 1;
+
+/**
+ * Which candidate starts early: the largest seen so far. The longest read going first is what ends
+ * the run soonest (a 2 GB object after three 32 MB ones would start seconds later and end last);
+ * among equals the first in key order.
+ */
+function largest(candidates: ListedObject[]): number {
+  let at = 0;
+  for (let i = 1; i < candidates.length; i++) if (candidates[i]!.size > candidates[at]!.size) at = i;
+  return at;
+}
 
 export interface ListAheadOptions<T> {
   /** Whether a listed object belongs to the snapshot (not excluded). */
@@ -34,7 +46,7 @@ export function listAhead<T>(listing: AsyncIterable<ListedObject>, opts: ListAhe
   };
   const startEarly = () => {
     while (running < EARLY_LARGE && large.length > 0) {
-      const o = large.shift()!;
+      const o = large.splice(largest(large), 1)[0]!;
       running++;
       early.set(
         o,
@@ -66,8 +78,9 @@ export function listAhead<T>(listing: AsyncIterable<ListedObject>, opts: ListAhe
         return { entry: started };
       }
       // Its turn came before an early start: it starts here, and is no longer a candidate. Both
-      // lists are in key order and every earlier large object has left `large` (started early, or
-      // taken here), so a large one is at its head: no search through up to LOOKAHEAD entries.
+      // lists are in key order (an early start takes from anywhere in `large`, which keeps the
+      // rest in order) and every earlier large object has left `large` (started early, or taken
+      // here), so a large one is at its head: no search through up to LOOKAHEAD entries.
       if (large[0] === o) large.shift();
       return { entry: own(opts.capture(o)) };
     },
