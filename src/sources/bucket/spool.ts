@@ -184,8 +184,9 @@ async function spill(
     size,
     sha256: hash.digest('hex'),
     // Read back in 64 KiB chunks, each copied into an upload part at once: at that size they die
-    // young; 1 MiB ones lived long enough to wait for a full collection (bench:bucket's peak RSS
-    // 247-254 MB with 1 MiB, 228-248 MB with 64 KiB; its three 32 MiB objects are read back so).
+    // young; 1 MiB ones lived long enough to wait for a full collection (a backup of the bench's
+    // bucket, whose three 32 MiB objects are read back so: peak RSS 247-254 MB with 1 MiB chunks,
+    // 228-248 MB with 64 KiB, three interleaved runs each).
     encoded: async () => createReadStream(file, { highWaterMark: 64 * 1024 }),
     release: () => rm(file, { force: true }),
   };
