@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { CreateMultipartUploadCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { BytePool } from '../src/util/byte-pool.js';
 import { LifeboatError } from '../src/util/errors.js';
 import { MAX_PART_SIZE, maxObjectSize, partSizeFor } from '../src/storages/s3/parts.js';
 import { parseS3Url, s3OptionsFromUrl } from '../src/storages/s3/url.js';
@@ -84,6 +85,40 @@ describe('s3 storage', () => {
       new HeadObjectCommand({ Bucket: bucket.name, Key: 'p/app/big.sql.zst' }),
     );
     assert.match(head.ETag ?? '', /-3"$/, 'three parts: 5 MiB, 5 MiB, the rest');
+    assert.deepEqual(await bucket.incompleteUploads(), []);
+  });
+
+  test("uploads given a run's part buffers take their parts there, give them back, and store every byte", async (t) => {
+    // 5 MiB parts in the pool's 8 MiB buffers: each part is a view of the start of its buffer.
+    const { bucket, storage } = await s3Fixture(t, { partSize: 5 * MiB, prefix: 'p' });
+    const pool = new BytePool(64 * MiB);
+    const given = new Set<Buffer>();
+    let fresh = 0;
+    let reused = 0;
+    const buffers = {
+      take: (size: number) => {
+        const buf = pool.take(size);
+        if (given.delete(buf)) reused++;
+        else fresh++;
+        return buf;
+      },
+      give: (buf: Buffer) => {
+        given.add(buf);
+        pool.give(buf);
+      },
+    };
+    for (const key of ['app/one.bin', 'app/two.bin']) {
+      const chunks: Buffer[] = [];
+      for await (const c of body(16 * MiB + 999)) chunks.push(c);
+      const bytes = Buffer.concat(chunks);
+      assert.equal((await storage.put(key, chunks, { buffers })).size, bytes.length);
+      assert.ok((await readAll(await storage.get(key))).equals(bytes), key);
+      const head = await bucket.client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: `p/${key}` }));
+      assert.match(head.ETag ?? '', /-4"$/, 'four parts: 5, 5, 5 MiB and the rest');
+    }
+    // The first upload allocated its parts (at most three at once); the second only reused them.
+    assert.ok(fresh <= 3, `fresh buffers: ${fresh}`);
+    assert.ok(reused >= 4, `reused buffers: ${reused}`);
     assert.deepEqual(await bucket.incompleteUploads(), []);
   });
 

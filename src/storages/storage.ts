@@ -13,6 +13,24 @@ export interface ObjectInfo {
 /** What put() accepts: any byte stream (a Readable, an async generator) or a plain array of chunks. */
 export type Body = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
+/**
+ * Buffers an upload may hold its parts in and give back once a part is stored, shared by the
+ * uploads of one run (a bucket backup's large objects, util/byte-pool.ts): each upload would
+ * otherwise allocate its parts afresh, and the previous upload's wait for a full garbage
+ * collection meanwhile. take() may return a larger buffer than asked.
+ */
+export interface PartBuffers {
+  take(size: number): Buffer;
+  give(buf: Buffer): void;
+}
+
+/** put()'s options. */
+export interface PutOptions {
+  signal?: AbortSignal;
+  /** Where multipart parts come from (S3); a storage that needs none ignores it. */
+  buffers?: PartBuffers;
+}
+
 export interface StorageCapabilities {
   /** put() refuses an existing key atomically (not by a separate check that can race). */
   atomicCreateOnly: boolean;
@@ -30,7 +48,7 @@ export interface Storage {
    * errors, the signal aborts or the storage fails, nothing is left at `key` (nor a temp file).
    * Never overwrites: an existing key fails with code 'exists'. Returns the stored size.
    */
-  put(key: string, body: Body, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
+  put(key: string, body: Body, opts?: PutOptions): Promise<{ size: number }>;
 
   /**
    * Optional: replaces a small object in one step, so a reader sees the old bytes or the new, never

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { safeSegment } from '../../catalog/layout.js';
 import { decodeArtifact } from '../../catalog/artifact-stream.js';
 import type { CodecChain } from '../../codecs/chain.js';
-import type { Storage } from '../../storages/storage.js';
+import type { PartBuffers, Storage } from '../../storages/storage.js';
 import { fanOut } from '../../util/fan-out.js';
 import { isLifeboatError, LifeboatError } from '../../util/errors.js';
 import type { Spooled } from './spool.js';
@@ -52,7 +52,7 @@ export async function storagesWithoutBlobs(
  * it), and the blob's stored size when every storage's copy has the same one (copies written at
  * different times may differ: another zstd, another level). A storage that got the same blob from
  * someone else meanwhile ('exists') holds the same bytes, which is success (its size is then
- * unknown).
+ * unknown). A multipart upload takes its parts from `buffers` (the snapshot's pool).
  */
 export async function storeBlob(
   bytes: Spooled,
@@ -60,6 +60,7 @@ export async function storeBlob(
   storages: Storage[],
   lacking: ReadonlySet<Storage>,
   signal: AbortSignal,
+  buffers?: PartBuffers,
 ): Promise<{ written: number; stored?: number }> {
   const missing: Storage[] = [];
   const sizes = new Set<number>();
@@ -83,7 +84,7 @@ export async function storeBlob(
   const settled = await fanOut(
     chunks(),
     missing.map((s) => async (b: AsyncIterable<Uint8Array>) => {
-      await s.put(key, b, { signal }).then(
+      await s.put(key, b, { signal, buffers }).then(
         (put) => sizes.add(put.size),
         (err: unknown) => {
           if (!isLifeboatError(err, 'exists')) throw err;

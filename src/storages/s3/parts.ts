@@ -4,7 +4,7 @@
  * every further 1,000 twice the size before, up to S3's 5 GiB, so 10,000 parts hold
  * partSize × 1,023,000 bytes (8 TiB from 8 MiB) while a small dump only ever fills small parts.
  */
-import type { Body } from '../storage.js';
+import type { Body, PartBuffers } from '../storage.js';
 
 const MiB = 1024 * 1024;
 export const MIN_PART_SIZE = 5 * MiB;
@@ -45,9 +45,10 @@ function iteratorOf(body: Body): AsyncIterator<Uint8Array> | Iterator<Uint8Array
 
 /**
  * Part buffers, reused: an upload allocates its first three, then nothing more until the part size
- * grows. Long uploads then leave no garbage of their own, which keeps the RSS low and flat.
+ * grows. Long uploads then leave no garbage of their own, which keeps the RSS low and flat. (An
+ * upload given the run's PartBuffers takes them from there instead.)
  */
-export class BufferPool {
+export class BufferPool implements PartBuffers {
   private readonly free: Buffer[] = [];
   take(size: number): Buffer {
     const i = this.free.findIndex((b) => b.length === size);
@@ -60,7 +61,7 @@ export class BufferPool {
 
 export interface Part {
   bytes: Buffer;
-  /** The whole buffer behind `bytes`, to give back to the pool once the part is stored. */
+  /** The whole buffer behind `bytes` (it may be larger), to give back to the pool once the part is stored. */
   buffer: Buffer;
 }
 
@@ -95,16 +96,26 @@ export function joined(chunks: Uint8Array[], size: number): Buffer {
     : Buffer.concat(chunks, size);
 }
 
+/** Copies `chunks` into `into`, from its start. */
+function gathered(chunks: Uint8Array[], into: Buffer): Buffer {
+  let at = 0;
+  for (const c of chunks) {
+    into.set(c, at);
+    at += c.length;
+  }
+  return into;
+}
+
 /**
  * Cuts `body` into parts of the sizes above. The last part may be short (or empty, for an empty
- * body). The first part gathers chunks and copies them once it knows its size, so a small body
- * never costs a whole part's buffer; later chunks are copied straight into pooled buffers. A read
- * that never resolves (a stalled dump) loses to the signal.
+ * body). The first part gathers chunks and copies them into a pooled buffer once it knows its
+ * size, so a small body never costs a whole part's buffer; later chunks are copied straight into
+ * pooled buffers. A read that never resolves (a stalled dump) loses to the signal.
  */
 export async function* partsOf(
   body: Body,
   initial: number,
-  pool: BufferPool,
+  pool: PartBuffers,
   signal: AbortSignal,
 ): AsyncGenerator<Part> {
   const it = iteratorOf(body);
@@ -125,8 +136,8 @@ export async function* partsOf(
         filled += take;
         chunk = chunk.subarray(take);
         if (filled === size) {
-          const full = buffer ?? Buffer.concat(pending, size);
-          yield { bytes: full, buffer: full };
+          const full = buffer ?? gathered(pending, pool.take(size));
+          yield { bytes: full.subarray(0, size), buffer: full };
           partNumber++;
           pending = [];
           buffer = undefined;

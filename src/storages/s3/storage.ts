@@ -82,10 +82,10 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
     location,
     capabilities: { atomicCreateOnly: conditionalWrites },
 
-    put(key, body, { signal } = {}) {
+    put(key, body, { signal, buffers } = {}) {
       const what = `write ${key} to ${location}`;
       const target = { ...b, key: b.key(key), label: key, partSize, conditionalWrites };
-      return uploadObject(body, { ...target, head: () => head(key, what, signal) }, signal);
+      return uploadObject(body, { ...target, head: () => head(key, what, signal) }, signal, buffers);
     },
 
     async replace(key, bytes, { signal } = {}) {

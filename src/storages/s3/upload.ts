@@ -30,7 +30,7 @@ import {
 import { LifeboatError } from '../../util/errors.js';
 import { s3ErrorAttempts, s3ErrorName } from './errors.js';
 import { BufferPool, MAX_PARTS, PARTS_IN_FLIGHT, partsOf, type Part } from './parts.js';
-import type { Body } from '../storage.js';
+import type { Body, PartBuffers } from '../storage.js';
 
 export interface UploadTarget {
   client: S3Client;
@@ -65,13 +65,14 @@ export async function uploadObject(
   body: Body,
   target: UploadTarget,
   signal: AbortSignal = new AbortController().signal,
+  buffers?: PartBuffers,
 ): Promise<{ size: number }> {
   const what = `write ${target.label} to ${target.location}`;
   if (signal.aborted) throw target.fail(signal.reason, what);
   // Part uploads stop on the caller's abort and on the first failed part.
   const internal = new AbortController();
   const partSignal = AbortSignal.any([signal, internal.signal]);
-  const pool = new BufferPool();
+  const pool = buffers ?? new BufferPool();
   const parts = partsOf(body, target.partSize, pool, partSignal);
   let uploadId: string | undefined;
   try {
