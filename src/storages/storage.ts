@@ -14,10 +14,10 @@ export interface ObjectInfo {
 export type Body = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /**
- * Buffers an upload may hold its parts in and give back once a part is stored, shared by the
- * uploads of one run (a bucket backup's large objects, util/byte-pool.ts): each upload would
- * otherwise allocate its parts afresh, and the previous upload's wait for a full garbage
- * collection meanwhile. take() may return a larger buffer than asked.
+ * Buffers an upload may hold its parts in, giving each back once its part is stored; shared by
+ * the uploads of one run (a bucket backup's large objects, util/byte-pool.ts). Otherwise each
+ * upload allocates its own parts, while the previous upload's wait for a full garbage collection.
+ * take() may return a larger buffer than asked for.
  */
 export interface PartBuffers {
   take(size: number): Buffer;
