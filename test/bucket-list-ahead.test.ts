@@ -26,6 +26,22 @@ async function* listing(list: ListedObject[]) {
   }
 }
 
+/**
+ * A lookahead over `list` (every object kept; over 100 bytes is large) whose captures record their
+ * start in `started` and take 20 ms when large.
+ */
+function recordingAhead(list: ListedObject[], started: string[]) {
+  return listAhead(listing(list), {
+    keep: () => true,
+    large: (o) => o.size > 100,
+    capture: async (o) => {
+      started.push(o.key);
+      await new Promise((r) => setTimeout(r, o.size > 100 ? 20 : 0));
+      return o.key;
+    },
+  });
+}
+
 describe('bucket listing lookahead', () => {
   test('key order, one capture each, large objects early and at most EARLY_LARGE at once', async () => {
     // 50 small objects, then two large ones last in key order, and an excluded one.
@@ -66,15 +82,7 @@ describe('bucket listing lookahead', () => {
     // 20 small objects, then large ones of 200, 5000, 300 and 5000 bytes.
     const list = objects([...Array.from({ length: 20 }, () => 10), 200, 5000, 300, 5000]);
     const started: string[] = [];
-    const ahead = listAhead(listing(list), {
-      keep: () => true,
-      large: (o) => o.size > 100,
-      capture: async (o) => {
-        started.push(o.key);
-        await new Promise((r) => setTimeout(r, o.size > 100 ? 20 : 0));
-        return o.key;
-      },
-    });
+    const ahead = recordingAhead(list, started);
     const order: string[] = [];
     for (let next = await ahead.next(); next; next = await ahead.next()) order.push(await next.entry);
     assert.deepEqual(
@@ -89,15 +97,7 @@ describe('bucket listing lookahead', () => {
   test('a large object whose turn comes while another runs early starts in turn, once', async () => {
     const list = objects([10, 1000, 1000, 1000]);
     const started: string[] = [];
-    const ahead = listAhead(listing(list), {
-      keep: () => true,
-      large: (o) => o.size > 100,
-      capture: async (o) => {
-        started.push(o.key);
-        await new Promise((r) => setTimeout(r, o.size > 100 ? 20 : 0));
-        return o.key;
-      },
-    });
+    const ahead = recordingAhead(list, started);
     // A window wider than the bucket: every turn comes before the early object is done.
     const entries: Array<Promise<string>> = [];
     for (let next = await ahead.next(); next; next = await ahead.next()) entries.push(next.entry);
