@@ -15,9 +15,9 @@ export type Body = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /**
  * Buffers an upload may hold its parts in, giving each back once its part is stored; shared by
- * the uploads of one run (a bucket backup's large objects, util/byte-pool.ts). Otherwise each
- * upload allocates its own parts, while the previous upload's wait for a full garbage collection.
- * take() may return a larger buffer than asked for.
+ * the uploads of one run (a bucket backup's large objects, util/byte-pool.ts). Without them each
+ * upload allocates parts of its own, and the previous upload's parts, now garbage, wait for a
+ * full collection meanwhile. take() may return a larger buffer than asked for.
  */
 export interface PartBuffers {
   take(size: number): Buffer;
