@@ -5,12 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { CreateMultipartUploadCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { BytePool } from '../src/util/byte-pool.js';
 import { LifeboatError } from '../src/util/errors.js';
 import { MAX_PART_SIZE, maxObjectSize, partSizeFor } from '../src/storages/s3/parts.js';
 import { parseS3Url, s3OptionsFromUrl } from '../src/storages/s3/url.js';
+import { wholeFile } from '../src/storages/whole-file.js';
 import { storageConformance } from './helpers/storage-conformance.js';
 import { testBucket } from './helpers/s3-server.js';
 import { MiB, rawEntries, readAll, s3Fixture, storageOn } from './helpers/s3-storage.js';
@@ -119,6 +123,36 @@ describe('s3 storage', () => {
     // The first upload allocated its parts (at most three at once); the second only reused them.
     assert.ok(fresh <= 3, `fresh buffers: ${fresh}`);
     assert.ok(reused >= 4, `reused buffers: ${reused}`);
+    assert.deepEqual(await bucket.incompleteUploads(), []);
+  });
+
+  test('a whole-file body goes up from the file by byte ranges: no part buffers, every byte stored', async (t) => {
+    const { bucket, storage } = await s3Fixture(t, { partSize: 5 * MiB, prefix: 'p' });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-file-parts-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    let taken = 0;
+    const buffers = {
+      take: (size: number) => {
+        taken++;
+        return Buffer.allocUnsafe(size);
+      },
+      give: () => {},
+    };
+    for (const [key, size, parts] of [
+      ['app/big.bin', 16 * MiB + 999, 4],
+      ['app/small.bin', MiB + 7, 0],
+    ] as const) {
+      const bytes = randomBytes(size);
+      const file = path.join(dir, path.basename(key));
+      await writeFile(file, bytes);
+      assert.deepEqual(await storage.put(key, wholeFile(file), { buffers }), { size });
+      assert.ok((await readAll(await storage.get(key))).equals(bytes), key);
+      const head = await bucket.client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: `p/${key}` }));
+      if (parts)
+        assert.match(head.ETag ?? '', new RegExp(`-${parts}"$`), `${parts} parts: 5, 5, 5 MiB and the rest`);
+      else assert.doesNotMatch(head.ETag ?? '', /-\d+"$/, 'one PutObject');
+    }
+    assert.equal(taken, 0, 'the multipart upload read its parts from the file, not into buffers');
     assert.deepEqual(await bucket.incompleteUploads(), []);
   });
 

@@ -5,7 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import { wholeFile } from '../src/storages/whole-file.js';
 import { LifeboatError } from '../src/util/errors.js';
 import { isUploadPart, startFaultProxy, type Fault, type RequestInfo } from './helpers/fault-proxy.js';
 import { testBucket } from './helpers/s3-server.js';
@@ -23,6 +27,14 @@ async function proxied(t: { after(fn: () => unknown): void }, opts: Parameters<t
   t.after(() => proxy.close());
   const storage = storageOn(bucket, { endpoint: proxy.endpoint, stallTimeoutSeconds: 1, ...opts });
   return { bucket, proxy, storage, direct: storageOn(bucket) };
+}
+
+/** `bytes` in a temp file, removed after the test. */
+async function fileOf(t: { after(fn: () => unknown): void }, bytes: Buffer): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-faults-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, 'body'), bytes);
+  return path.join(dir, 'body');
 }
 
 describe('s3 storage under faults', () => {
@@ -43,6 +55,32 @@ describe('s3 storage under faults', () => {
     });
     assert.ok((await readAll(await storageOn(bucket).get('app/big.sql'))).equals(bytes));
     assert.deepEqual(await rawEntries(bucket), ['app/big.sql']);
+  });
+
+  test('parts sent from a file are retried too, each from a fresh read of its range, without a word on the console', async (t) => {
+    const { bucket, proxy, storage } = await proxied(t, { partSize: 5 * MiB });
+    const faults: Fault[] = ['error500', 'slowdown503', 'reset', 'stall'];
+    proxy.plan({ permanent: true, faults, match: firstN(faults.length, isUploadPart) });
+    const bytes = randomBytes(16 * MiB + 3);
+    const warn = t.mock.method(console, 'warn', () => {});
+    assert.deepEqual(await storage.put('app/big.bin', wholeFile(await fileOf(t, bytes))), {
+      size: bytes.length,
+    });
+    assert.equal(
+      warn.mock.callCount(),
+      0,
+      'the SDK said nothing about the streamed parts it could not retry',
+    );
+    assert.deepEqual(proxy.stats.faults, {
+      error500: 1,
+      slowdown503: 1,
+      reset: 1,
+      stall: 1,
+      skew403: 0,
+      denied403: 0,
+    });
+    assert.ok((await readAll(await storageOn(bucket).get('app/big.bin'))).equals(bytes));
+    assert.deepEqual(await rawEntries(bucket), ['app/big.bin']);
   });
 
   test('small writes and every other request are retried too', async (t) => {
@@ -80,6 +118,22 @@ describe('s3 storage under faults', () => {
     assert.match(
       err.message,
       /^write app\/big\.sql to s3:\/\/\S+: part \d+: http:\/\/127\.0\.0\.1:\d+ answered 500 InternalError after 3 attempts$/,
+    );
+    assert.deepEqual(await rawEntries(bucket), [], 'no object, no incomplete upload');
+  });
+
+  test('a permanent fault on a part sent from a file fails the same way and aborts the upload', async (t) => {
+    const { bucket, proxy, storage } = await proxied(t, { partSize: 5 * MiB, maxAttempts: 3 });
+    proxy.plan({ permanent: true, faults: ['error500'], match: isUploadPart });
+    const file = await fileOf(t, randomBytes(12 * MiB));
+    const err = await storage.put('app/big.bin', wholeFile(file)).then(
+      () => assert.fail('put should fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof LifeboatError);
+    assert.match(
+      err.message,
+      /^write app\/big\.bin to s3:\/\/\S+: part \d+: http:\/\/127\.0\.0\.1:\d+ answered 500 InternalError after 3 attempts$/,
     );
     assert.deepEqual(await rawEntries(bucket), [], 'no object, no incomplete upload');
   });

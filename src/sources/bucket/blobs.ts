@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import { safeSegment } from '../../catalog/layout.js';
 import { decodeArtifact } from '../../catalog/artifact-stream.js';
 import type { CodecChain } from '../../codecs/chain.js';
-import type { PartBuffers, Storage } from '../../storages/storage.js';
+import type { Body, PartBuffers, Storage } from '../../storages/storage.js';
+import { wholeFile } from '../../storages/whole-file.js';
 import { fanOut } from '../../util/fan-out.js';
 import { isLifeboatError, LifeboatError } from '../../util/errors.js';
 import type { Spooled } from './spool.js';
@@ -75,24 +76,32 @@ export async function storeBlob(
     else missing.push(s);
   }
   if (missing.length === 0) return result(0);
+  const put = (s: Storage, b: Body) =>
+    s.put(key, b, { signal, buffers }).then(
+      (stored) => {
+        sizes.add(stored.size);
+      },
+      (err: unknown) => {
+        if (!isLifeboatError(err, 'exists')) throw err;
+        unknown = true;
+      },
+    );
   // Encoded in full (held in memory or a temp file) before any storage sees a byte: only a clean
-  // end of every codec lets a storage commit the blob.
-  const body = await bytes.encoded(signal);
-  async function* chunks() {
-    yield* body;
+  // end of every codec lets a storage commit the blob. A temp file each storage reads on its own
+  // (an S3 one by ranges, holding no parts); held bytes go to all of them at once.
+  const file = bytes.file;
+  let settled: PromiseSettledResult<void>[];
+  if (file) settled = await Promise.allSettled(missing.map((s) => put(s, wholeFile(file))));
+  else {
+    const body = await bytes.encoded(signal);
+    async function* chunks() {
+      yield* body;
+    }
+    settled = await fanOut(
+      chunks(),
+      missing.map((s) => (b: AsyncIterable<Uint8Array>) => put(s, b)),
+    );
   }
-  const settled = await fanOut(
-    chunks(),
-    missing.map((s) => async (b: AsyncIterable<Uint8Array>) => {
-      await s.put(key, b, { signal, buffers }).then(
-        (put) => sizes.add(put.size),
-        (err: unknown) => {
-          if (!isLifeboatError(err, 'exists')) throw err;
-          unknown = true;
-        },
-      );
-    }),
-  );
   const failed = settled.find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   return result(missing.length);

@@ -119,6 +119,7 @@ export function openBucket(
           label: key,
           location,
           partSize,
+          retry,
           conditionalWrites: settings.conditionalWrites ?? true,
           headers,
           overwrite: opts.overwrite,

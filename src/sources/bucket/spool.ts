@@ -10,7 +10,7 @@
  *   the disk sees the stored form (a mostly-zero multi-GB object: tens of MB), not the object.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -19,12 +19,15 @@ import type { CodecChain } from '../../codecs/chain.js';
 import { encodeStream } from '../../codecs/in-process.js';
 import type { Body } from '../../storages/storage.js';
 import { handOver } from '../../storages/s3/parts.js';
+import { wholeFile } from '../../storages/whole-file.js';
 import type { BytePool } from '../../util/byte-pool.js';
 
 /** An object's bytes as read once, hashed on the way. */
 export interface Spooled {
   size: number;
   sha256: string;
+  /** The file holding the blob's bytes, for an object larger than the limit: each storage may read it. */
+  file?: string;
   /** The blob's bytes: the object through the codecs. Called at most once. */
   encoded(signal: AbortSignal): Promise<Body>;
   /** Lets go of the held bytes, once nothing reads what encoded() gave any more. */
@@ -183,11 +186,8 @@ async function spill(
   return {
     size,
     sha256: hash.digest('hex'),
-    // Read back in 64 KiB chunks, each copied into an upload part at once: at that size they die
-    // young; 1 MiB ones lived long enough to wait for a full collection (a backup of the bench's
-    // bucket, whose three 32 MiB objects are read back so: peak RSS 247-254 MB with 1 MiB chunks,
-    // 228-248 MB with 64 KiB, three interleaved runs each).
-    encoded: async () => createReadStream(file, { highWaterMark: 64 * 1024 }),
+    file,
+    encoded: async () => wholeFile(file),
     release: () => rm(file, { force: true }),
   };
 }

@@ -47,6 +47,10 @@ export function createS3Client(opts: S3ClientOptions): S3Client {
     // that long, mid-upload or mid-download, which is the stall watchdog; it is not a cap on how
     // long a large transfer may take. The overall deadline is the caller's AbortSignal.
     requestHandler: { connectionTimeout: stallMs, socketTimeout: stallMs },
+    // Silent, as the SDK's default logger is, but for one path: when a request whose body is a
+    // stream fails, the SDK, which cannot retry it, says so on the console unless a logger is
+    // set. Parts sent from a file are such requests, and file-parts.ts retries them itself.
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
   });
   client.middlewareStack.add(
     (next) => (args) => {

@@ -84,13 +84,13 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
 
     put(key, body, { signal, buffers } = {}) {
       const what = `write ${key} to ${location}`;
-      const target = { ...b, key: b.key(key), label: key, partSize, conditionalWrites };
+      const target = { ...b, key: b.key(key), label: key, partSize, retry, conditionalWrites };
       return uploadObject(body, { ...target, head: () => head(key, what, signal) }, signal, buffers);
     },
 
     async replace(key, bytes, { signal } = {}) {
       // A plain PutObject (no If-None-Match, no existence check): S3 swaps the object atomically.
-      const target = { ...b, key: b.key(key), label: key, partSize, conditionalWrites: false };
+      const target = { ...b, key: b.key(key), label: key, partSize, retry, conditionalWrites: false };
       await uploadObject([bytes], { ...target, head: async () => undefined }, signal);
     },
 

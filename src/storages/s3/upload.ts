@@ -8,6 +8,8 @@
  * - A larger body becomes a multipart upload, cut into parts that grow with the object so 5 TiB
  *   fits in 10,000 parts (parts.ts). Two parts upload at once while the next one fills: memory
  *   holds at most three parts. Each part is retried on its own by the client.
+ * - A body that is a whole local file (whole-file.ts) of a part or more is sent from the file by
+ *   byte ranges instead (file-parts.ts): memory holds no part at all.
  * - Complete is sent with `If-None-Match: *` (honoured by AWS S3) after a HeadObject check (for
  *   servers, like radosgw, that ignore it there); then the stored size is read back.
  * - Any failure — of the body, a part, or the caller's signal — aborts the multipart upload, so the
@@ -29,8 +31,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { LifeboatError } from '../../util/errors.js';
 import { s3ErrorAttempts, s3ErrorName } from './errors.js';
+import { stat } from 'node:fs/promises';
+import { fileParts, type OutgoingPart } from './file-parts.js';
 import { BufferPool, MAX_PARTS, PARTS_IN_FLIGHT, partsOf, type Part } from './parts.js';
+import type { RetryPolicy } from '../../util/backoff.js';
 import type { Body, PartBuffers } from '../storage.js';
+import { wholeFileOf } from '../whole-file.js';
 
 export interface UploadTarget {
   client: S3Client;
@@ -41,6 +47,8 @@ export interface UploadTarget {
   label: string;
   location: string;
   partSize: number;
+  /** Retries for parts sent from a file, which the SDK cannot retry (file-parts.ts). */
+  retry: RetryPolicy;
   /**
    * Whether the server refuses PutObject with `If-None-Match: *` over an existing key. When not,
    * a HeadObject check comes first (which narrows the race, but cannot close it).
@@ -69,17 +77,90 @@ export async function uploadObject(
 ): Promise<{ size: number }> {
   const what = `write ${target.label} to ${target.location}`;
   if (signal.aborted) throw target.fail(signal.reason, what);
+  const file = wholeFileOf(body);
+  // A file that cannot be stat'ed goes the common way, which reports its read error.
+  const fileSize =
+    file === undefined
+      ? undefined
+      : await stat(file).then(
+          (s) => s.size,
+          () => undefined,
+        );
+  if (file !== undefined && fileSize !== undefined && fileSize >= target.partSize) {
+    // Sent from the file by ranges; the stream is never read.
+    (body as { destroy?: () => void }).destroy?.();
+    return await multipart(target, what, signal, fileParts(file, fileSize, target));
+  }
   // Part uploads stop on the caller's abort and on the first failed part.
-  const internal = new AbortController();
-  const partSignal = AbortSignal.any([signal, internal.signal]);
+  const stop = new AbortController();
   const pool = buffers ?? new BufferPool();
-  const parts = partsOf(body, target.partSize, pool, partSignal);
-  let uploadId: string | undefined;
+  const parts = partsOf(body, target.partSize, pool, AbortSignal.any([signal, stop.signal]));
   try {
     const first = await parts.next();
     if (first.done || first.value.bytes.length < target.partSize)
       return await putSingle(first.value?.bytes ?? Buffer.alloc(0), target, signal, what);
+    return await multipart(target, what, signal, bufferParts(first.value, parts, target, pool), stop);
+  } catch (err) {
+    stop.abort(err);
+    if (signal.aborted) throw target.fail(signal.reason, what);
+    throw err;
+  } finally {
+    // Closes the body if we stopped reading it early (a failed part, a refused key).
+    void parts.return(undefined).catch(() => {});
+  }
+}
 
+/** `first` and the rest of `parts`, each sent from its buffer and given back to `pool` once stored. */
+async function* bufferParts(
+  first: Part,
+  parts: AsyncGenerator<Part>,
+  target: UploadTarget,
+  pool: PartBuffers,
+): AsyncGenerator<OutgoingPart> {
+  for (let part: Part | undefined = first; part;) {
+    const { bytes, buffer } = part;
+    yield {
+      length: bytes.length,
+      send: async (partNumber, uploadId, partSignal) =>
+        (
+          await target.client.send(
+            new UploadPartCommand({
+              Bucket: target.bucket,
+              Key: target.key,
+              UploadId: uploadId,
+              PartNumber: partNumber,
+              Body: bytes,
+              ContentLength: bytes.length,
+              ContentMD5: md5(bytes).toString('base64'),
+            }),
+            { abortSignal: partSignal },
+          )
+        ).ETag,
+      stored: () => pool.give(buffer),
+    };
+    const next = await parts.next();
+    part = next.done ? undefined : next.value;
+  }
+}
+
+/**
+ * One multipart upload of `parts`: PARTS_IN_FLIGHT of them at once while the next one is made
+ * ready, then Complete. Any failure (of a part, of `parts` itself, or the caller's signal) aborts
+ * the upload, so nothing appears at the key. `stop`, when given, is aborted with the failure too
+ * (it stops the producer of `parts`).
+ */
+async function multipart(
+  target: UploadTarget,
+  what: string,
+  signal: AbortSignal,
+  parts: AsyncGenerator<OutgoingPart>,
+  stop = new AbortController(),
+): Promise<{ size: number }> {
+  // Part uploads stop on the caller's abort and on the first failed part.
+  const partSignal = AbortSignal.any([signal, stop.signal]);
+  let uploadId: string | undefined;
+  const inflight = new Set<Promise<void>>();
+  try {
     uploadId = (
       await send(target, what, signal, () =>
         target.client.send(
@@ -89,46 +170,33 @@ export async function uploadObject(
       )
     ).UploadId;
     const completed: CompletedPart[] = [];
-    const inflight = new Set<Promise<void>>();
     let failure: unknown;
     let count = 0;
     let size = 0;
-    const start = ({ bytes: buf, buffer }: Part) => {
+    const start = (part: OutgoingPart) => {
       const partNumber = ++count;
       if (partNumber > MAX_PARTS) {
         throw new LifeboatError('failed', `${what}: larger than S3's ${MAX_PARTS} parts allow`, {
           hint: 'raise partSizeMiB for this storage',
         });
       }
-      size += buf.length;
-      const done = target.client
-        .send(
-          new UploadPartCommand({
-            Bucket: target.bucket,
-            Key: target.key,
-            UploadId: uploadId,
-            PartNumber: partNumber,
-            Body: buf,
-            ContentLength: buf.length,
-            ContentMD5: md5(buf).toString('base64'),
-          }),
-          { abortSignal: partSignal },
-        )
+      size += part.length;
+      const done = part
+        .send(partNumber, uploadId, partSignal)
         .then(
-          (r) => {
-            completed[partNumber - 1] = { PartNumber: partNumber, ETag: r.ETag };
-            pool.give(buffer);
+          (etag) => {
+            completed[partNumber - 1] = { PartNumber: partNumber, ETag: etag };
+            part.stored?.();
           },
           (err) => {
             failure ??= target.fail(err, `${what}: part ${partNumber}`);
-            internal.abort(failure);
+            stop.abort(failure);
           },
         )
         .finally(() => inflight.delete(done));
       inflight.add(done);
     };
 
-    start(first.value);
     for (;;) {
       const next = await parts.next();
       if (next.done) break;
@@ -161,12 +229,13 @@ export async function uploadObject(
     await checkStoredSize(target, size, what);
     return { size };
   } catch (err) {
-    internal.abort(err);
+    stop.abort(err);
+    // Parts still going stop on the abort; the upload is aborted once none can add to it.
+    await Promise.allSettled(inflight);
     if (uploadId) await abortUpload(target, uploadId);
     if (signal.aborted) throw target.fail(signal.reason, what);
     throw err;
   } finally {
-    // Closes the body if we stopped reading it early (a failed part, a refused key).
     void parts.return(undefined).catch(() => {});
   }
 }

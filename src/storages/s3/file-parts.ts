@@ -1,0 +1,120 @@
+/**
+ * Multipart parts sent straight from a local file (a body made by storages/whole-file.ts), so that
+ * memory holds no part: each part's Content-MD5 comes from one read of its byte range into a small
+ * reused buffer, and its body is a second read of that range (from the page cache), streamed.
+ *
+ * The SDK does not retry a request whose body is a stream (it cannot rewind it), so each part is
+ * retried here: the same failures and waits as the SDK's retries (retry.ts), a fresh stream each
+ * attempt.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { retryDelay, type RetryPolicy } from '../../util/backoff.js';
+import { LifeboatError } from '../../util/errors.js';
+import { sleep } from '../../util/sleep.js';
+import { isTransientS3Error } from './errors.js';
+import { partSizeFor } from './parts.js';
+import { FILE_CHUNK } from '../whole-file.js';
+
+/** A part on its way: its length, and how to send it as part `partNumber`, resolving to its ETag. */
+export interface OutgoingPart {
+  length: number;
+  send(partNumber: number, uploadId: string | undefined, signal: AbortSignal): Promise<string | undefined>;
+  /** Called once the part is stored. */
+  stored?(): void;
+}
+
+export interface FilePartsTarget {
+  client: S3Client;
+  bucket: string;
+  key: string;
+  partSize: number;
+  retry: RetryPolicy;
+}
+
+/** How much of a part one read takes for its MD5 (one buffer per upload, reused). */
+const MD5_READ = 256 * 1024;
+
+/** The MD5 of `length` bytes of `file` from `start`, read through `buf`. */
+async function rangeMd5(file: string, start: number, length: number, buf: Buffer): Promise<string> {
+  const hash = createHash('md5');
+  const handle = await open(file, 'r');
+  try {
+    for (let at = 0; at < length;) {
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, length - at), start + at);
+      if (bytesRead === 0) throw new Error(`${file} ended at byte ${start + at}, before its part did`);
+      hash.update(buf.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('base64');
+}
+
+async function sendRange(
+  target: FilePartsTarget,
+  range: { file: string; start: number; length: number; md5: string },
+  partNumber: number,
+  uploadId: string | undefined,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  for (let failures = 0; ;) {
+    const body = createReadStream(range.file, {
+      start: range.start,
+      end: range.start + range.length - 1,
+      highWaterMark: FILE_CHUNK,
+    });
+    try {
+      const r = await target.client.send(
+        new UploadPartCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: range.length,
+          ContentMD5: range.md5,
+        }),
+        { abortSignal: signal },
+      );
+      return r.ETag;
+    } catch (err) {
+      failures++;
+      if (signal.aborted || !isTransientS3Error(err) || failures >= target.retry.maxAttempts)
+        throw withAttempts(err, failures);
+      await sleep(retryDelay(target.retry, failures - 1), signal);
+    } finally {
+      body.destroy();
+    }
+  }
+}
+
+/** Records on an SDK error how many attempts were made, as the SDK's own retries do (for messages). */
+function withAttempts(err: unknown, attempts: number): unknown {
+  if (typeof err === 'object' && err !== null) {
+    const e = err as { $metadata?: { attempts?: number } };
+    e.$metadata = { ...e.$metadata, attempts };
+  }
+  return err;
+}
+
+/** The parts of `file` (`size` bytes), in order, each with its MD5 read ahead of its upload. */
+export async function* fileParts(
+  file: string,
+  size: number,
+  target: FilePartsTarget,
+): AsyncGenerator<OutgoingPart> {
+  const buf = Buffer.allocUnsafe(MD5_READ);
+  for (let partNumber = 1, start = 0; start < size; partNumber++) {
+    const length = Math.min(partSizeFor(partNumber, target.partSize), size - start);
+    const md5 = await rangeMd5(file, start, length, buf).catch((err: unknown) => {
+      throw new LifeboatError('failed', `read part ${partNumber} from ${file}: ${(err as Error).message}`);
+    });
+    const range = { file, start, length, md5 };
+    yield { length, send: (n, uploadId, signal) => sendRange(target, range, n, uploadId, signal) };
+    start += length;
+  }
+}
