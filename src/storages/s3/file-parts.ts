@@ -101,17 +101,24 @@ function withAttempts(err: unknown, attempts: number): unknown {
   return err;
 }
 
-/** The parts of `file` (`size` bytes), in order, each with its MD5 read ahead of its upload. */
+/**
+ * The parts of `file` (`size` bytes), in order, each with its MD5 read ahead of its upload; a read
+ * that fails says so after `what`.
+ */
 export async function* fileParts(
   file: string,
   size: number,
   target: FilePartsTarget,
+  what: string,
 ): AsyncGenerator<OutgoingPart> {
   const buf = Buffer.allocUnsafe(MD5_READ);
   for (let partNumber = 1, start = 0; start < size; partNumber++) {
     const length = Math.min(partSizeFor(partNumber, target.partSize), size - start);
     const md5 = await rangeMd5(file, start, length, buf).catch((err: unknown) => {
-      throw new LifeboatError('failed', `read part ${partNumber} from ${file}: ${(err as Error).message}`);
+      throw new LifeboatError(
+        'failed',
+        `${what}: read part ${partNumber} from ${file}: ${(err as Error).message}`,
+      );
     });
     const range = { file, start, length, md5 };
     yield { length, send: (n, uploadId, signal) => sendRange(target, range, n, uploadId, signal) };

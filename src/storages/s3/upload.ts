@@ -19,6 +19,7 @@
  * way (and Object Lock buckets, which require an integrity header, accept the upload).
  */
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -31,7 +32,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { LifeboatError } from '../../util/errors.js';
 import { s3ErrorAttempts, s3ErrorName } from './errors.js';
-import { stat } from 'node:fs/promises';
 import { fileParts, type OutgoingPart } from './file-parts.js';
 import { BufferPool, MAX_PARTS, PARTS_IN_FLIGHT, partsOf, type Part } from './parts.js';
 import type { RetryPolicy } from '../../util/backoff.js';
@@ -89,7 +89,7 @@ export async function uploadObject(
   if (file !== undefined && fileSize !== undefined && fileSize >= target.partSize) {
     // Sent from the file by ranges; the stream is never read.
     (body as { destroy?: () => void }).destroy?.();
-    return await multipart(target, what, signal, fileParts(file, fileSize, target));
+    return await multipart(target, what, signal, fileParts(file, fileSize, target, what));
   }
   // Part uploads stop on the caller's abort and on the first failed part.
   const stop = new AbortController();
