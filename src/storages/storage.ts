@@ -13,22 +13,9 @@ export interface ObjectInfo {
 /** What put() accepts: any byte stream (a Readable, an async generator) or a plain array of chunks. */
 export type Body = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
-/**
- * Buffers an upload may hold its parts in, giving each back once its part is stored; shared by
- * the uploads of one run (a bucket backup's large objects, util/byte-pool.ts). Without them each
- * upload allocates parts of its own, and the previous upload's parts, now garbage, wait for a
- * full collection meanwhile. take() may return a larger buffer than asked for.
- */
-export interface PartBuffers {
-  take(size: number): Buffer;
-  give(buf: Buffer): void;
-}
-
 /** put()'s options. */
 export interface PutOptions {
   signal?: AbortSignal;
-  /** Where multipart parts come from (S3); a storage that needs none ignores it. */
-  buffers?: PartBuffers;
 }
 
 export interface StorageCapabilities {

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { safeSegment } from '../../catalog/layout.js';
 import { decodeArtifact } from '../../catalog/artifact-stream.js';
 import type { CodecChain } from '../../codecs/chain.js';
-import type { Body, PartBuffers, Storage } from '../../storages/storage.js';
+import type { Body, Storage } from '../../storages/storage.js';
 import { wholeFile } from '../../storages/whole-file.js';
 import { fanOut } from '../../util/fan-out.js';
 import { isLifeboatError, LifeboatError } from '../../util/errors.js';
@@ -53,7 +53,7 @@ export async function storagesWithoutBlobs(
  * it), and the blob's stored size when every storage's copy has the same one (copies written at
  * different times may differ: another zstd, another level). A storage that got the same blob from
  * someone else meanwhile ('exists') holds the same bytes, which is success (its size is then
- * unknown). A multipart upload takes its parts from `buffers` (the snapshot's pool).
+ * unknown).
  */
 export async function storeBlob(
   bytes: Spooled,
@@ -61,7 +61,6 @@ export async function storeBlob(
   storages: Storage[],
   lacking: ReadonlySet<Storage>,
   signal: AbortSignal,
-  buffers?: PartBuffers,
 ): Promise<{ written: number; stored?: number }> {
   const missing: Storage[] = [];
   const sizes = new Set<number>();
@@ -77,7 +76,7 @@ export async function storeBlob(
   }
   if (missing.length === 0) return result(0);
   const put = (s: Storage, b: Body) =>
-    s.put(key, b, { signal, buffers }).then(
+    s.put(key, b, { signal }).then(
       (stored) => {
         sizes.add(stored.size);
       },

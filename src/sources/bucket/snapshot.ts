@@ -68,8 +68,8 @@ export function startSnapshot(opts: SnapshotOptions): {
   // Blobs of this run by key: a second object with the same content waits for the first's write.
   const writing = new Map<string, Promise<number | undefined>>();
   let spools = 0;
-  // Each object in flight holds one buffer of its bytes and one of their encoded form; a large
-  // object's upload takes its multipart parts from here too.
+  // Each object in flight holds one buffer of its bytes and one of their encoded form (a large
+  // object's goes up from its temp file, holding no parts: storages/whole-file.ts).
   const pool = new BytePool(2 * opts.concurrency * SPOOL_LIMIT);
   let lacking: Promise<Set<Storage>> | undefined;
 
@@ -101,7 +101,7 @@ export function startSnapshot(opts: SnapshotOptions): {
         // counts as stored, so the answer going stale costs bytes, never correctness.
         const storagesLacking = (lacking ??= storagesWithoutBlobs(opts.ctx.storages, opts.ctx.job, signal));
         write = storagesLacking
-          .then((known) => storeBlob(bytes, blob, opts.ctx.storages, known, signal, pool))
+          .then((known) => storeBlob(bytes, blob, opts.ctx.storages, known, signal))
           .then(({ written, stored }) => {
             if (written > 0) {
               totals.stored++;

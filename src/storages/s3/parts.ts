@@ -4,7 +4,7 @@
  * every further 1,000 twice the size before, up to S3's 5 GiB, so 10,000 parts hold
  * partSize × 1,023,000 bytes (8 TiB from 8 MiB) while a small dump only ever fills small parts.
  */
-import type { Body, PartBuffers } from '../storage.js';
+import type { Body } from '../storage.js';
 
 const MiB = 1024 * 1024;
 export const MIN_PART_SIZE = 5 * MiB;
@@ -45,10 +45,9 @@ function iteratorOf(body: Body): AsyncIterator<Uint8Array> | Iterator<Uint8Array
 
 /**
  * Part buffers, reused: an upload allocates its first three, then nothing more until the part size
- * grows. Long uploads then leave no garbage of their own, which keeps the RSS low and flat. (An
- * upload given the run's PartBuffers takes them from there instead.)
+ * grows. Long uploads then leave no garbage of their own, which keeps the RSS low and flat.
  */
-export class BufferPool implements PartBuffers {
+export class BufferPool {
   private readonly free: Buffer[] = [];
   take(size: number): Buffer {
     const i = this.free.findIndex((b) => b.length === size);
@@ -61,7 +60,7 @@ export class BufferPool implements PartBuffers {
 
 export interface Part {
   bytes: Buffer;
-  /** The whole buffer behind `bytes` (it may be larger), to give back to the pool once the part is stored. */
+  /** The buffer behind `bytes`, to give back to the pool once the part is stored. */
   buffer: Buffer;
 }
 
@@ -115,7 +114,7 @@ function gathered(chunks: Uint8Array[], into: Buffer): Buffer {
 export async function* partsOf(
   body: Body,
   initial: number,
-  pool: PartBuffers,
+  pool: BufferPool,
   signal: AbortSignal,
 ): AsyncGenerator<Part> {
   const it = iteratorOf(body);

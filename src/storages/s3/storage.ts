@@ -82,10 +82,10 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
     location,
     capabilities: { atomicCreateOnly: conditionalWrites },
 
-    put(key, body, { signal, buffers } = {}) {
+    put(key, body, { signal } = {}) {
       const what = `write ${key} to ${location}`;
       const target = { ...b, key: b.key(key), label: key, partSize, retry, conditionalWrites };
-      return uploadObject(body, { ...target, head: () => head(key, what, signal) }, signal, buffers);
+      return uploadObject(body, { ...target, head: () => head(key, what, signal) }, signal);
     },
 
     async replace(key, bytes, { signal } = {}) {

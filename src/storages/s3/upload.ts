@@ -35,7 +35,7 @@ import { s3ErrorAttempts, s3ErrorName } from './errors.js';
 import { fileParts, type OutgoingPart } from './file-parts.js';
 import { BufferPool, MAX_PARTS, PARTS_IN_FLIGHT, partsOf, type Part } from './parts.js';
 import type { RetryPolicy } from '../../util/backoff.js';
-import type { Body, PartBuffers } from '../storage.js';
+import type { Body } from '../storage.js';
 import { wholeFileOf } from '../whole-file.js';
 
 export interface UploadTarget {
@@ -73,7 +73,6 @@ export async function uploadObject(
   body: Body,
   target: UploadTarget,
   signal: AbortSignal = new AbortController().signal,
-  buffers?: PartBuffers,
 ): Promise<{ size: number }> {
   const what = `write ${target.label} to ${target.location}`;
   if (signal.aborted) throw target.fail(signal.reason, what);
@@ -93,7 +92,7 @@ export async function uploadObject(
   }
   // Part uploads stop on the caller's abort and on the first failed part.
   const stop = new AbortController();
-  const pool = buffers ?? new BufferPool();
+  const pool = new BufferPool();
   const parts = partsOf(body, target.partSize, pool, AbortSignal.any([signal, stop.signal]));
   try {
     const first = await parts.next();
@@ -115,7 +114,7 @@ async function* bufferParts(
   first: Part,
   parts: AsyncGenerator<Part>,
   target: UploadTarget,
-  pool: PartBuffers,
+  pool: BufferPool,
 ): AsyncGenerator<OutgoingPart> {
   for (let part: Part | undefined = first; part;) {
     const { bytes, buffer } = part;
