@@ -10,7 +10,10 @@ export interface ObjectInfo {
   modified: Date;
 }
 
-/** What put() accepts: any byte stream (a Readable, an async generator) or a plain array of chunks. */
+/**
+ * What put() accepts: any byte stream (a Readable, an async generator) or a plain array of chunks.
+ * A stream made by wholeFile() (whole-file.ts) is a local file's: a storage may read the file instead.
+ */
 export type Body = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /** put()'s options. */

@@ -15,16 +15,8 @@ import { retryDelay, type RetryPolicy } from '../../util/backoff.js';
 import { LifeboatError } from '../../util/errors.js';
 import { sleep } from '../../util/sleep.js';
 import { isTransientS3Error } from './errors.js';
-import { partSizeFor } from './parts.js';
+import { partSizeFor, type OutgoingPart } from './parts.js';
 import { FILE_CHUNK } from '../whole-file.js';
-
-/** A part on its way: its length, and how to send it as part `partNumber`, resolving to its ETag. */
-export interface OutgoingPart {
-  length: number;
-  send(partNumber: number, uploadId: string | undefined, signal: AbortSignal): Promise<string | undefined>;
-  /** Called once the part is stored. */
-  stored?(): void;
-}
 
 export interface FilePartsTarget {
   client: S3Client;

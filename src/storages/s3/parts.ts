@@ -64,6 +64,17 @@ export interface Part {
   buffer: Buffer;
 }
 
+/**
+ * A part as a multipart upload sends it (upload.ts): from a buffer (partsOf) or from a file's byte
+ * range (file-parts.ts). send() resolves to the part's ETag.
+ */
+export interface OutgoingPart {
+  length: number;
+  send(partNumber: number, uploadId: string | undefined, signal: AbortSignal): Promise<string | undefined>;
+  /** Called once the part is stored. */
+  stored?(): void;
+}
+
 /** Memory whose producer never writes it again (handOver). */
 const handedOver = new WeakSet<ArrayBufferLike>();
 

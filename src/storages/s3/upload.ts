@@ -32,8 +32,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { LifeboatError } from '../../util/errors.js';
 import { s3ErrorAttempts, s3ErrorName } from './errors.js';
-import { fileParts, type OutgoingPart } from './file-parts.js';
-import { BufferPool, MAX_PARTS, PARTS_IN_FLIGHT, partsOf, type Part } from './parts.js';
+import { fileParts } from './file-parts.js';
+import { BufferPool, MAX_PARTS, PARTS_IN_FLIGHT, partsOf, type OutgoingPart, type Part } from './parts.js';
 import type { RetryPolicy } from '../../util/backoff.js';
 import type { Body } from '../storage.js';
 import { wholeFileOf } from '../whole-file.js';
