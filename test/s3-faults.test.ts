@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +82,32 @@ describe('s3 storage under faults', () => {
       assert.deepEqual(await rawEntries(bucket), [], 'no object, no incomplete upload');
     });
   }
+
+  test('a part whose file can no longer be read fails with one line, not an uncaught error, and leaves no upload', async (t) => {
+    const { bucket, proxy, storage } = await proxied(t, { partSize: 5 * MiB });
+    const file = await fileOf(t, randomBytes(12 * MiB));
+    // The first part fails once, and by its retry the file is gone.
+    let removed = false;
+    proxy.plan({
+      permanent: true,
+      faults: ['error500'],
+      match: (r) => {
+        if (removed || !isUploadPart(r)) return false;
+        rmSync(file);
+        return (removed = true);
+      },
+    });
+    const err = await storage.put('app/big.sql', wholeFile(file)).then(
+      () => assert.fail('put should fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof LifeboatError);
+    assert.match(
+      err.message,
+      /^write app\/big\.sql to s3:\/\/\S+: part \d: read \S+: ENOENT: no such file or directory/,
+    );
+    assert.deepEqual(await rawEntries(bucket), [], 'no object, no incomplete upload');
+  });
 
   test('small writes and every other request are retried too', async (t) => {
     const { proxy, storage, direct } = await proxied(t);

@@ -49,7 +49,7 @@ async function rangeMd5(file: string, start: number, length: number, buf: Buffer
 async function sendRange(
   target: FilePartsTarget,
   range: { file: string; start: number; length: number; md5: string },
-  partNumber: number,
+  part: { number: number; what: string },
   uploadId: string | undefined,
   signal: AbortSignal,
 ): Promise<string | undefined> {
@@ -59,21 +59,31 @@ async function sendRange(
       end: range.start + range.length - 1,
       highWaterMark: FILE_CHUNK,
     });
+    // The SDK pipes the body without listening for its errors: a read that fails would be an
+    // uncaught 'error' event. It ends this attempt instead, and the part with it.
+    const unreadable = new AbortController();
+    body.once('error', (err) => unreadable.abort(err));
     try {
       const r = await target.client.send(
         new UploadPartCommand({
           Bucket: target.bucket,
           Key: target.key,
           UploadId: uploadId,
-          PartNumber: partNumber,
+          PartNumber: part.number,
           Body: body,
           ContentLength: range.length,
           ContentMD5: range.md5,
         }),
-        { abortSignal: signal },
+        { abortSignal: AbortSignal.any([signal, unreadable.signal]) },
       );
       return r.ETag;
     } catch (err) {
+      if (unreadable.signal.aborted && !signal.aborted) {
+        throw new LifeboatError(
+          'failed',
+          `${part.what}: part ${part.number}: read ${range.file}: ${(unreadable.signal.reason as Error).message}`,
+        );
+      }
       failures++;
       if (signal.aborted || !isTransientS3Error(err) || failures >= target.retry.maxAttempts)
         throw withAttempts(err, failures);
@@ -109,11 +119,14 @@ export async function* fileParts(
     const md5 = await rangeMd5(file, start, length, buf).catch((err: unknown) => {
       throw new LifeboatError(
         'failed',
-        `${what}: read part ${partNumber} from ${file}: ${(err as Error).message}`,
+        `${what}: part ${partNumber}: read ${file}: ${(err as Error).message}`,
       );
     });
     const range = { file, start, length, md5 };
-    yield { length, send: (n, uploadId, signal) => sendRange(target, range, n, uploadId, signal) };
+    yield {
+      length,
+      send: (number, uploadId, signal) => sendRange(target, range, { number, what }, uploadId, signal),
+    };
     start += length;
   }
 }

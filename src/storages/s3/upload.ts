@@ -188,7 +188,8 @@ async function multipart(
             part.stored?.();
           },
           (err) => {
-            failure ??= target.fail(err, `${what}: part ${partNumber}`);
+            // A part's own LifeboatError (its file could not be read) already says what failed.
+            failure ??= err instanceof LifeboatError ? err : target.fail(err, `${what}: part ${partNumber}`);
             stop.abort(failure);
           },
         )
