@@ -4,8 +4,8 @@
  * last attempt. A refusal that will not change (a 4xx) is not retried. Never longer than the
  * policy allows: a run's exit, or serve's stop, waits for it.
  */
-import { isRetryable, retryDelay, type RetryPolicy } from '../util/backoff.js';
-import { sleep } from '../util/sleep.js';
+import { isRetryable, type RetryPolicy } from '../util/backoff.js';
+import { retrying } from '../util/retrying.js';
 
 /** About 1 + 2 + 4 s between four attempts: a blip passes, an outage does not hold a run long. */
 export const NOTIFY_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 1000, maxDelayMs: 15_000 };
@@ -18,16 +18,7 @@ export interface RetryOptions {
 }
 
 /** Runs `send` until it succeeds, fails for good, or the attempts run out; rejects with the last error. */
-export async function withRetry(send: () => Promise<void>, opts: RetryOptions = {}): Promise<void> {
-  const policy = opts.policy ?? NOTIFY_RETRY;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await send();
-    } catch (err) {
-      if (attempt >= policy.maxAttempts || !isRetryable(err) || opts.signal?.aborted) throw err;
-      const delay = retryDelay(policy, attempt - 1);
-      opts.onRetry?.(attempt, err, delay);
-      await sleep(delay, opts.signal);
-    }
-  }
+export function withRetry(send: () => Promise<void>, opts: RetryOptions = {}): Promise<void> {
+  const { policy = NOTIFY_RETRY, signal, onRetry } = opts;
+  return retrying(() => send(), { policy, retryable: isRetryable, signal, onRetry });
 }

@@ -4,16 +4,16 @@
  * reused buffer, and its body is a second read of that range (from the page cache), streamed.
  *
  * The SDK does not retry a request whose body is a stream (it cannot rewind it), so each part is
- * retried here: the same failures and waits as the SDK's retries (retry.ts), a fresh stream each
- * attempt.
+ * retried here (util/retrying.ts): the same failures and waits as the SDK's retries (retry.ts), a
+ * fresh stream each attempt.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
-import { retryDelay, type RetryPolicy } from '../../util/backoff.js';
+import type { RetryPolicy } from '../../util/backoff.js';
 import { LifeboatError } from '../../util/errors.js';
-import { sleep } from '../../util/sleep.js';
+import { retrying } from '../../util/retrying.js';
 import { isTransientS3Error } from './errors.js';
 import { partSizeFor, type OutgoingPart } from './parts.js';
 import { FILE_CHUNK } from '../whole-file.js';
@@ -24,6 +24,14 @@ export interface FilePartsTarget {
   key: string;
   partSize: number;
   retry: RetryPolicy;
+}
+
+/** A part's byte range of the file, and its MD5. */
+interface FileRange {
+  file: string;
+  start: number;
+  length: number;
+  md5: string;
 }
 
 /** How much of a part one read takes for its MD5 (one buffer per upload, reused). */
@@ -46,51 +54,69 @@ async function rangeMd5(file: string, start: number, length: number, buf: Buffer
   return hash.digest('base64');
 }
 
+/** Sends the range as its part, retried as the SDK would have; resolves to the part's ETag. */
 async function sendRange(
   target: FilePartsTarget,
-  range: { file: string; start: number; length: number; md5: string },
+  range: FileRange,
   part: { number: number; what: string },
   uploadId: string | undefined,
   signal: AbortSignal,
 ): Promise<string | undefined> {
-  for (let failures = 0; ;) {
-    const body = createReadStream(range.file, {
-      start: range.start,
-      end: range.start + range.length - 1,
-      highWaterMark: FILE_CHUNK,
-    });
-    // The SDK pipes the body without listening for its errors: a read that fails would be an
-    // uncaught 'error' event. It ends this attempt instead, and the part with it.
-    const unreadable = new AbortController();
-    body.once('error', (err) => unreadable.abort(err));
-    try {
-      const r = await target.client.send(
-        new UploadPartCommand({
-          Bucket: target.bucket,
-          Key: target.key,
-          UploadId: uploadId,
-          PartNumber: part.number,
-          Body: body,
-          ContentLength: range.length,
-          ContentMD5: range.md5,
-        }),
-        { abortSignal: AbortSignal.any([signal, unreadable.signal]) },
+  let attempts = 0;
+  try {
+    return await retrying(
+      (n) => {
+        attempts = n;
+        return sendOnce(target, range, part, uploadId, signal);
+      },
+      { policy: target.retry, retryable: isTransientS3Error, signal },
+    );
+  } catch (err) {
+    throw withAttempts(err, attempts);
+  }
+}
+
+/** One attempt, from a fresh read of the range. */
+async function sendOnce(
+  target: FilePartsTarget,
+  range: FileRange,
+  part: { number: number; what: string },
+  uploadId: string | undefined,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const body = createReadStream(range.file, {
+    start: range.start,
+    end: range.start + range.length - 1,
+    highWaterMark: FILE_CHUNK,
+  });
+  // The SDK pipes the body without listening for its errors: a read that fails would be an
+  // uncaught 'error' event. It ends this attempt instead, and the part with it.
+  const unreadable = new AbortController();
+  body.once('error', (err) => unreadable.abort(err));
+  try {
+    const r = await target.client.send(
+      new UploadPartCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        UploadId: uploadId,
+        PartNumber: part.number,
+        Body: body,
+        ContentLength: range.length,
+        ContentMD5: range.md5,
+      }),
+      { abortSignal: AbortSignal.any([signal, unreadable.signal]) },
+    );
+    return r.ETag;
+  } catch (err) {
+    if (unreadable.signal.aborted && !signal.aborted) {
+      throw new LifeboatError(
+        'failed',
+        `${part.what}: part ${part.number}: read ${range.file}: ${(unreadable.signal.reason as Error).message}`,
       );
-      return r.ETag;
-    } catch (err) {
-      if (unreadable.signal.aborted && !signal.aborted) {
-        throw new LifeboatError(
-          'failed',
-          `${part.what}: part ${part.number}: read ${range.file}: ${(unreadable.signal.reason as Error).message}`,
-        );
-      }
-      failures++;
-      if (signal.aborted || !isTransientS3Error(err) || failures >= target.retry.maxAttempts)
-        throw withAttempts(err, failures);
-      await sleep(retryDelay(target.retry, failures - 1), signal);
-    } finally {
-      body.destroy();
     }
+    throw err;
+  } finally {
+    body.destroy();
   }
 }
 
