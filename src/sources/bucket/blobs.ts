@@ -11,7 +11,7 @@ import { safeSegment } from '../../catalog/layout.js';
 import { decodeArtifact } from '../../catalog/artifact-stream.js';
 import type { CodecChain } from '../../codecs/chain.js';
 import type { Body, Storage } from '../../storages/storage.js';
-import { wholeFile } from '../../storages/whole-file.js';
+import { wholeFile, wholeFileOf } from '../../storages/whole-file.js';
 import { fanOut } from '../../util/fan-out.js';
 import { isLifeboatError, LifeboatError } from '../../util/errors.js';
 import type { Spooled } from './spool.js';
@@ -87,12 +87,14 @@ export async function storeBlob(
     );
   // Encoded in full (held in memory or a temp file) before any storage sees a byte: only a clean
   // end of every codec lets a storage commit the blob. A temp file each storage reads on its own
-  // (an S3 one by ranges, holding no parts); held bytes go to all of them at once.
-  const file = bytes.file;
+  // (an S3 one by ranges, holding no parts; the first storage takes the stream encoded() gave),
+  // held bytes go to all of them at once.
+  const body = await bytes.encoded(signal);
+  const file = wholeFileOf(body);
   let settled: PromiseSettledResult<void>[];
-  if (file) settled = await Promise.allSettled(missing.map((s) => put(s, wholeFile(file))));
+  if (file !== undefined)
+    settled = await Promise.allSettled(missing.map((s, i) => put(s, i === 0 ? body : wholeFile(file))));
   else {
-    const body = await bytes.encoded(signal);
     async function* chunks() {
       yield* body;
     }

@@ -26,8 +26,6 @@ import type { BytePool } from '../../util/byte-pool.js';
 export interface Spooled {
   size: number;
   sha256: string;
-  /** The file holding the blob's bytes, for an object larger than the limit: each storage may read it. */
-  file?: string;
   /** The blob's bytes: the object through the codecs. Called at most once. */
   encoded(signal: AbortSignal): Promise<Body>;
   /** Lets go of the held bytes, once nothing reads what encoded() gave any more. */
@@ -186,7 +184,7 @@ async function spill(
   return {
     size,
     sha256: hash.digest('hex'),
-    file,
+    // A whole file (storages/whole-file.ts): each storage may read it on its own.
     encoded: async () => wholeFile(file),
     release: () => rm(file, { force: true }),
   };

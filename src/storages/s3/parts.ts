@@ -147,7 +147,7 @@ export async function* partsOf(
         chunk = chunk.subarray(take);
         if (filled === size) {
           const full = buffer ?? gathered(pending, pool.take(size));
-          yield { bytes: full.subarray(0, size), buffer: full };
+          yield { bytes: full, buffer: full };
           partNumber++;
           pending = [];
           buffer = undefined;
