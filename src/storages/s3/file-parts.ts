@@ -34,6 +34,15 @@ interface FileRange {
   md5: string;
 }
 
+/** One part to send from its range: where to, which part of which upload, until when. */
+interface RangeSend {
+  target: FilePartsTarget;
+  range: FileRange;
+  part: { number: number; what: string };
+  uploadId: string | undefined;
+  signal: AbortSignal;
+}
+
 /** How much of a part one read takes for its MD5 (one buffer per upload, reused). */
 const MD5_READ = 256 * 1024;
 
@@ -55,21 +64,15 @@ async function rangeMd5(file: string, start: number, length: number, buf: Buffer
 }
 
 /** Sends the range as its part, retried as the SDK would have; resolves to the part's ETag. */
-async function sendRange(
-  target: FilePartsTarget,
-  range: FileRange,
-  part: { number: number; what: string },
-  uploadId: string | undefined,
-  signal: AbortSignal,
-): Promise<string | undefined> {
+async function sendRange(send: RangeSend): Promise<string | undefined> {
   let attempts = 0;
   try {
     return await retrying(
       (n) => {
         attempts = n;
-        return sendOnce(target, range, part, uploadId, signal);
+        return sendOnce(send);
       },
-      { policy: target.retry, retryable: isTransientS3Error, signal },
+      { policy: send.target.retry, retryable: isTransientS3Error, signal: send.signal },
     );
   } catch (err) {
     throw withAttempts(err, attempts);
@@ -77,13 +80,7 @@ async function sendRange(
 }
 
 /** One attempt, from a fresh read of the range. */
-async function sendOnce(
-  target: FilePartsTarget,
-  range: FileRange,
-  part: { number: number; what: string },
-  uploadId: string | undefined,
-  signal: AbortSignal,
-): Promise<string | undefined> {
+async function sendOnce({ target, range, part, uploadId, signal }: RangeSend): Promise<string | undefined> {
   const body = createReadStream(range.file, {
     start: range.start,
     end: range.start + range.length - 1,
@@ -151,7 +148,8 @@ export async function* fileParts(
     const range = { file, start, length, md5 };
     yield {
       length,
-      send: (number, uploadId, signal) => sendRange(target, range, { number, what }, uploadId, signal),
+      send: (number, uploadId, signal) =>
+        sendRange({ target, range, part: { number, what }, uploadId, signal }),
     };
     start += length;
   }
