@@ -7,10 +7,12 @@
  * with 1 MiB of random bytes every 64 MiB, so it costs the server memory but little to store.
  * Measured:
  * - the first backup against an `aws s3 sync`-style copy into another bucket done by the SDK alone
- *   (list, then GetObject → PutObject, 10 at once, as the AWS CLI does); target ≤ 1.2×;
+ *   (bench/sdk-copy.mjs: list, then GetObject → PutObject, 10 at once, as the AWS CLI does);
+ *   target ≤ 1.2×;
  * - an unchanged second backup against the first (target ≤ 10 %) and the object bytes it read and
  *   stored (target 0);
- * - lifeboat's peak RSS (target ≤ 150 MB; bench/rss-probe.mjs, the node process only, not zstd).
+ * - lifeboat's peak RSS (target ≤ 150 MB; bench/rss-probe.mjs, the node process only, not zstd),
+ *   printed beside the SDK-alone copy's own, measured the same way.
  * LIFEBOAT_S3_ENDPOINT (+ _ACCESS_KEY, _SECRET_KEY) uses a running server instead of starting one.
  * Prints only.
  */
@@ -19,18 +21,26 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
-  GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { listBackups } from '../src/catalog/catalog.js';
 import { createS3Storage } from '../src/storages/s3/storage.js';
-import { s3Client, serverFromEnv, startCephRgw, type S3Server } from '../test/helpers/s3-server.js';
-import { probedCli, type ProbedRun } from './probed-cli.js';
+import {
+  s3Client,
+  serverEnv,
+  serverFromEnv,
+  startCephRgw,
+  type S3Server,
+} from '../test/helpers/s3-server.js';
+import { probedCli, probedScript, type ProbedRun } from './probed-cli.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 const OBJECTS = Number(process.env.BENCH_BUCKET_OBJECTS ?? 1100);
 const BIG_MIB = Number(process.env.BENCH_BUCKET_BIG_MIB ?? 2048);
@@ -75,21 +85,16 @@ async function putSparse(client: S3Client, bucket: string, key: string, mib: num
   return mib * MiB;
 }
 
-/** What `aws s3 sync s3://src s3://dst` does without server-side copy: list, then get and put each object. */
-async function sdkCopy(client: S3Client, from: string, to: string): Promise<number> {
-  const started = performance.now();
-  const keys: Array<{ key: string; size: number }> = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: from, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) keys.push({ key: o.Key!, size: o.Size ?? 0 });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  await pool(keys, 10, async ({ key, size }) => {
-    const got = await client.send(new GetObjectCommand({ Bucket: from, Key: key }));
-    await client.send(new PutObjectCommand({ Bucket: to, Key: key, Body: got.Body, ContentLength: size }));
+/**
+ * The SDK-alone copy of `from` into `to` (bench/sdk-copy.mjs), in a probed process of its own: its
+ * time and its peak RSS, measured as lifeboat's are.
+ */
+async function sdkCopy(server: S3Server, from: string, to: string, probeFile: string) {
+  const run = await probedScript(path.join(HERE, 'sdk-copy.mjs'), [from, to], {
+    probeFile,
+    env: serverEnv(server),
   });
-  return performance.now() - started;
+  return { ms: (JSON.parse(run.stdout) as { ms: number }).ms, rssMb: run.rssMb };
 }
 
 async function empty(client: S3Client, bucket: string): Promise<void> {
@@ -131,7 +136,8 @@ async function main() {
     await writeFile(config, configYaml(server));
     const probe = path.join(tmp, 'probe.json');
 
-    const sdkMs = await sdkCopy(client, 'bench-source', 'bench-sdk-copy');
+    const copy = await sdkCopy(server, 'bench-source', 'bench-sdk-copy', probe);
+    const sdkMs = copy.ms;
     console.log(`SDK copy: ${sdkMs.toFixed(0)} ms`);
     await empty(client, 'bench-sdk-copy');
     const first = await backup(config, probe);
@@ -163,7 +169,7 @@ async function main() {
     console.log('');
     console.log(`source bucket                ${rec(0).objects} objects, ${(total / MiB).toFixed(0)} MiB`);
     console.log(
-      `SDK-alone copy               ${(sdkMs / 1000).toFixed(1)} s (${(total / MiB / (sdkMs / 1000)).toFixed(1)} MiB/s)`,
+      `SDK-alone copy               ${(sdkMs / 1000).toFixed(1)} s (${(total / MiB / (sdkMs / 1000)).toFixed(1)} MiB/s), peak RSS ${copy.rssMb.toFixed(1)} MB`,
     );
     console.log(
       `first backup                 ${(first.wallMs / 1000).toFixed(1)} s (CPU ${(first.cpuMs / 1000).toFixed(1)} s), read ${(rec(0).readBytes / MiB).toFixed(0)} MiB, stored ${rec(0).stored} blobs`,
@@ -178,7 +184,7 @@ async function main() {
       `second / first               ${(again * 100).toFixed(1)} %  (target ≤ 10 %: ${again <= 0.1 ? 'met' : 'NOT met'}; 0 bytes: ${rec(1).readBytes === 0 && rec(1).storedBytes === 0 ? 'met' : 'NOT met'})`,
     );
     console.log(
-      `lifeboat peak RSS            ${rss.toFixed(1)} MB  (target ≤ 150: ${rss <= 150 ? 'met' : 'NOT met'}; first ${first.rssMb.toFixed(1)}, second ${second.rssMb.toFixed(1)})`,
+      `lifeboat peak RSS            ${rss.toFixed(1)} MB  (target ≤ 150: ${rss <= 150 ? 'met' : 'NOT met'}; first ${first.rssMb.toFixed(1)}, second ${second.rssMb.toFixed(1)}; the SDK-alone copy ${copy.rssMb.toFixed(1)})`,
     );
     console.log(
       `load average                 ${os

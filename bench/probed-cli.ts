@@ -1,6 +1,8 @@
 /**
- * One `lifeboat` CLI run for the benches, with bench/rss-probe.mjs preloaded: its wall time, its
+ * One node process run for the benches, with bench/rss-probe.mjs preloaded: its wall time, its
  * stdout and the node process's peak RSS (zstd, pg_dump and other children are not counted).
+ * `probedCli` runs the `lifeboat` CLI this way; `probedScript` any other script (the bucket
+ * bench's SDK-alone copy), so both are measured alike.
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -17,16 +19,28 @@ export interface ProbedRun {
   cpuMs: number;
 }
 
+export interface ProbeOptions {
+  probeFile: string;
+  env?: Record<string, string>;
+}
+
 /** Runs dist/cli/main.js with `args`; rejects with the exit code when it is not 0. */
-export async function probedCli(
+export function probedCli(args: string[], opts: ProbeOptions): Promise<ProbedRun> {
+  return probedScript(path.join(ROOT, 'dist/cli/main.js'), args, opts, 'lifeboat');
+}
+
+/** Runs the plain JavaScript file `script` (a path) with `args`; rejects when it exits non-zero. */
+export async function probedScript(
+  script: string,
   args: string[],
-  opts: { probeFile: string; env?: Record<string, string> },
+  opts: ProbeOptions,
+  label = path.basename(script),
 ): Promise<ProbedRun> {
   const started = performance.now();
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', path.join(ROOT, 'bench/rss-probe.mjs'), path.join(ROOT, 'dist/cli/main.js'), ...args],
+      ['--import', path.join(ROOT, 'bench/rss-probe.mjs'), script, ...args],
       {
         env: { ...process.env, ...opts.env, BENCH_PROBE_FILE: opts.probeFile },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -36,7 +50,7 @@ export async function probedCli(
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`lifeboat ${args[0]} exited ${code}`)),
+      code === 0 ? resolve(out) : reject(new Error(`${label} ${args[0] ?? ''} exited ${code}`)),
     );
   });
   const wallMs = performance.now() - started;
