@@ -211,8 +211,75 @@ describe('lifeboat k8s render', () => {
     assert.equal(byKind(objects, 'ClusterRoleBinding').length, 1);
   });
 
-  test('refused with exit 2 and one line: a literal secret, a bad kubernetes: field, service mode without a token', async (t) => {
+  test("a job's kubernetes.volumes: in its backup CronJob and the Deployment, not its drill; a path on no volume is warned about", async (t) => {
     const dir = await tempDir(t);
+    const config = path.join(dir, 'lifeboat.yaml');
+    await writeFile(
+      config,
+      [
+        'storages: { s: { type: local, path: /backups } }',
+        'server: { token: "${LIFEBOAT_TOKEN}" }',
+        'jobs:',
+        '  app:',
+        '    sources:',
+        '      db: { type: sqlite, path: /data/app.db }',
+        '      uploads: { type: files, paths: ["/srv/uploads/**/*.jpg", /etc/app/conf.yaml] }',
+        '    storages: [s]',
+        '    schedule: { cron: "0 1 * * *" }',
+        '    drill: { schedule: { cron: "0 5 * * 0" } }',
+        '    kubernetes:',
+        '      volumes:',
+        '        - { name: app-data, mountPath: /data, persistentVolumeClaim: { claimName: app-data } }',
+        '        - { name: uploads, mountPath: /srv/uploads, readOnly: true, hostPath: { path: /var/lib/app/uploads, type: Directory } }',
+        '',
+      ].join('\n'),
+    );
+    const volumes = [
+      { name: 'app-data', persistentVolumeClaim: { claimName: 'app-data' } },
+      { name: 'uploads', hostPath: { path: '/var/lib/app/uploads', type: 'Directory' } },
+    ];
+    const mounts = [
+      { name: 'app-data', mountPath: '/data' },
+      { name: 'uploads', mountPath: '/srv/uploads', readOnly: true },
+    ];
+    type Pod = {
+      volumes: Array<{ name: string }>;
+      containers: Array<{ volumeMounts: Array<{ name: string }> }>;
+    };
+    const own = (pod: Pod) => ({
+      volumes: pod.volumes.filter((v) => ['app-data', 'uploads'].includes(v.name)),
+      mounts: pod.containers[0]!.volumeMounts.filter((m) => ['app-data', 'uploads'].includes(m.name)),
+    });
+
+    const r = await lifeboat(['--config', config, 'k8s', 'render', ...IMAGE]);
+    assert.equal(r.code, 0, r.stderr);
+    const cron = parse(r.stdout);
+    for (const o of cron) await validate(o);
+    const podOf = (name: string) =>
+      (
+        byKind(cron, 'CronJob').find((c) => c.metadata.name === name)!.spec as {
+          jobTemplate: { spec: { template: { spec: Pod } } };
+        }
+      ).jobTemplate.spec.template.spec;
+    assert.deepEqual(own(podOf('lifeboat-backup-app')), { volumes, mounts });
+    assert.deepEqual(own(podOf('lifeboat-drill-app')), { volumes: [], mounts: [] });
+    // The one path outside both volumes, and nothing else, is warned about; the render still succeeds.
+    assert.equal(
+      r.stderr.trim(),
+      'warn: render: jobs.app.sources.uploads: /etc/app/conf.yaml is on no volume of jobs.app.kubernetes.volumes; the pod will not see it',
+    );
+
+    const service = parse(await render(['--mode', 'service', ...IMAGE], {}, config));
+    for (const o of service) await validate(o);
+    const deployment = byKind(service, 'Deployment')[0]!.spec as { template: { spec: Pod } };
+    assert.deepEqual(own(deployment.template.spec), { volumes, mounts });
+    assert.ok(deployment.template.spec.volumes.some((v) => v.name === 'history'));
+  });
+
+  test('refused with exit 2 and one line: a literal secret, a bad kubernetes: field or volume, service mode without a token', async (t) => {
+    const dir = await tempDir(t);
+    const pg =
+      'storages: { s: { type: local, path: /b } }\njobs:\n  a:\n    source: { type: postgres, url: "postgres://db/app" }\n    storages: [s]\n    schedule: { cron: "0 1 * * *" }\n';
     const cases: Array<[string, string[], RegExp]> = [
       [
         'storages: { s: { type: local, path: /b } }\njobs:\n  a:\n    source: { type: postgres, url: "postgres://u:pa55word@db/app" }\n    storages: [s]\n',
@@ -228,6 +295,28 @@ describe('lifeboat k8s render', () => {
         'storages: { s: { type: local, path: /b } }\njobs:\n  a:\n    source: { type: postgres, url: "postgres://db/app" }\n    storages: [s]\n',
         ['--mode', 'service'],
         /render service: server\.token is not set/,
+      ],
+      [
+        `${pg}    kubernetes: { volumes: [{ name: d, mountPath: /d, hostPath: { path: /d }, nfs: { server: nas, path: /d } }] }\n`,
+        [],
+        /jobs\.a\.kubernetes\.volumes\[0\]: expected exactly one of persistentVolumeClaim, hostPath, nfs/,
+      ],
+      [
+        `${pg}    kubernetes: { volumes: [{ name: scratch, mountPath: /d, hostPath: { path: /d } }] }\n`,
+        [],
+        /jobs\.a\.kubernetes\.volumes\[0\]\.name: is reserved/,
+      ],
+      [
+        `${pg}    kubernetes: { volumes: [{ name: tmp, mountPath: /scratch, hostPath: { path: /d } }] }\n`,
+        [],
+        /render: volumes scratch and tmp are both mounted at \/scratch/,
+      ],
+      [
+        `server: { token: "\${T}" }\n${pg}    kubernetes: { volumes: [{ name: d, mountPath: /d, hostPath: { path: /d } }] }\n` +
+          '  b:\n    source: { type: sqlite, path: /d/x.db }\n    storages: [s]\n' +
+          '    kubernetes: { volumes: [{ name: d, mountPath: /d, hostPath: { path: /other } }] }\n',
+        ['--mode', 'service'],
+        /render: jobs\.b\.kubernetes\.volumes: d is defined differently in jobs\.a/,
       ],
     ];
     for (const [i, [yaml, args, expected]] of cases.entries()) {

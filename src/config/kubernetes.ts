@@ -1,7 +1,8 @@
 /**
- * A job's `kubernetes:` block: what `lifeboat k8s render` puts into its CronJobs (or, in service
- * mode, nothing: one Deployment runs every job). Only scheduling and sizing; everything else about
- * the pod (security context, volumes, env from the Secret) is fixed by the renderer.
+ * A job's `kubernetes:` block: what `lifeboat k8s render` puts into its CronJobs (in service mode
+ * one Deployment runs every job, and only the jobs' `volumes` reach it). Scheduling, sizing and the
+ * volumes that hold a sqlite or files source's paths; everything else about the pod (security
+ * context, scratch space, env from the Secret) is fixed by the renderer.
  */
 import { z } from 'zod';
 
@@ -31,6 +32,48 @@ export const tolerationSchema = z.strictObject({
   tolerationSeconds: z.number().int().optional(),
 });
 
+/** Volume names the rendered pods use themselves (deploy/pod.ts, deploy/service.ts). */
+const RESERVED_VOLUMES = ['config', 'scratch', 'history'];
+
+/**
+ * A volume mounted into the job's pods: where a sqlite or files source's paths live (the app's
+ * PVC, a hostPath of the node, an NFS export). Exactly one kind of volume, as Kubernetes writes it.
+ */
+export const volumeSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a DNS label (lowercase letters, digits, "-")')
+      .max(63)
+      .refine((n) => !RESERVED_VOLUMES.includes(n) && !n.startsWith('lifeboat-'), {
+        message: `is reserved (${RESERVED_VOLUMES.join(', ')} and lifeboat-… are the renderer's own)`,
+      }),
+    mountPath: z.string().startsWith('/', 'expected an absolute path'),
+    /** Mounted read-only: a backup only reads. */
+    readOnly: z.boolean().optional(),
+    persistentVolumeClaim: z
+      .strictObject({ claimName: z.string().min(1), readOnly: z.boolean().optional() })
+      .optional(),
+    hostPath: z
+      .strictObject({
+        path: z.string().startsWith('/', 'expected an absolute path'),
+        type: z.string().optional(),
+      })
+      .optional(),
+    nfs: z
+      .strictObject({
+        server: z.string().min(1),
+        path: z.string().startsWith('/', 'expected an absolute path'),
+        readOnly: z.boolean().optional(),
+      })
+      .optional(),
+  })
+  .refine((v) => [v.persistentVolumeClaim, v.hostPath, v.nfs].filter(Boolean).length === 1, {
+    message: 'expected exactly one of persistentVolumeClaim, hostPath, nfs',
+  });
+
+export type VolumeConfig = z.infer<typeof volumeSchema>;
+
 export const jobKubernetesSchema = z.strictObject({
   /** Merged over the defaults per field: `limits: { memory: 4Gi }` keeps the other defaults. */
   resources: z
@@ -45,6 +88,7 @@ export const jobKubernetesSchema = z.strictObject({
   backoffLimit: count.optional(),
   successfulJobsHistoryLimit: count.optional(),
   failedJobsHistoryLimit: count.optional(),
+  volumes: z.array(volumeSchema).optional(),
 });
 
 export type JobKubernetesConfig = z.infer<typeof jobKubernetesSchema>;

@@ -4,6 +4,7 @@
  * going when the next is due holds the job lock anyway), bounded in time and in resources.
  */
 import type { Config } from '../config/schema.js';
+import { jobVolumes } from './job-volumes.js';
 import { jobObjectNames, labels } from './names.js';
 import { podSpec, type Obj } from './pod.js';
 import { kubernetesSources, rbacFor } from './rbac.js';
@@ -60,6 +61,8 @@ function cronJob(
               config,
               overrides: k,
               storages: config.jobs[job]!.storages,
+              // A drill restores into scratch space and needs none of the source's volumes.
+              volumes: component === 'backup' ? jobVolumes(config, [job]) : [],
               serviceAccount,
             }),
           },

@@ -5,6 +5,7 @@
  */
 import type { JobKubernetesConfig } from '../config/kubernetes.js';
 import type { Config } from '../config/schema.js';
+import { LifeboatError } from '../util/errors.js';
 import { NAMES, PATHS } from './names.js';
 
 export type Obj = Record<string, unknown>;
@@ -24,7 +25,7 @@ export interface PodOptions {
   config: Config;
   overrides?: JobKubernetesConfig;
   serviceAccount?: string;
-  /** Extra volumes and mounts (the history PVC in service mode). */
+  /** Extra volumes and mounts (the history PVC in service mode, the jobs' `kubernetes.volumes`). */
   volumes?: Array<{ volume: Obj; mount: Obj }>;
   /** Extra container fields (ports, probes). */
   container?: Obj;
@@ -82,9 +83,33 @@ export function localStorageVolumes(
     });
 }
 
+/** Kubernetes refuses a pod with two volumes at one path: said here, naming both, at render. */
+function refuseSharedMountPaths(mounts: Obj[]): void {
+  const at = new Map<string, string>();
+  for (const m of mounts) {
+    const path = String(m.mountPath);
+    const other = at.get(path);
+    if (other !== undefined)
+      throw new LifeboatError(
+        'config',
+        `render: volumes ${other} and ${String(m.name)} are both mounted at ${path}`,
+        {
+          hint: 'give one of them another mountPath (a kubernetes.volumes entry, or a local storage path)',
+        },
+      );
+    at.set(path, String(m.name));
+  }
+}
+
 export function podSpec(o: PodOptions): Obj {
   const resources = resourcesFor(o.overrides);
   const extra = [...localStorageVolumes(o.config, o.storages), ...(o.volumes ?? [])];
+  const mounts = [
+    { name: 'config', mountPath: PATHS.configDir, readOnly: true },
+    { name: 'scratch', mountPath: PATHS.scratch },
+    ...extra.map((v) => v.mount),
+  ];
+  refuseSharedMountPaths(mounts);
   return {
     ...(o.serviceAccount
       ? { serviceAccountName: o.serviceAccount, automountServiceAccountToken: true }
@@ -111,11 +136,7 @@ export function podSpec(o: PodOptions): Obj {
           readOnlyRootFilesystem: true,
           capabilities: { drop: ['ALL'] },
         },
-        volumeMounts: [
-          { name: 'config', mountPath: PATHS.configDir, readOnly: true },
-          { name: 'scratch', mountPath: PATHS.scratch },
-          ...extra.map((v) => v.mount),
-        ],
+        volumeMounts: mounts,
         ...o.container,
       },
     ],

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { LifeboatError } from '../util/errors.js';
+import { jobVolumes } from './job-volumes.js';
 import { labels, NAMES, PATHS } from './names.js';
 import { podSpec, type Obj } from './pod.js';
 import { kubernetesSources, rbacFor } from './rbac.js';
@@ -88,6 +89,7 @@ export function renderService(
                 volume: { name: 'history', persistentVolumeClaim: { claimName: NAMES.history } },
                 mount: { name: 'history', mountPath: PATHS.history },
               },
+              ...jobVolumes(config, Object.keys(config.jobs).sort()),
             ],
             container: {
               ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],

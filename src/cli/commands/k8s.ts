@@ -1,9 +1,11 @@
 /**
  * `lifeboat k8s render`: prints Kubernetes manifests for the config on stdout (src/deploy/), or
- * with --secret-template the Secret to fill in. Reads the config without its environment.
+ * with --secret-template the Secret to fill in. Reads the config without its environment. Warns on
+ * stderr about each sqlite or files path that no volume of its job's `kubernetes.volumes` holds.
  */
 import { DEFAULT_IMAGE, renderObjects, secretTemplate, toYaml } from '../../deploy/render.js';
 import { readRenderInput } from '../../deploy/input.js';
+import { unmountedPaths } from '../../deploy/job-volumes.js';
 import { LifeboatError } from '../../util/errors.js';
 import type { Context } from '../context.js';
 
@@ -37,5 +39,9 @@ export async function k8sRenderCommand(ctx: Context, flags: K8sRenderFlags): Pro
         serviceMonitor: flags.serviceMonitor ?? false,
       });
   process.stdout.write(toYaml(objects));
+  // The manifests are still right to print: the volume may be added by hand, as before.
+  if (!flags.secretTemplate)
+    for (const line of unmountedPaths(input.config, Object.keys(input.config.jobs).sort()))
+      ctx.output.warn(`render: ${line}`);
   return 0;
 }
