@@ -276,6 +276,40 @@ describe('lifeboat k8s render', () => {
     assert.ok(deployment.template.spec.volumes.some((v) => v.name === 'history'));
   });
 
+  test('a schedule with a ${VAR}: refused for CronJobs, which bake it in; rendered for serve, which reads it when it runs', async (t) => {
+    const dir = await tempDir(t);
+    const config = path.join(dir, 'lifeboat.yaml');
+    await writeFile(
+      config,
+      [
+        'storages: { s: { type: local, path: /b } }',
+        'server: { token: "${T}" }',
+        'jobs:',
+        '  a:',
+        '    source: { type: postgres, url: "postgres://db/app" }',
+        '    storages: [s]',
+        '    schedule: { cron: "0 ${HOUR:-1} * * *", timezone: "${TZ}" }',
+        '    retention: { keepDaily: 7, timezone: "${TZ}" }',
+        '',
+      ].join('\n'),
+    );
+    const cron = await lifeboat(['--config', config, 'k8s', 'render', ...IMAGE]);
+    assert.equal(cron.code, 2, cron.stderr);
+    assert.match(
+      cron.stderr,
+      /^error: render CronJobs: jobs\.a\.schedule\.cron is "0 \$\{HOUR:-1\} \* \* \*": a CronJob's schedule is written into its manifest/,
+    );
+    assert.equal(cron.stderr.trim().split('\n').length, 1, cron.stderr);
+    assert.equal(cron.stdout, '');
+    // Not "unknown time zone https://tz.invalid/": the stand-ins are valid, and serve reads the rest.
+    const service = parse(await render(['--mode', 'service', ...IMAGE], {}, config));
+    for (const o of service) await validate(o);
+    const env = (
+      byKind(service, 'Deployment')[0]!.spec as { template: { spec: PodSpec } }
+    ).template.spec.containers[0]!.env.map((e) => e.name);
+    for (const name of ['HOUR', 'T', 'TZ']) assert.ok(env.includes(name), `${name} in the env`);
+  });
+
   test('refused with exit 2 and one line: a literal secret, a bad kubernetes: field or volume, service mode without a token', async (t) => {
     const dir = await tempDir(t);
     const pg =

@@ -17,6 +17,17 @@ export interface RenderInput {
   variables: Map<string, { hasDefault: boolean }>;
   /** The variable that holds server.token when it is exactly `${VAR}`. */
   tokenVariable?: string;
+  /**
+   * Job and drill schedules (cron, timezone) written with a `${VAR}`: `serve` reads them when it
+   * runs, a CronJob's are part of its manifest.
+   */
+  scheduleVariables: Baked[];
+}
+
+/** A config field (`jobs.app.schedule.timezone`) and its text as written. */
+export interface Baked {
+  at: string;
+  value: string;
 }
 
 /**
@@ -30,13 +41,29 @@ const RECIPIENT_PLACEHOLDER = `age1${'q'.repeat(58)}`;
 const isRecipient = (at: string[]) =>
   at.length === 5 && at[0] === 'jobs' && at[2] === 'encryption' && at[3] === 'recipients';
 
+/** A valid stand-in for a time zone or a cron expression holding a `${VAR}` (validated only). */
+const SCHEDULE_PLACEHOLDERS: Record<string, string> = { timezone: 'UTC', cron: '0 0 * * *' };
+
+/** `jobs.NAME.schedule.F` or `jobs.NAME.drill.schedule.F`: what a CronJob writes into its manifest. */
+const isCronJobSchedule = (at: string[]) =>
+  at[0] === 'jobs' &&
+  ((at.length === 4 && at[2] === 'schedule') ||
+    (at.length === 5 && at[2] === 'drill' && at[3] === 'schedule'));
+
 /**
  * A whole-field `${VAR}` becomes a URL (fields such as a webhook must parse as one), or an age
  * recipient in a recipient's place; inside a longer string it becomes a plain word, so that a URL
- * around it still parses.
+ * around it still parses. A time zone or cron expression with a variable anywhere becomes a valid
+ * one (else its error would name the stand-in), and a schedule's is noted in `baked`: a CronJob
+ * cannot read it from the Secret.
  */
-function withPlaceholders(tree: unknown, at: string[] = []): unknown {
+function withPlaceholders(tree: unknown, baked: Baked[], at: string[] = []): unknown {
   if (typeof tree === 'string') {
+    const field = at.at(-1) ?? '';
+    if (field in SCHEDULE_PLACEHOLDERS && tree.search(VARIABLE_PATTERN) !== -1) {
+      if (isCronJobSchedule(at)) baked.push({ at: at.join('.'), value: tree });
+      return SCHEDULE_PLACEHOLDERS[field];
+    }
     const whole = tree.match(new RegExp(`^${VARIABLE_PATTERN.source}$`));
     if (whole)
       return (
@@ -50,15 +77,18 @@ function withPlaceholders(tree: unknown, at: string[] = []): unknown {
       (_m, name: string, fallback?: string) => fallback ?? `placeholder${name}`,
     );
   }
-  if (Array.isArray(tree)) return tree.map((v, i) => withPlaceholders(v, [...at, String(i)]));
+  if (Array.isArray(tree)) return tree.map((v, i) => withPlaceholders(v, baked, [...at, String(i)]));
   if (tree && typeof tree === 'object')
-    return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, withPlaceholders(v, [...at, k])]));
+    return Object.fromEntries(
+      Object.entries(tree).map(([k, v]) => [k, withPlaceholders(v, baked, [...at, k])]),
+    );
   return tree;
 }
 
 export async function readRenderInput(file: string): Promise<RenderInput> {
   const { text, tree } = await readConfigTree(file);
-  const config = parseConfig(withPlaceholders(tree), file);
+  const scheduleVariables: Baked[] = [];
+  const config = parseConfig(withPlaceholders(tree, scheduleVariables), file);
   // Secret fields (passwords, tokens, webhook URLs …) must come from the environment: written
   // literally, they would end up in the ConfigMap.
   const redactor = new Redactor();
@@ -77,5 +107,11 @@ export async function readRenderInput(file: string): Promise<RenderInput> {
   }
   const token = (tree as { server?: { token?: unknown } }).server?.token;
   const whole = typeof token === 'string' ? token.match(new RegExp(`^${VARIABLE_PATTERN.source}$`)) : null;
-  return { text, config, variables: referencedVariables(tree), tokenVariable: whole?.[1] };
+  return {
+    text,
+    config,
+    variables: referencedVariables(tree),
+    tokenVariable: whole?.[1],
+    scheduleVariables,
+  };
 }

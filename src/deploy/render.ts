@@ -4,6 +4,7 @@
  * same bytes and a diff of two renders shows only what changed.
  */
 import { stringify } from 'yaml';
+import { LifeboatError } from '../util/errors.js';
 import { LIFEBOAT_VERSION } from '../util/version.js';
 import { renderCronJobs } from './cronjobs.js';
 import type { RenderInput } from './input.js';
@@ -24,6 +25,15 @@ export interface K8sRenderOptions {
 
 export function renderObjects(input: RenderInput, opts: K8sRenderOptions): Obj[] {
   const { config, variables } = input;
+  const [baked] = input.scheduleVariables;
+  if (opts.mode === 'cronjob' && baked)
+    throw new LifeboatError(
+      'config',
+      `render CronJobs: ${baked.at} is "${baked.value}": a CronJob's schedule is written into its manifest, not read from the Secret`,
+      {
+        hint: 'write the schedule literally in the config, or render --mode service, which reads it when it runs',
+      },
+    );
   const configMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
