@@ -63,6 +63,11 @@ async function rangeMd5(file: string, start: number, length: number, buf: Buffer
   return hash.digest('base64');
 }
 
+/** A part's file could not be read: one line, after the upload it belongs to. */
+function readFailed(what: string, partNumber: number, file: string, err: unknown): LifeboatError {
+  return new LifeboatError('failed', `${what}: part ${partNumber}: read ${file}: ${(err as Error).message}`);
+}
+
 /** Sends the range as its part, retried as the SDK would have; resolves to the part's ETag. */
 async function sendRange(send: RangeSend): Promise<string | undefined> {
   let attempts = 0;
@@ -105,12 +110,8 @@ async function sendOnce({ target, range, part, uploadId, signal }: RangeSend): P
     );
     return r.ETag;
   } catch (err) {
-    if (unreadable.signal.aborted && !signal.aborted) {
-      throw new LifeboatError(
-        'failed',
-        `${part.what}: part ${part.number}: read ${range.file}: ${(unreadable.signal.reason as Error).message}`,
-      );
-    }
+    if (unreadable.signal.aborted && !signal.aborted)
+      throw readFailed(part.what, part.number, range.file, unreadable.signal.reason);
     throw err;
   } finally {
     body.destroy();
@@ -140,10 +141,7 @@ export async function* fileParts(
   for (let partNumber = 1, start = 0; start < size; partNumber++) {
     const length = Math.min(partSizeFor(partNumber, target.partSize), size - start);
     const md5 = await rangeMd5(file, start, length, buf).catch((err: unknown) => {
-      throw new LifeboatError(
-        'failed',
-        `${what}: part ${partNumber}: read ${file}: ${(err as Error).message}`,
-      );
+      throw readFailed(what, partNumber, file, err);
     });
     const range = { file, start, length, md5 };
     yield {
